@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// The README's test command (`npm test`): type check, lint, then every uvu suite under test/,
+// each file in its own process (tsx), two at a time. PostgreSQL suites share one throwaway server
+// started here unless DATABASE_URL is set. The last line is `N passed, N failed` (`, N skipped` when
+// suites were skipped, each skip explained on the line above it).
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const only = process.argv.slice(2);
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
+
+function run(command, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env } });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+function findTests(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) found.push(path);
+  }
+  return found.sort();
+}
+
+function parseUvu(output) {
+  const number = (label) => Number(output.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? Number.NaN);
+  return { total: number('Total'), passed: number('Passed'), skipped: number('Skipped') };
+}
+
+const started = Date.now();
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const skipReasons = [];
+const failures = [];
+
+if (only.length === 0) {
+  for (const [name, args] of [
+    ['typecheck', ['npx', 'tsc', '--noEmit']],
+    ['lint', ['npx', 'biome', 'check', '.']],
+  ]) {
+    const result = await run(args[0], args.slice(1));
+    if (result.code === 0) {
+      passed += 1;
+      console.log(`ok   ${name}`);
+    } else {
+      failed += 1;
+      failures.push(name);
+      console.log(`FAIL ${name}\n${result.output}`);
+    }
+  }
+}
+
+let postgres;
+const env = {};
+if (!process.env.DATABASE_URL && process.env.TEST_POSTGRES !== 'off') {
+  const { startThrowawayPostgres } = await import('../test/fakes/throwaway-postgres.mjs');
+  try {
+    postgres = await startThrowawayPostgres();
+    env.DATABASE_URL = postgres.url;
+    console.log(`ok   throwaway PostgreSQL on ${postgres.url.replace(/:[^:@/]*@/, ':***@')}`);
+  } catch (error) {
+    failed += 1;
+    failures.push('throwaway PostgreSQL');
+    console.log(`FAIL could not start a throwaway PostgreSQL: ${error.message}`);
+  }
+}
+
+const files = only.length > 0 ? only.map((file) => join(root, file)) : findTests(join(root, 'test'));
+const queue = [...files];
+async function worker() {
+  while (queue.length > 0) {
+    const file = queue.shift();
+    const name = relative(root, file);
+    const began = Date.now();
+    const result = await run(process.execPath, ['--import', 'tsx', file], env);
+    const counts = parseUvu(result.output);
+    const seconds = ((Date.now() - began) / 1000).toFixed(1);
+    const skipLines = [...result.output.matchAll(/^SKIP (.+)$/gm)].map((match) => `${name}: ${match[1]}`);
+    skipReasons.push(...skipLines);
+    if (result.code === 0 && Number.isFinite(counts.passed) && counts.total > 0) {
+      passed += counts.passed;
+      skipped += counts.skipped;
+      console.log(`ok   ${name}  ${counts.passed} passed${counts.skipped ? `, ${counts.skipped} skipped` : ''}  ${seconds}s`);
+    } else {
+      const failedHere = Number.isFinite(counts.total) ? Math.max(1, counts.total - counts.passed - counts.skipped) : 1;
+      passed += Number.isFinite(counts.passed) ? counts.passed : 0;
+      failed += failedHere;
+      failures.push(name);
+      console.log(`FAIL ${name}  ${seconds}s\n${result.output}`);
+    }
+  }
+}
+await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+if (postgres) await postgres.stop();
+
+console.log(`\n${files.length} suites in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+if (failures.length > 0) console.log(`failed: ${failures.join(', ')}`);
+for (const reason of skipReasons) console.log(`skipped: ${reason}`);
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 ? 1 : 0);

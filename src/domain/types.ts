@@ -1,0 +1,233 @@
+// The vocabulary of the escrow: task states, the commands people and the node send, the events the decider
+// emits, and the task record those events fold into. Pure data, no I/O. Money is always integer msat (bigint).
+
+export const TASK_STATES = [
+  'posted', // the listing is known; no invoice yet
+  'offered', // a hold invoice was published; nothing received
+  'funded', // the node holds the poster's HTLC (ACCEPTED)
+  'claimed', // a worker took the task
+  'submitted', // the worker delivered; the review window runs
+  'disputed', // poster or worker asked the arbitrators
+  'settling', // intent: settle the hold (approval, review silence, verdict, guardian rule)
+  'settled', // the node settled the hold; the worker's payout is due or in flight
+  'custody', // settled and held by the agent for a split verdict, or for a dispute that outlived the hold
+  'payout_pending', // payouts failed too often; waiting for a new invoice from the recipient
+  'paid', // every payout succeeded (terminal)
+  'refunding', // intent: cancel the hold (cancel, timeout, verdict for the poster, guardian rule)
+  'refunded', // the node cancelled a hold that had received money: the poster got it back (terminal)
+  'cancelled', // the poster cancelled before paying (terminal, nothing received)
+  'expired', // the invoice expired unpaid (terminal, nothing received)
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(['paid', 'refunded', 'cancelled', 'expired']);
+/** States in which the node holds (or may hold) the poster's HTLC: the hold deadline matters. */
+export const HOLDING_STATES: ReadonlySet<TaskState> = new Set(['funded', 'claimed', 'submitted', 'disputed']);
+
+export type Hex32 = string; // 64 lowercase hex characters (event ids, pubkeys, payment hashes)
+
+/** Who ends up with the money when a task is settled. */
+export type Resolution =
+  | { kind: 'worker' } // the worker gets amount - fee
+  | { kind: 'poster' } // after custody only: the poster gets amount - fee back over Lightning
+  | { kind: 'split'; workerShareBps: number } // amount - fee divided; worker gets the basis points, poster the rest
+  | { kind: 'pending_verdict' }; // custody while a dispute is open (it would have outlived the hold)
+
+export type PayoutRecipient = 'worker' | 'poster';
+export type PayoutState = 'due' | 'in_flight' | 'succeeded' | 'needs_invoice';
+
+export interface Payout {
+  recipient: PayoutRecipient;
+  amountMsat: bigint;
+  state: PayoutState;
+  /** The invoice to pay; null until the recipient gave one. */
+  bolt11: string | null;
+  /** Payment hash of the current attempt's invoice (never the escrow hash). */
+  paymentHash: Hex32 | null;
+  attempts: number;
+  routingFeeMsat: bigint;
+  /** Preimage the recipient's node revealed: proof of payment. */
+  proofPreimage: Hex32 | null;
+}
+
+export interface Windows {
+  /** Seconds a funded task waits for a worker before it is refunded. */
+  claimSeconds: number;
+  /** Seconds a worker has after claiming to submit. */
+  workSeconds: number;
+  /** Seconds the poster has to review; silence approves. */
+  reviewSeconds: number;
+  /** Seconds arbitrators have to give a verdict. */
+  disputeSeconds: number;
+}
+
+export interface Funding {
+  paymentHash: Hex32;
+  bolt11: string;
+  /** Unix seconds after which the unpaid invoice is dead. */
+  invoiceExpiresAt: number;
+  /** The final CLTV delta we asked the node for. */
+  finalCltvDelta: number;
+  receivedMsat: bigint;
+  /** Height at which the poster's HTLC expires (once accepted). */
+  htlcExpiryHeight: number | null;
+  /** Height at which the node fails the HTLC back by itself (LDK claim_deadline, LND expiry - auto-cancel). */
+  claimDeadlineHeight: number | null;
+  acceptedAt: number | null;
+}
+
+export interface Task {
+  id: Hex32; // the task listing's event id
+  state: TaskState;
+  poster: Hex32;
+  worker: Hex32 | null;
+  amountMsat: bigint;
+  feeMsat: bigint;
+  title: string;
+  windows: Windows;
+  postedAt: number;
+  funding: Funding | null;
+  fundedAt: number | null;
+  claimedAt: number | null;
+  submittedAt: number | null;
+  disputedAt: number | null;
+  disputedBy: Hex32 | null;
+  /** Why the task is settling or refunding, or how it ended (for the public log and metrics). */
+  reason: string | null;
+  resolution: Resolution | null;
+  /** The worker's payout invoice given at submission (validated by the agent before use). */
+  workerInvoice: string | null;
+  payouts: Payout[];
+  ledger: Ledger;
+  /** Number of events folded into this task (the audit chain's length). */
+  version: number;
+}
+
+/**
+ * Where every msat of a task is. Invariant (conservation):
+ * receivedMsat = paidToWorkerMsat + paidToPosterMsat + refundedMsat + feeMsat + heldMsat
+ * where feeMsat is counted only once the hold settled.
+ */
+export interface Ledger {
+  receivedMsat: bigint;
+  heldMsat: bigint; // in the HTLC, or settled and not yet paid out (custody)
+  paidToWorkerMsat: bigint;
+  paidToPosterMsat: bigint;
+  refundedMsat: bigint; // returned by cancelling the hold
+  feeMsat: bigint; // the agent's fee, earned at settlement
+  routingFeeMsat: bigint; // paid by the agent out of its fee to route payouts
+}
+
+export interface FeeRule {
+  baseMsat: bigint;
+  ppm: number; // parts per million of the amount
+}
+
+export interface Policy {
+  minAmountMsat: bigint;
+  maxAmountMsat: bigint;
+  fee: FeeRule;
+  windows: Windows;
+  /** Blocks before the node's claim deadline at which the guardian acts. */
+  safetyMarginBlocks: number;
+  /** Blocks the backend cancels a held invoice before the HTLC expires by itself (LND 18, LDK 21 via claim_deadline). */
+  backendAutoCancelBlocks: number;
+  /** Largest final CLTV delta the backend (and payers) can honour. */
+  maxFinalCltvDelta: number;
+  /** Invoice expiry in seconds for the hold invoice (unpaid). */
+  invoiceExpirySeconds: number;
+  arbitrators: Hex32[];
+  /** What the guardian does with a dispute about to outlive the hold. */
+  disputeDeadlineRule: 'refund' | 'custody';
+  maxPayoutAttempts: number;
+  maxTitleLength: number;
+}
+
+export interface DecideContext {
+  now: number; // unix seconds
+  height: number; // current block height at the node
+  policy: Policy;
+}
+
+// ---- Commands: what someone asks for. `by` is the verified pubkey of the signer. ----
+export type Command =
+  | {
+      type: 'post';
+      taskId: Hex32;
+      by: Hex32;
+      amountMsat: bigint;
+      title: string;
+      windows?: Partial<Windows>;
+    }
+  | { type: 'offer'; paymentHash: Hex32; bolt11: string; invoiceExpiresAt: number; finalCltvDelta: number }
+  | {
+      type: 'hold_accepted';
+      paymentHash: Hex32;
+      amountMsat: bigint;
+      htlcExpiryHeight: number;
+      claimDeadlineHeight: number;
+    }
+  | { type: 'claim'; by: Hex32 }
+  | { type: 'submit'; by: Hex32; payoutInvoice: string | null }
+  | { type: 'approve'; by: Hex32 }
+  | { type: 'cancel'; by: Hex32 }
+  | { type: 'dispute'; by: Hex32; reason: string }
+  | { type: 'verdict'; by: Hex32; outcome: 'worker' | 'poster' | 'split'; workerShareBps?: number }
+  | { type: 'tick' }
+  | { type: 'hold_settled'; paymentHash: Hex32 }
+  | { type: 'hold_cancelled'; paymentHash: Hex32 }
+  | { type: 'payout_start'; recipient: PayoutRecipient; bolt11: string; paymentHash: Hex32; amountMsat: bigint }
+  | { type: 'payout_succeeded'; recipient: PayoutRecipient; routingFeeMsat: bigint; preimage: Hex32 }
+  | { type: 'payout_failed'; recipient: PayoutRecipient; reason: string }
+  | { type: 'payout_invoice'; by: Hex32; recipient: PayoutRecipient; bolt11: string };
+export type CommandType = Command['type'];
+
+// ---- Events: what happened. The task is the fold of its events. ----
+export type TaskEvent =
+  | {
+      type: 'task_posted';
+      at: number;
+      taskId: Hex32;
+      poster: Hex32;
+      amountMsat: bigint;
+      feeMsat: bigint;
+      title: string;
+      windows: Windows;
+    }
+  | { type: 'offered'; at: number; paymentHash: Hex32; bolt11: string; invoiceExpiresAt: number; finalCltvDelta: number }
+  | {
+      type: 'funded';
+      at: number;
+      amountMsat: bigint;
+      htlcExpiryHeight: number;
+      claimDeadlineHeight: number;
+    }
+  | { type: 'claimed'; at: number; worker: Hex32 }
+  | { type: 'submitted'; at: number; payoutInvoice: string | null }
+  | { type: 'disputed'; at: number; by: Hex32; reason: string }
+  | { type: 'settle_requested'; at: number; reason: SettleReason; resolution: Resolution }
+  | { type: 'refund_requested'; at: number; reason: RefundReason }
+  | { type: 'hold_settled'; at: number }
+  | { type: 'hold_cancelled'; at: number }
+  | { type: 'verdict_given'; at: number; by: Hex32; resolution: Resolution }
+  | {
+      type: 'payout_started';
+      at: number;
+      recipient: PayoutRecipient;
+      bolt11: string;
+      paymentHash: Hex32;
+      amountMsat: bigint;
+    }
+  | { type: 'payout_succeeded'; at: number; recipient: PayoutRecipient; routingFeeMsat: bigint; preimage: Hex32 }
+  | { type: 'payout_failed'; at: number; recipient: PayoutRecipient; reason: string; needsInvoice: boolean }
+  | { type: 'payout_invoice_given'; at: number; recipient: PayoutRecipient; bolt11: string };
+export type TaskEventType = TaskEvent['type'];
+
+export type SettleReason = 'approved' | 'review_timeout' | 'verdict' | 'hold_deadline';
+export type RefundReason =
+  | 'poster_cancelled'
+  | 'invoice_expired'
+  | 'claim_timeout'
+  | 'work_timeout'
+  | 'verdict'
+  | 'hold_deadline';
