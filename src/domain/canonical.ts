@@ -10,7 +10,8 @@ export function canonicalJson(value: unknown): string {
 function normalise(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonicalJson: non-finite number');
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new TypeError('canonicalJson: non-finite number');
     return value;
   }
   if (Array.isArray(value)) return value.map(normalise);

@@ -176,7 +176,13 @@ export type Command =
   | { type: 'tick' }
   | { type: 'hold_settled'; paymentHash: Hex32 }
   | { type: 'hold_cancelled'; paymentHash: Hex32 }
-  | { type: 'payout_start'; recipient: PayoutRecipient; bolt11: string; paymentHash: Hex32; amountMsat: bigint }
+  | {
+      type: 'payout_start';
+      recipient: PayoutRecipient;
+      bolt11: string;
+      paymentHash: Hex32;
+      amountMsat: bigint;
+    }
   | { type: 'payout_succeeded'; recipient: PayoutRecipient; routingFeeMsat: bigint; preimage: Hex32 }
   | { type: 'payout_failed'; recipient: PayoutRecipient; reason: string }
   | { type: 'payout_invoice'; by: Hex32; recipient: PayoutRecipient; bolt11: string };
@@ -194,7 +200,14 @@ export type TaskEvent =
       title: string;
       windows: Windows;
     }
-  | { type: 'offered'; at: number; paymentHash: Hex32; bolt11: string; invoiceExpiresAt: number; finalCltvDelta: number }
+  | {
+      type: 'offered';
+      at: number;
+      paymentHash: Hex32;
+      bolt11: string;
+      invoiceExpiresAt: number;
+      finalCltvDelta: number;
+    }
   | {
       type: 'funded';
       at: number;
@@ -207,6 +220,7 @@ export type TaskEvent =
   | { type: 'disputed'; at: number; by: Hex32; reason: string }
   | { type: 'settle_requested'; at: number; reason: SettleReason; resolution: Resolution }
   | { type: 'refund_requested'; at: number; reason: RefundReason }
+  | { type: 'task_cancelled'; at: number } // cancelled before any invoice existed
   | { type: 'hold_settled'; at: number }
   | { type: 'hold_cancelled'; at: number }
   | { type: 'verdict_given'; at: number; by: Hex32; resolution: Resolution }
@@ -218,7 +232,13 @@ export type TaskEvent =
       paymentHash: Hex32;
       amountMsat: bigint;
     }
-  | { type: 'payout_succeeded'; at: number; recipient: PayoutRecipient; routingFeeMsat: bigint; preimage: Hex32 }
+  | {
+      type: 'payout_succeeded';
+      at: number;
+      recipient: PayoutRecipient;
+      routingFeeMsat: bigint;
+      preimage: Hex32;
+    }
   | { type: 'payout_failed'; at: number; recipient: PayoutRecipient; reason: string; needsInvoice: boolean }
   | { type: 'payout_invoice_given'; at: number; recipient: PayoutRecipient; bolt11: string };
 export type TaskEventType = TaskEvent['type'];
@@ -230,4 +250,6 @@ export type RefundReason =
   | 'claim_timeout'
   | 'work_timeout'
   | 'verdict'
-  | 'hold_deadline';
+  | 'hold_deadline'
+  | 'amount_mismatch' // the node accepted an HTLC for another amount than the task's
+  | 'node_cancelled'; // the node cancelled the hold without our intent (must never happen; recorded as it is)

@@ -1,0 +1,33 @@
+// Cross-field checks of the agent's policy, run at start-up (config) and for every task's own windows.
+// Single-key ranges are checked by the config schema; these are the rules that tie keys together.
+import { windowsDoNotFit } from './deadlines.ts';
+import { feeFor } from './money.ts';
+import type { Policy } from './types.ts';
+
+export function policyProblems(policy: Policy): string[] {
+  const problems: string[] = [];
+  if (policy.minAmountMsat > policy.maxAmountMsat) {
+    problems.push(
+      `policy.min_amount_msat (${policy.minAmountMsat}) is above policy.max_amount_msat (${policy.maxAmountMsat}); make min <= max`,
+    );
+  }
+  const minFee = feeFor(policy.minAmountMsat, policy.fee);
+  if (minFee >= policy.minAmountMsat) {
+    problems.push(
+      `policy.fee takes ${minFee} msat of a ${policy.minAmountMsat} msat task, leaving nothing for the worker; raise policy.min_amount_msat above ${minFee} msat or lower the fee`,
+    );
+  }
+  if (policy.safetyMarginBlocks < 3) {
+    problems.push(
+      `policy.safety_margin_blocks is ${policy.safetyMarginBlocks}; it must be at least 3 blocks`,
+    );
+  }
+  const fit = windowsDoNotFit(policy.windows, policy);
+  if (fit) problems.push(`policy.windows: ${fit}`);
+  if (policy.disputeDeadlineRule === 'custody' && policy.arbitrators.length === 0) {
+    problems.push(
+      'policy.dispute_deadline_rule is "custody" but policy.arbitrators is empty: nobody could ever release it',
+    );
+  }
+  return problems;
+}
