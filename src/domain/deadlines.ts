@@ -37,9 +37,13 @@ export function guardianHeight(funding: Funding, safetyMarginBlocks: number): nu
 }
 
 export function describeDuration(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
-  if (seconds % 60 === 0) return `${seconds / 60} min`;
-  return `${seconds} s`;
+  const hours = Math.floor(seconds / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const rest = seconds % 60;
+  const parts = [hours ? `${hours} h` : '', minutes ? `${minutes} min` : '', rest ? `${rest} s` : ''].filter(
+    Boolean,
+  );
+  return parts.length > 0 ? parts.join(' ') : '0 s';
 }
 
 /** The longest total of phase windows the backend's maximum hold can cover. */

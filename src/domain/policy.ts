@@ -14,7 +14,7 @@ export function policyProblems(policy: Policy): string[] {
   const minFee = feeFor(policy.minAmountMsat, policy.fee);
   if (minFee >= policy.minAmountMsat) {
     problems.push(
-      `policy.fee takes ${minFee} msat of a ${policy.minAmountMsat} msat task, leaving nothing for the worker; raise policy.min_amount_msat above ${minFee} msat or lower the fee`,
+      `policy.min_amount_msat (${policy.minAmountMsat} msat) leaves nothing for the worker once the fee takes ${minFee} msat; raise it above ${minFee} msat or lower policy.fee_base_msat / policy.fee_ppm`,
     );
   }
   if (policy.safetyMarginBlocks < 3) {

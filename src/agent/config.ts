@@ -1,0 +1,251 @@
+// Configuration: a TOML file plus environment variables, checked with zod at start-up. A bad value stops the
+// agent with a message that names the key, the value and what is allowed; cross-key rules (windows that do not
+// fit the hold, a fee that eats the smallest task) come from the domain's policy check.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { policyProblems } from '../domain/policy.ts';
+import type { Policy } from '../domain/types.ts';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const MAX_MSAT = 2_100_000_000_000_000_000n; // 21 million BTC
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .refine((value) => Number.isSafeInteger(value) && value >= min && value <= max, {
+      message: `must be a whole number from ${min} to ${max}`,
+    });
+
+/** msat amounts: TOML integers (or decimal strings, for amounts past 2^53), kept as bigint. */
+const msat = (min: bigint, max: bigint) =>
+  z
+    .union([z.number(), z.bigint(), z.string()], {
+      error: `must be a whole number of msat from ${min} to ${max}`,
+    })
+    .transform((value, context) => {
+      const text = typeof value === 'string' ? value.trim() : String(value);
+      if (!/^\d+$/.test(text)) {
+        context.addIssue({ code: 'custom', message: `must be a whole number of msat from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      const amount = BigInt(text);
+      if (amount < min || amount > max) {
+        context.addIssue({ code: 'custom', message: `must be a whole number of msat from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return amount;
+    });
+
+export const BACKENDS = ['sandbox', 'nwc', 'lnd'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** Blocks each backend cancels a held HTLC before its expiry by itself (LDK: claim_deadline = expiry - 21). */
+export const AUTO_CANCEL_BLOCKS: Record<Backend, number> = { sandbox: 21, nwc: 21, lnd: 18 };
+
+const configSchema = z
+  .object({
+    agent: z
+      .object({
+        data_dir: z.string().min(1).default('./data'),
+        key_file: z.string().min(1).optional(),
+        log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: z
+          .string()
+          .regex(
+            /^(sqlite:.+|postgres(ql)?:\/\/.+)$/,
+            'must be sqlite:<path> or postgres://user:password@host:port/database',
+          )
+          .optional(),
+        preimage_key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    nostr: z
+      .object({
+        relays_file: z.string().min(1).default('relays.json'),
+        relays: z
+          .array(z.string().regex(/^wss?:\/\/.+/, 'each relay must be a ws:// or wss:// URL'))
+          .optional(),
+        publish_quorum: wholeNumber(1, 50).optional(),
+      })
+      .strict()
+      .prefault({}),
+    lightning: z
+      .object({
+        backend: z.enum(BACKENDS, { error: `must be one of ${BACKENDS.join(', ')}` }).default('sandbox'),
+        url: z.string().min(1).optional(),
+        max_final_cltv_delta: wholeNumber(40, 2016).default(1001),
+        auto_cancel_blocks: wholeNumber(0, 144).optional(),
+      })
+      .strict()
+      .prefault({}),
+    policy: z
+      .object({
+        min_amount_msat: msat(1n, MAX_MSAT).default(10_000n),
+        max_amount_msat: msat(1n, MAX_MSAT).default(10_000_000_000n),
+        fee_base_msat: msat(0n, MAX_MSAT).default(0n),
+        fee_ppm: wholeNumber(0, 1_000_000).default(10_000),
+        claim_window_seconds: wholeNumber(60, 90 * 86_400).default(6 * 3600),
+        work_window_seconds: wholeNumber(60, 90 * 86_400).default(24 * 3600),
+        review_window_seconds: wholeNumber(60, 90 * 86_400).default(12 * 3600),
+        dispute_window_seconds: wholeNumber(0, 90 * 86_400).default(12 * 3600),
+        safety_margin_blocks: wholeNumber(3, 144).default(16),
+        invoice_expiry_seconds: wholeNumber(60, 7 * 86_400).default(3600),
+        arbitrators: z
+          .array(z.string().regex(HEX64, 'each arbitrator must be a 64-character lowercase hex pubkey'))
+          .default([]),
+        dispute_deadline_rule: z
+          .enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' })
+          .default('refund'),
+        max_payout_attempts: wholeNumber(1, 100).default(5),
+        max_title_length: wholeNumber(1, 1000).default(200),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({ host: z.string().default('127.0.0.1'), port: wholeNumber(0, 65_535).default(8080) })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type RawConfig = z.input<typeof configSchema>;
+
+export interface AgentConfig {
+  source: string; // where the file came from, for messages
+  dataDir: string;
+  keyFile: string;
+  logLevel: string;
+  databaseUrl: string;
+  preimageKeyFile: string;
+  relaysFile: string;
+  relays: string[] | null; // from NOSTR_RELAYS or the file; null = read relays_file
+  publishQuorum: number | null;
+  lightning: { backend: Backend; url: string | null };
+  http: { host: string; port: number };
+  policy: Policy;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment variables that override the file, and the key each one sets. */
+export const ENVIRONMENT_KEYS = {
+  DATABASE_URL: 'database.url',
+  NOSTR_RELAYS: 'nostr.relays',
+  LIGHTNING_BACKEND: 'lightning.backend',
+  LIGHTNING_URL: 'lightning.url',
+  AGENT_DATA_DIR: 'agent.data_dir',
+  AGENT_KEY_FILE: 'agent.key_file',
+  LOG_LEVEL: 'agent.log_level',
+} as const;
+
+/** Reads the config file (if any) and the environment, and checks everything. Throws ConfigError. */
+export function loadConfig(
+  options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): AgentConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.file ?? env.ESCROW_CONFIG;
+  const path = resolve(cwd, explicit ?? 'escrow-agent.toml');
+  let raw: Record<string, unknown> = {};
+  if (existsSync(path)) {
+    try {
+      raw = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError([`${path} is not valid TOML: ${(error as Error).message.split('\n')[0]}`]);
+    }
+  } else if (explicit) {
+    throw new ConfigError([`config file ${path} does not exist`]);
+  }
+  const source = existsSync(path) ? path : 'defaults';
+  applyEnvironment(raw, env);
+  return fromRaw(raw, source, cwd);
+}
+
+export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig {
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.') || '(top level)';
+        const message =
+          issue.code === 'unrecognized_keys'
+            ? `unknown key(s) ${issue.keys.join(', ')}: check the spelling`
+            : issue.message;
+        return `${key}: ${message} (${source})`;
+      }),
+    );
+  }
+  const config = parsed.data;
+  const backend = config.lightning.backend;
+  const policy: Policy = {
+    minAmountMsat: config.policy.min_amount_msat,
+    maxAmountMsat: config.policy.max_amount_msat,
+    fee: { baseMsat: config.policy.fee_base_msat, ppm: config.policy.fee_ppm },
+    windows: {
+      claimSeconds: config.policy.claim_window_seconds,
+      workSeconds: config.policy.work_window_seconds,
+      reviewSeconds: config.policy.review_window_seconds,
+      disputeSeconds: config.policy.dispute_window_seconds,
+    },
+    safetyMarginBlocks: config.policy.safety_margin_blocks,
+    backendAutoCancelBlocks: config.lightning.auto_cancel_blocks ?? AUTO_CANCEL_BLOCKS[backend],
+    maxFinalCltvDelta: config.lightning.max_final_cltv_delta,
+    invoiceExpirySeconds: config.policy.invoice_expiry_seconds,
+    arbitrators: config.policy.arbitrators,
+    disputeDeadlineRule: config.policy.dispute_deadline_rule,
+    maxPayoutAttempts: config.policy.max_payout_attempts,
+    maxTitleLength: config.policy.max_title_length,
+  };
+  const problems = policyProblems(policy).map((problem) => `${problem} (${source})`);
+  if (backend !== 'sandbox' && !config.lightning.url) {
+    problems.push(`lightning.url: the ${backend} backend needs a URL (or set LIGHTNING_URL) (${source})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const dataDir = resolve(cwd, config.agent.data_dir);
+  return {
+    source,
+    dataDir,
+    keyFile: resolve(cwd, config.agent.key_file ?? `${config.agent.data_dir}/agent.key`),
+    logLevel: config.agent.log_level,
+    databaseUrl: config.database.url ?? `sqlite:${resolve(dataDir, 'escrow.db')}`,
+    preimageKeyFile: resolve(
+      cwd,
+      config.database.preimage_key_file ?? `${config.agent.data_dir}/preimage.key`,
+    ),
+    relaysFile: resolve(cwd, config.nostr.relays_file),
+    relays: config.nostr.relays ?? null,
+    publishQuorum: config.nostr.publish_quorum ?? null,
+    lightning: { backend, url: config.lightning.url ?? null },
+    http: config.http,
+    policy,
+  };
+}
+
+function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [variable, key] of Object.entries(ENVIRONMENT_KEYS)) {
+    const value = env[variable];
+    if (value === undefined || value === '') continue;
+    const [section, name] = key.split('.') as [string, string];
+    const table = (raw[section] ??= {}) as Record<string, unknown>;
+    table[name] =
+      variable === 'NOSTR_RELAYS'
+        ? value
+            .split(',')
+            .map((url) => url.trim())
+            .filter(Boolean)
+        : value;
+  }
+}

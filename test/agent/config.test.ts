@@ -1,0 +1,178 @@
+// Configuration: defaults, the file, the environment, and a clear message for every bad value.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, fromRaw, loadConfig } from '../../src/agent/config.ts';
+
+const cwd = mkdtempSync(join(tmpdir(), 'escrow-config-'));
+
+function problemsOf(raw: unknown): string[] {
+  try {
+    fromRaw(raw, 'escrow-agent.toml', cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+test('with no file and no environment the agent runs on embedded defaults: sandbox, SQLite in ./data', () => {
+  const config = loadConfig({ env: {}, cwd });
+  assert.is(config.source, 'defaults');
+  assert.is(config.lightning.backend, 'sandbox');
+  assert.is(config.databaseUrl, `sqlite:${join(cwd, 'data', 'escrow.db')}`);
+  assert.is(config.keyFile, join(cwd, 'data', 'agent.key'));
+  assert.is(config.policy.backendAutoCancelBlocks, 21);
+  assert.is(config.policy.fee.ppm, 10_000);
+});
+
+test('values come from the TOML file, and the environment overrides them', () => {
+  const file = join(cwd, 'custom.toml');
+  writeFileSync(
+    file,
+    [
+      '[database]',
+      'url = "sqlite:./from-file.db"',
+      '[lightning]',
+      'backend = "lnd"',
+      'url = "127.0.0.1:10009"',
+      '[policy]',
+      'fee_ppm = 5000',
+      'min_amount_msat = 20000',
+      'max_amount_msat = "2000000000000000000"',
+    ].join('\n'),
+  );
+  const config = loadConfig({
+    file,
+    env: {
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/escrow',
+      NOSTR_RELAYS: 'ws://127.0.0.1:7000, ws://127.0.0.1:7001',
+    },
+    cwd,
+  });
+  assert.is(config.databaseUrl, 'postgres://u:p@127.0.0.1:5432/escrow');
+  assert.equal(config.relays, ['ws://127.0.0.1:7000', 'ws://127.0.0.1:7001']);
+  assert.is(config.lightning.backend, 'lnd');
+  assert.is(config.policy.backendAutoCancelBlocks, 18, 'LND cancels 18 blocks before expiry by default');
+  assert.is(config.policy.fee.ppm, 5000);
+  assert.is(config.policy.maxAmountMsat, 2_000_000_000_000_000_000n, 'amounts past 2^53 are exact');
+});
+
+type BadCase = [name: string, raw: unknown, key: string, says: string];
+const badValues: BadCase[] = [
+  ['a fee above 100%', { policy: { fee_ppm: 1_000_001 } }, 'policy.fee_ppm', 'from 0 to 1000000'],
+  [
+    'a fractional window',
+    { policy: { work_window_seconds: 3600.5 } },
+    'policy.work_window_seconds',
+    'whole number from 60',
+  ],
+  [
+    'a negative amount',
+    { policy: { min_amount_msat: -5 } },
+    'policy.min_amount_msat',
+    'whole number of msat',
+  ],
+  [
+    'an amount in the wrong type',
+    { policy: { max_amount_msat: true } },
+    'policy.max_amount_msat',
+    'whole number of msat',
+  ],
+  ['an unknown backend', { lightning: { backend: 'cln' } }, 'lightning.backend', 'one of sandbox, nwc, lnd'],
+  ['a misspelt key', { policy: { fee_pppm: 1 } }, 'policy', 'unknown key(s) fee_pppm'],
+  ['an unknown section', { polcy: {} }, '(top level)', 'unknown key(s) polcy'],
+  [
+    'a database URL of another kind',
+    { database: { url: 'mysql://x' } },
+    'database.url',
+    'sqlite:<path> or postgres://',
+  ],
+  [
+    'an arbitrator in npub form',
+    { policy: { arbitrators: ['npub1xyz'] } },
+    'policy.arbitrators.0',
+    '64-character lowercase hex',
+  ],
+  [
+    'a relay that is not a websocket',
+    { nostr: { relays: ['http://127.0.0.1'] } },
+    'nostr.relays.0',
+    'ws:// or wss://',
+  ],
+  [
+    'a safety margin below 3 blocks',
+    { policy: { safety_margin_blocks: 1 } },
+    'policy.safety_margin_blocks',
+    'from 3 to 144',
+  ],
+  [
+    'a final CLTV above what LND and CLN route',
+    { lightning: { max_final_cltv_delta: 5000 } },
+    'lightning.max_final_cltv_delta',
+    'from 40 to 2016',
+  ],
+  [
+    'windows that outlive the hold',
+    { policy: { claim_window_seconds: 30 * 86_400 } },
+    'policy.windows',
+    'shorten the windows to at most',
+  ],
+  [
+    'a fee that eats the smallest task',
+    { policy: { min_amount_msat: 1000, fee_base_msat: 1000 } },
+    'policy.min_amount_msat',
+    'leaves nothing for the worker',
+  ],
+  [
+    'min above max',
+    { policy: { min_amount_msat: 20_000, max_amount_msat: 10_000 } },
+    'policy.min_amount_msat',
+    'make min <= max',
+  ],
+  [
+    'custody with no arbitrator',
+    { policy: { dispute_deadline_rule: 'custody' } },
+    'policy.dispute_deadline_rule',
+    'nobody could ever release it',
+  ],
+  ['a remote backend without its URL', { lightning: { backend: 'nwc' } }, 'lightning.url', 'needs a URL'],
+];
+
+for (const [name, raw, key, says] of badValues) {
+  test(`refuses ${name}, naming ${key} and what is allowed`, () => {
+    const problems = problemsOf(raw);
+    assert.ok(
+      problems.some((problem) => problem.startsWith(key) && problem.includes(says)),
+      `expected "${key}: ...${says}..." in:\n${problems.join('\n')}`,
+    );
+    assert.ok(
+      problems.every((problem) => problem.endsWith('(escrow-agent.toml)')),
+      'every problem names the file',
+    );
+  });
+}
+
+test('every problem is reported at once, not only the first', () => {
+  assert.is(
+    problemsOf({ policy: { fee_ppm: -1, claim_window_seconds: 1 }, lightning: { backend: 'x' } }).length,
+    3,
+  );
+});
+
+test('a file that is not TOML is refused with the file name', () => {
+  const file = join(cwd, 'broken.toml');
+  writeFileSync(file, '[policy\nfee_ppm = 1');
+  assert.throws(
+    () => loadConfig({ file, env: {}, cwd }),
+    (error: Error) => error.message.includes('broken.toml is not valid TOML'),
+  );
+});
+
+test('a config file named on the command line must exist', () => {
+  assert.throws(() => loadConfig({ file: 'missing.toml', env: {}, cwd }), /missing\.toml does not exist/);
+});
+
+test.run();
