@@ -1,0 +1,155 @@
+// The PostgreSQL schema. It must stay column-for-column identical to ./sqlite.ts: the repositories are
+// written once (src/store/repositories) in SQL that both databases accept, and the contract suite runs on both.
+// Money is BIGINT (pg returns it as a string; the codec turns it into a bigint, never a float).
+// Timestamps are BIGINT unix seconds supplied by the caller's clock: there are no database-side defaults.
+// JSON bodies are TEXT, not JSONB: JSONB reorders keys and would change the canonical bytes we hash.
+
+import { bigint, check, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  columnIn,
+  DELIVERY_STATUSES,
+  FUNDING_STATES,
+  INBOUND_STATUSES,
+  LIVE_PAYOUT_STATES,
+  PAYOUT_RECIPIENTS,
+  PAYOUT_STATES,
+} from './values.ts';
+
+const money = (name: string) => bigint(name, { mode: 'bigint' });
+const unixSeconds = (name: string) => bigint(name, { mode: 'number' });
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    state: text('state').notNull(),
+    poster: text('poster').notNull(),
+    worker: text('worker'),
+    amountMsat: money('amount_msat').notNull(),
+    feeMsat: money('fee_msat').notNull(),
+    paymentHash: text('payment_hash'),
+    version: integer('version').notNull(),
+    auditHead: text('audit_head').notNull(),
+    body: text('body').notNull(),
+    createdAt: unixSeconds('created_at').notNull(),
+    updatedAt: unixSeconds('updated_at').notNull(),
+  },
+  (table) => [index('tasks_state_idx').on(table.state)],
+);
+
+export const fundings = pgTable(
+  'fundings',
+  {
+    paymentHash: text('payment_hash').primaryKey(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    preimageEnc: text('preimage_enc').notNull(),
+    state: text('state').notNull(),
+    amountMsat: money('amount_msat').notNull(),
+    receivedMsat: money('received_msat').notNull(),
+    bolt11: text('bolt11').notNull(),
+    htlcExpiryHeight: integer('htlc_expiry_height'),
+    claimDeadlineHeight: integer('claim_deadline_height'),
+    createdAt: unixSeconds('created_at').notNull(),
+    updatedAt: unixSeconds('updated_at').notNull(),
+  },
+  (table) => [
+    index('fundings_state_idx').on(table.state),
+    index('fundings_task_idx').on(table.taskId),
+    check('fundings_state_check', columnIn('state', FUNDING_STATES)),
+  ],
+);
+
+export const payouts = pgTable(
+  'payouts',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    recipient: text('recipient').notNull(),
+    bolt11: text('bolt11').notNull(),
+    paymentHash: text('payment_hash').notNull(),
+    amountMsat: money('amount_msat').notNull(),
+    state: text('state').notNull(),
+    routingFeeMsat: money('routing_fee_msat').notNull(),
+    attempt: integer('attempt').notNull(),
+    createdAt: unixSeconds('created_at').notNull(),
+    updatedAt: unixSeconds('updated_at').notNull(),
+  },
+  (table) => [
+    // The database itself forbids paying twice: at most one live (in flight or succeeded) payout per
+    // task and recipient, whatever the application code does.
+    uniqueIndex('payouts_one_live_idx')
+      .on(table.taskId, table.recipient)
+      .where(columnIn('state', LIVE_PAYOUT_STATES)),
+    uniqueIndex('payouts_attempt_idx').on(table.taskId, table.recipient, table.attempt),
+    index('payouts_state_idx').on(table.state),
+    check('payouts_recipient_check', columnIn('recipient', PAYOUT_RECIPIENTS)),
+    check('payouts_state_check', columnIn('state', PAYOUT_STATES)),
+  ],
+);
+
+export const audit = pgTable(
+  'audit',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    seq: integer('seq').notNull(),
+    eventType: text('event_type').notNull(),
+    body: text('body').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: unixSeconds('created_at').notNull(),
+  },
+  (table) => [primaryKey({ name: 'audit_pk', columns: [table.taskId, table.seq] })],
+);
+
+export const inboundEvents = pgTable(
+  'inbound_events',
+  {
+    id: text('id').primaryKey(),
+    pubkey: text('pubkey').notNull(),
+    kind: integer('kind').notNull(),
+    createdAt: unixSeconds('created_at').notNull(),
+    raw: text('raw').notNull(),
+    receivedAt: unixSeconds('received_at').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason'),
+  },
+  () => [check('inbound_events_status_check', columnIn('status', INBOUND_STATUSES))],
+);
+
+export const outbox = pgTable('outbox', {
+  id: text('id').primaryKey(),
+  event: text('event').notNull(),
+  taskId: text('task_id').references(() => tasks.id),
+  createdAt: unixSeconds('created_at').notNull(),
+});
+
+export const outboxRelays = pgTable(
+  'outbox_relays',
+  {
+    eventId: text('event_id')
+      .notNull()
+      .references(() => outbox.id),
+    relay: text('relay').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull(),
+    lastError: text('last_error'),
+    nextAttemptAt: unixSeconds('next_attempt_at').notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'outbox_relays_pk', columns: [table.eventId, table.relay] }),
+    index('outbox_relays_due_idx').on(table.status, table.nextAttemptAt),
+    check('outbox_relays_status_check', columnIn('status', DELIVERY_STATUSES)),
+  ],
+);
+
+export const relayCursors = pgTable('relay_cursors', {
+  relay: text('relay').primaryKey(),
+  since: unixSeconds('since').notNull(),
+  updatedAt: unixSeconds('updated_at').notNull(),
+});

@@ -1,0 +1,164 @@
+// The SQLite schema. It must stay column-for-column identical to ./pg.ts: the repositories are written once
+// (src/store/repositories) in SQL that both databases accept, and the contract suite runs on both.
+// Money is INTEGER (SQLite's 64-bit integer), read back with better-sqlite3's safe integers, never as a float.
+// Timestamps are integer unix seconds supplied by the caller's clock: there are no database-side defaults.
+// JSON bodies are TEXT so that the canonical bytes we hash are the bytes we get back.
+
+import {
+  check,
+  customType,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core';
+import {
+  columnIn,
+  DELIVERY_STATUSES,
+  FUNDING_STATES,
+  INBOUND_STATUSES,
+  LIVE_PAYOUT_STATES,
+  PAYOUT_RECIPIENTS,
+  PAYOUT_STATES,
+} from './values.ts';
+
+/** A 64-bit integer column read as a bigint (the store opens the connection with safe integers). */
+const int64 = customType<{ data: bigint; driverData: bigint }>({ dataType: () => 'integer' });
+
+export const tasks = sqliteTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    state: text('state').notNull(),
+    poster: text('poster').notNull(),
+    worker: text('worker'),
+    amountMsat: int64('amount_msat').notNull(),
+    feeMsat: int64('fee_msat').notNull(),
+    paymentHash: text('payment_hash'),
+    version: integer('version').notNull(),
+    auditHead: text('audit_head').notNull(),
+    body: text('body').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [index('tasks_state_idx').on(table.state)],
+);
+
+export const fundings = sqliteTable(
+  'fundings',
+  {
+    paymentHash: text('payment_hash').primaryKey(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    preimageEnc: text('preimage_enc').notNull(),
+    state: text('state').notNull(),
+    amountMsat: int64('amount_msat').notNull(),
+    receivedMsat: int64('received_msat').notNull(),
+    bolt11: text('bolt11').notNull(),
+    htlcExpiryHeight: integer('htlc_expiry_height'),
+    claimDeadlineHeight: integer('claim_deadline_height'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [
+    index('fundings_state_idx').on(table.state),
+    index('fundings_task_idx').on(table.taskId),
+    check('fundings_state_check', columnIn('state', FUNDING_STATES)),
+  ],
+);
+
+export const payouts = sqliteTable(
+  'payouts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    recipient: text('recipient').notNull(),
+    bolt11: text('bolt11').notNull(),
+    paymentHash: text('payment_hash').notNull(),
+    amountMsat: int64('amount_msat').notNull(),
+    state: text('state').notNull(),
+    routingFeeMsat: int64('routing_fee_msat').notNull(),
+    attempt: integer('attempt').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (table) => [
+    // The database itself forbids paying twice: at most one live (in flight or succeeded) payout per
+    // task and recipient, whatever the application code does.
+    uniqueIndex('payouts_one_live_idx')
+      .on(table.taskId, table.recipient)
+      .where(columnIn('state', LIVE_PAYOUT_STATES)),
+    uniqueIndex('payouts_attempt_idx').on(table.taskId, table.recipient, table.attempt),
+    index('payouts_state_idx').on(table.state),
+    check('payouts_recipient_check', columnIn('recipient', PAYOUT_RECIPIENTS)),
+    check('payouts_state_check', columnIn('state', PAYOUT_STATES)),
+  ],
+);
+
+export const audit = sqliteTable(
+  'audit',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id),
+    seq: integer('seq').notNull(),
+    eventType: text('event_type').notNull(),
+    body: text('body').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (table) => [primaryKey({ name: 'audit_pk', columns: [table.taskId, table.seq] })],
+);
+
+export const inboundEvents = sqliteTable(
+  'inbound_events',
+  {
+    id: text('id').primaryKey(),
+    pubkey: text('pubkey').notNull(),
+    kind: integer('kind').notNull(),
+    createdAt: integer('created_at').notNull(),
+    raw: text('raw').notNull(),
+    receivedAt: integer('received_at').notNull(),
+    status: text('status').notNull(),
+    reason: text('reason'),
+  },
+  () => [check('inbound_events_status_check', columnIn('status', INBOUND_STATUSES))],
+);
+
+export const outbox = sqliteTable('outbox', {
+  id: text('id').primaryKey(),
+  event: text('event').notNull(),
+  taskId: text('task_id').references(() => tasks.id),
+  createdAt: integer('created_at').notNull(),
+});
+
+export const outboxRelays = sqliteTable(
+  'outbox_relays',
+  {
+    eventId: text('event_id')
+      .notNull()
+      .references(() => outbox.id),
+    relay: text('relay').notNull(),
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull(),
+    lastError: text('last_error'),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'outbox_relays_pk', columns: [table.eventId, table.relay] }),
+    index('outbox_relays_due_idx').on(table.status, table.nextAttemptAt),
+    check('outbox_relays_status_check', columnIn('status', DELIVERY_STATUSES)),
+  ],
+);
+
+export const relayCursors = sqliteTable('relay_cursors', {
+  relay: text('relay').primaryKey(),
+  since: integer('since').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});

@@ -1,0 +1,16 @@
+// The closed sets of values of the store's own text columns. One list serves the schema's CHECK constraints
+// (both dialects), the row decoders and the port's types, so they cannot drift apart.
+import { type SQL, sql } from 'drizzle-orm';
+
+export const FUNDING_STATES = ['open', 'accepted', 'settled', 'cancelled'] as const;
+export const PAYOUT_STATES = ['in_flight', 'succeeded', 'failed'] as const;
+/** The payout states that count as "paying": at most one payout per task and recipient may be in them. */
+export const LIVE_PAYOUT_STATES = ['in_flight', 'succeeded'] as const;
+export const PAYOUT_RECIPIENTS = ['worker', 'poster'] as const;
+export const INBOUND_STATUSES = ['handled', 'rejected'] as const;
+export const DELIVERY_STATUSES = ['pending', 'ok', 'failed'] as const;
+
+/** `"column" IN ('a', 'b')` as literal SQL, for CHECK constraints and partial indexes (no parameters there). */
+export function columnIn(column: string, values: readonly string[]): SQL {
+  return sql.raw(`"${column}" IN (${values.map((value) => `'${value}'`).join(', ')})`);
+}
