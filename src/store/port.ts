@@ -1,0 +1,300 @@
+// The persistence port: one interface, implemented for SQLite (default, embedded) and PostgreSQL (replicas).
+// Everything a handler writes for one inbound event happens inside ONE `transaction`: it commits as a whole
+// or not at all (a throw inside `fn` rolls back every write, in every repository).
+// State changes are compare-and-set: a `false` result means someone else changed the row first, and nothing
+// was written. Timestamps are integer unix seconds from the injected clock; money is bigint msat.
+import type { Hex32, PayoutRecipient, Task, TaskEvent, TaskState } from '../domain/types.ts';
+import type { DELIVERY_STATUSES, FUNDING_STATES, INBOUND_STATUSES, PAYOUT_STATES } from './schema/values.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface OpenStoreOptions {
+  /** `sqlite:./data/escrow.db` (or `sqlite:/absolute/path.db`) or `postgres://user:password@host/database`. */
+  url: string;
+  /** The 32-byte AES-256-GCM key that encrypts preimages at rest. */
+  preimageKey: Uint8Array;
+  /** Unix seconds. Every created_at / updated_at comes from here, never from the database clock. */
+  clock?: () => number;
+  /** SQLite: how long a transaction waits for another process's write lock before failing (default 5000). */
+  busyTimeoutMs?: number;
+  /** PostgreSQL: the most connections in the pool (default 10). */
+  maxConnections?: number;
+  /** PostgreSQL: errors of idle pooled connections (the pool drops the connection and carries on). */
+  onBackgroundError?: (error: Error) => void;
+}
+
+export interface EscrowStore {
+  readonly dialect: Dialect;
+  /** Runs `fn` in one read-write transaction. Not re-entrant: calling it again inside `fn` throws. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Runs `fn` on one consistent read-only snapshot. */
+  read<T>(fn: (tx: StoreReader) => Promise<T>): Promise<T>;
+  /** sha256 of the canonical projection (tasks, fundings, payouts, audit heads): the same bytes on SQLite and
+   * PostgreSQL for the same history, and for a projection rebuilt from relays. */
+  projectionHash(): Promise<string>;
+  /** Walks every task's audit chain. */
+  verifyAudit(): Promise<AuditReport>;
+  close(): Promise<void>;
+}
+
+/** The read half of a transaction. */
+export interface StoreReader {
+  tasks: TaskReader;
+  fundings: FundingReader;
+  payouts: PayoutReader;
+  inbound: InboundReader;
+  outbox: OutboxReader;
+  cursors: CursorReader;
+}
+
+export interface StoreTx extends StoreReader {
+  tasks: TaskRepository;
+  fundings: FundingRepository;
+  payouts: PayoutRepository;
+  inbound: InboundRepository;
+  outbox: OutboxRepository;
+  cursors: CursorRepository;
+}
+
+// ---- tasks and their audit chain ----
+
+export interface TaskReader {
+  get(id: Hex32): Promise<Task | null>;
+  listByState(states: readonly TaskState[]): Promise<Task[]>;
+  /** The task's audit chain, oldest first. */
+  history(id: Hex32): Promise<AuditEntry[]>;
+}
+
+export interface TaskRepository extends TaskReader {
+  /** Like `get`, and no other transaction can change the task until this one ends
+   * (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock taken by BEGIN IMMEDIATE). */
+  getForUpdate(id: Hex32): Promise<Task | null>;
+  /** Inserts a new task and its first events (task.version must equal events.length).
+   * Returns false, writing nothing, when a task with this id exists. */
+  create(task: Task, events: readonly TaskEvent[]): Promise<boolean>;
+  /** Compare-and-set: replaces the task only if it is still in `expected` state and version, and appends
+   * `events` to its audit chain (task.version must equal expected.version + events.length).
+   * Returns false, writing nothing, when the task moved on (someone else won the race). */
+  commit(change: TaskCommit): Promise<boolean>;
+}
+
+export interface TaskCommit {
+  task: Task;
+  expected: { state: TaskState; version: number };
+  events: readonly TaskEvent[];
+}
+
+export interface AuditEntry {
+  taskId: Hex32;
+  seq: number;
+  event: TaskEvent;
+  prevHash: string;
+  hash: string;
+  createdAt: number;
+}
+
+export type AuditProblemKind =
+  /** The row's hash is not the hash of its fields: a field was edited. */
+  | 'hash_mismatch'
+  /** The row's prev_hash is not the hash of the row before it: a row was removed, inserted or moved. */
+  | 'broken_link'
+  /** A sequence number is missing or out of place. */
+  | 'seq_gap'
+  /** The chain's last row is not the task row's version / audit_head: the tail was cut or extended. */
+  | 'head_mismatch';
+
+export interface AuditProblem {
+  taskId: Hex32;
+  /** The row where the problem shows (for head_mismatch: the task row's version). */
+  seq: number;
+  kind: AuditProblemKind;
+  detail: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  tasksChecked: number;
+  rowsChecked: number;
+  problems: AuditProblem[];
+}
+
+// ---- fundings: the hold invoices and their encrypted preimages ----
+
+export type FundingState = (typeof FUNDING_STATES)[number];
+
+export interface FundingRecord {
+  paymentHash: Hex32;
+  taskId: Hex32;
+  state: FundingState;
+  amountMsat: bigint;
+  receivedMsat: bigint;
+  bolt11: string;
+  htlcExpiryHeight: number | null;
+  claimDeadlineHeight: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewFunding {
+  taskId: Hex32;
+  paymentHash: Hex32;
+  /** 32 bytes whose sha256 is paymentHash. Stored encrypted; never logged. */
+  preimage: Uint8Array;
+  bolt11: string;
+  amountMsat: bigint;
+}
+
+export interface FundingPatch {
+  receivedMsat?: bigint;
+  htlcExpiryHeight?: number | null;
+  claimDeadlineHeight?: number | null;
+}
+
+export interface FundingReader {
+  get(paymentHash: Hex32): Promise<FundingRecord | null>;
+  listByState(states: readonly FundingState[]): Promise<FundingRecord[]>;
+}
+
+export interface FundingRepository extends FundingReader {
+  /** Stores the funding BEFORE its invoice is published. Throws StoreError 'DuplicatePaymentHash' if the
+   * hash was ever used (the transaction stays usable). */
+  insert(funding: NewFunding): Promise<void>;
+  /** Decrypts the preimage. Throws StoreError 'NotFound' or 'PreimageDecryption'. */
+  revealPreimage(paymentHash: Hex32): Promise<Uint8Array>;
+  /** Compare-and-set from one of `from` to `to`; false (nothing written) if the funding is in another state. */
+  transition(
+    paymentHash: Hex32,
+    from: readonly FundingState[],
+    to: FundingState,
+    patch?: FundingPatch,
+  ): Promise<boolean>;
+}
+
+// ---- payouts: Lightning payments from the agent to a worker or a poster ----
+
+export type PayoutRecordState = (typeof PAYOUT_STATES)[number];
+
+export interface PayoutRecord {
+  id: number;
+  taskId: Hex32;
+  recipient: PayoutRecipient;
+  bolt11: string;
+  paymentHash: Hex32;
+  amountMsat: bigint;
+  state: PayoutRecordState;
+  routingFeeMsat: bigint;
+  /** 1 for the first payout to this recipient of this task, then 2, 3, ... */
+  attempt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewPayout {
+  taskId: Hex32;
+  recipient: PayoutRecipient;
+  bolt11: string;
+  paymentHash: Hex32;
+  amountMsat: bigint;
+}
+
+export interface PayoutReader {
+  listInFlight(): Promise<PayoutRecord[]>;
+  /** Every payout of the task, by recipient then attempt. */
+  forTask(taskId: Hex32): Promise<PayoutRecord[]>;
+}
+
+export interface PayoutRepository extends PayoutReader {
+  /** Records the intent to pay (state in_flight) and returns its id. Throws StoreError 'PayoutConflict'
+   * when a payout to the same recipient of the same task is in flight or succeeded (the transaction stays
+   * usable). */
+  start(payout: NewPayout): Promise<number>;
+  /** Compare-and-set from in_flight; false if the payout was already finished. */
+  finish(id: number, outcome: 'succeeded' | 'failed', patch?: { routingFeeMsat?: bigint }): Promise<boolean>;
+}
+
+// ---- inbound events: durable dedupe ----
+
+export interface InboundRecord {
+  id: Hex32;
+  pubkey: Hex32;
+  kind: number;
+  createdAt: number;
+  /** The signed event JSON, verbatim as received. */
+  raw: string;
+  status: (typeof INBOUND_STATUSES)[number];
+  reason: string | null;
+}
+
+export interface InboundReader {
+  has(id: Hex32): Promise<boolean>;
+}
+
+export interface InboundRepository extends InboundReader {
+  /** Records a verified event; false if its id was recorded before (a duplicate). */
+  record(event: InboundRecord): Promise<boolean>;
+}
+
+// ---- outbox: the agent's signed events, delivered to every write relay ----
+
+/** A signed Nostr event (NIP-01). */
+export interface SignedEvent {
+  id: Hex32;
+  pubkey: Hex32;
+  created_at: number;
+  kind: number;
+  tags: string[][];
+  content: string;
+  sig: string;
+}
+
+export type RelayDeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface OutboxDelivery {
+  eventId: Hex32;
+  relay: string;
+  event: SignedEvent;
+  taskId: Hex32 | null;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+export interface RelayDelivery {
+  relay: string;
+  status: RelayDeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: number;
+}
+
+export interface OutboxReader {
+  /** Pending deliveries whose time has come, oldest first. */
+  due(now: number, limit: number): Promise<OutboxDelivery[]>;
+  /** How many (event, relay) deliveries are still pending. */
+  pendingCount(): Promise<number>;
+  /** The delivery status of one event at each relay, by relay. */
+  deliveries(eventId: Hex32): Promise<RelayDelivery[]>;
+}
+
+export interface OutboxRepository extends OutboxReader {
+  /** Queues the event for each relay (due at once). False, writing nothing, if the event is queued already. */
+  enqueue(event: SignedEvent, relays: readonly string[], taskId?: Hex32 | null): Promise<boolean>;
+  /** Records the result of one delivery attempt (compare-and-set from pending: ok and failed are final).
+   * `pending` with `nextAttemptAt` schedules a retry. False if the delivery is unknown or already final. */
+  markRelay(
+    eventId: Hex32,
+    relay: string,
+    status: RelayDeliveryStatus,
+    error?: string | null,
+    nextAttemptAt?: number,
+  ): Promise<boolean>;
+}
+
+// ---- relay cursors: where catch-up resumes ----
+
+export interface CursorReader {
+  get(relay: string): Promise<number | null>;
+}
+
+export interface CursorRepository extends CursorReader {
+  set(relay: string, since: number): Promise<void>;
+}

@@ -1,0 +1,22 @@
+// Inbound events: durable dedupe by event id. Intake records an event only after verifying its id and
+// signature, or a forged copy could censor the genuine one.
+import { sql } from 'drizzle-orm';
+import type { InboundRepository } from '../port.ts';
+import type { RepositoryContext } from '../sql-session.ts';
+
+export function createInboundRepository({ session, now }: RepositoryContext): InboundRepository {
+  return {
+    async has(id) {
+      const rows = await session.rows(sql`SELECT 1 AS found FROM inbound_events WHERE id = ${id}`);
+      return rows.length > 0;
+    },
+
+    async record({ id, pubkey, kind, createdAt, raw, status, reason }) {
+      const inserted = await session.run(sql`
+        INSERT INTO inbound_events (id, pubkey, kind, created_at, raw, received_at, status, reason)
+        VALUES (${id}, ${pubkey}, ${kind}, ${createdAt}, ${raw}, ${now()}, ${status}, ${reason})
+        ON CONFLICT (id) DO NOTHING`);
+      return inserted > 0;
+    },
+  };
+}

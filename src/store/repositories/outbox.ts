@@ -1,0 +1,87 @@
+// The transactional outbox: the agent's signed events are written in the same transaction as the state
+// change that produced them, then delivered to every write relay with a status per relay, so a restart
+// resumes exactly where delivery stopped. Two replicas may both send a due event: relays dedupe by id.
+import { sql } from 'drizzle-orm';
+import { integerValue, nullableTextValue, oneOf, textValue } from '../column-values.ts';
+import type { OutboxDelivery, OutboxRepository, SignedEvent } from '../port.ts';
+import { DELIVERY_STATUSES } from '../schema/values.ts';
+import type { RepositoryContext } from '../sql-session.ts';
+import { StoreError } from '../store-error.ts';
+
+function parseEvent(text: string, eventId: string): SignedEvent {
+  try {
+    return JSON.parse(text) as SignedEvent;
+  } catch (error) {
+    throw new StoreError('CorruptRow', `outbox event ${eventId} is not JSON`, { cause: error });
+  }
+}
+
+export function createOutboxRepository({ session, now }: RepositoryContext): OutboxRepository {
+  return {
+    async enqueue(event, relays, taskId = null) {
+      const at = now();
+      const inserted = await session.run(sql`
+        INSERT INTO outbox (id, event, task_id, created_at)
+        VALUES (${event.id}, ${JSON.stringify(event)}, ${taskId}, ${at})
+        ON CONFLICT (id) DO NOTHING`);
+      if (inserted === 0) return false;
+      for (const relay of new Set(relays)) {
+        await session.run(sql`
+          INSERT INTO outbox_relays (event_id, relay, status, attempts, last_error, next_attempt_at)
+          VALUES (${event.id}, ${relay}, 'pending', ${0}, NULL, ${at})`);
+      }
+      return true;
+    },
+
+    async due(dueAt, limit) {
+      const rows = await session.rows(sql`
+        SELECT d.event_id, d.relay, d.attempts, d.next_attempt_at, o.event, o.task_id
+        FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt}
+        ORDER BY d.next_attempt_at, d.event_id, d.relay
+        LIMIT ${limit}`);
+      return rows.map((row): OutboxDelivery => {
+        const eventId = textValue(row.event_id, 'outbox_relays.event_id');
+        return {
+          eventId,
+          relay: textValue(row.relay, 'outbox_relays.relay'),
+          event: parseEvent(textValue(row.event, 'outbox.event'), eventId),
+          taskId: nullableTextValue(row.task_id, 'outbox.task_id'),
+          attempts: integerValue(row.attempts, 'outbox_relays.attempts'),
+          nextAttemptAt: integerValue(row.next_attempt_at, 'outbox_relays.next_attempt_at'),
+        };
+      });
+    },
+
+    async pendingCount() {
+      const [row] = await session.rows(
+        sql`SELECT COUNT(*) AS pending FROM outbox_relays WHERE status = 'pending'`,
+      );
+      return integerValue(row?.pending ?? 0, 'pending');
+    },
+
+    async deliveries(eventId) {
+      const rows = await session.rows(sql`
+        SELECT relay, status, attempts, last_error, next_attempt_at FROM outbox_relays
+        WHERE event_id = ${eventId} ORDER BY relay`);
+      return rows.map((row) => ({
+        relay: textValue(row.relay, 'outbox_relays.relay'),
+        status: oneOf(row.status, DELIVERY_STATUSES, 'outbox_relays.status'),
+        attempts: integerValue(row.attempts, 'outbox_relays.attempts'),
+        lastError: nullableTextValue(row.last_error, 'outbox_relays.last_error'),
+        nextAttemptAt: integerValue(row.next_attempt_at, 'outbox_relays.next_attempt_at'),
+      }));
+    },
+
+    async markRelay(eventId, relay, status, error = null, nextAttemptAt) {
+      // Compare-and-set from pending: ok and failed are final, so a late answer from an older attempt cannot
+      // undo them.
+      const changed = await session.run(sql`
+        UPDATE outbox_relays
+        SET status = ${status}, attempts = attempts + 1, last_error = ${error},
+            next_attempt_at = ${nextAttemptAt ?? now()}
+        WHERE event_id = ${eventId} AND relay = ${relay} AND status = 'pending'`);
+      return changed > 0;
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// Tasks and their audit chains. A task row and its chain always change together, in one statement pair,
+// under a compare-and-set on (state, version): the chain's length is the task's version.
+import { sql } from 'drizzle-orm';
+import { InternalError } from '../../domain/errors.ts';
+import type { Task, TaskEvent } from '../../domain/types.ts';
+import { type AuditLink, chainEvents, GENESIS_HASH } from '../audit-chain.ts';
+import { integerValue, textValue } from '../column-values.ts';
+import type { AuditEntry, TaskCommit, TaskRepository } from '../port.ts';
+import { inList, lockForUpdate, type RepositoryContext, type Row } from '../sql-session.ts';
+import { decodeEvent, decodeTask, encodeBody } from '../task-codec.ts';
+
+export function taskFromRow(row: Row): Task {
+  return decodeTask(textValue(row.body, 'tasks.body'), {
+    id: textValue(row.id, 'tasks.id'),
+    state: textValue(row.state, 'tasks.state'),
+    version: integerValue(row.version, 'tasks.version'),
+  });
+}
+
+export function auditLinkFromRow(row: Row): AuditLink {
+  return {
+    taskId: textValue(row.task_id, 'audit.task_id'),
+    seq: integerValue(row.seq, 'audit.seq'),
+    eventType: textValue(row.event_type, 'audit.event_type'),
+    body: textValue(row.body, 'audit.body'),
+    prevHash: textValue(row.prev_hash, 'audit.prev_hash'),
+    hash: textValue(row.hash, 'audit.hash'),
+    createdAt: integerValue(row.created_at, 'audit.created_at'),
+  };
+}
+
+function checkVersion(task: Task, previousVersion: number, events: readonly TaskEvent[]): void {
+  // The task is the fold of its events: a version that does not count them would break the chain's meaning.
+  if (events.length === 0)
+    throw new InternalError('Invariant', `task ${task.id}: a change needs at least one event`);
+  if (task.version !== previousVersion + events.length) {
+    throw new InternalError(
+      'Invariant',
+      `task ${task.id}: version ${task.version} is not ${previousVersion} + ${events.length} events`,
+    );
+  }
+}
+
+export function createTaskRepository({ session, now }: RepositoryContext): TaskRepository {
+  async function selectOne(id: string, forUpdate: boolean): Promise<Task | null> {
+    const lock = forUpdate ? lockForUpdate(session) : sql``;
+    const [row] = await session.rows(sql`SELECT id, state, version, body FROM tasks WHERE id = ${id}${lock}`);
+    return row ? taskFromRow(row) : null;
+  }
+
+  async function appendLinks(links: readonly AuditLink[]): Promise<void> {
+    for (const link of links) {
+      await session.run(sql`
+        INSERT INTO audit (task_id, seq, event_type, body, prev_hash, hash, created_at)
+        VALUES (${link.taskId}, ${link.seq}, ${link.eventType}, ${link.body}, ${link.prevHash}, ${link.hash},
+                ${link.createdAt})`);
+    }
+  }
+
+  return {
+    get: (id) => selectOne(id, false),
+    getForUpdate: (id) => selectOne(id, true),
+
+    async listByState(states) {
+      if (states.length === 0) return [];
+      const rows = await session.rows(
+        sql`SELECT id, state, version, body FROM tasks WHERE state IN ${inList(states)} ORDER BY id`,
+      );
+      return rows.map(taskFromRow);
+    },
+
+    async history(id) {
+      const rows = await session.rows(sql`SELECT * FROM audit WHERE task_id = ${id} ORDER BY seq`);
+      return rows.map((row): AuditEntry => {
+        const link = auditLinkFromRow(row);
+        return {
+          taskId: link.taskId,
+          seq: link.seq,
+          event: decodeEvent(link.body, link),
+          prevHash: link.prevHash,
+          hash: link.hash,
+          createdAt: link.createdAt,
+        };
+      });
+    },
+
+    async create(task, events) {
+      checkVersion(task, 0, events);
+      const links = chainEvents(task.id, { seq: 0, hash: GENESIS_HASH }, events);
+      const head = links.at(-1)!.hash;
+      const at = now();
+      const inserted = await session.run(sql`
+        INSERT INTO tasks (id, state, poster, worker, amount_msat, fee_msat, payment_hash, version, audit_head,
+                           body, created_at, updated_at)
+        VALUES (${task.id}, ${task.state}, ${task.poster}, ${task.worker}, ${task.amountMsat}, ${task.feeMsat},
+                ${task.funding?.paymentHash ?? null}, ${task.version}, ${head}, ${encodeBody(task)}, ${at}, ${at})
+        ON CONFLICT (id) DO NOTHING`);
+      if (inserted === 0) return false;
+      await appendLinks(links);
+      return true;
+    },
+
+    async commit({ task, expected, events }: TaskCommit) {
+      checkVersion(task, expected.version, events);
+      const [current] = await session.rows(sql`
+        SELECT audit_head FROM tasks
+        WHERE id = ${task.id} AND state = ${expected.state} AND version = ${expected.version}`);
+      if (!current) return false;
+      const previousHead = textValue(current.audit_head, 'tasks.audit_head');
+      const links = chainEvents(task.id, { seq: expected.version, hash: previousHead }, events);
+      // Compare-and-set: another transaction may have moved the task since the SELECT above (PostgreSQL
+      // without getForUpdate); then 0 rows change and we write nothing.
+      const updated = await session.run(sql`
+        UPDATE tasks
+        SET state = ${task.state}, poster = ${task.poster}, worker = ${task.worker},
+            amount_msat = ${task.amountMsat}, fee_msat = ${task.feeMsat},
+            payment_hash = ${task.funding?.paymentHash ?? null}, version = ${task.version},
+            audit_head = ${links.at(-1)!.hash}, body = ${encodeBody(task)}, updated_at = ${now()}
+        WHERE id = ${task.id} AND state = ${expected.state} AND version = ${expected.version}
+          AND audit_head = ${previousHead}`);
+      if (updated === 0) return false;
+      await appendLinks(links);
+      return true;
+    },
+  };
+}

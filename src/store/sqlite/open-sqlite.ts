@@ -1,0 +1,81 @@
+// Opens the SQLite store: one better-sqlite3 connection in WAL mode with synchronous=FULL (a commit is on
+// disk when COMMIT returns: we hold other people's money), foreign keys on, and the committed migrations
+// applied by drizzle's migrator (its __drizzle_migrations table is the record of what ran).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { InternalError } from '../../domain/errors.ts';
+import { createEscrowStore } from '../escrow-store.ts';
+import type { EscrowStore } from '../port.ts';
+import type { PreimageCipher } from '../preimage-cipher.ts';
+import { createSqliteRunner } from './sqlite-transactions.ts';
+
+const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
+/** How long one statement may wait synchronously for a lock (see beginImmediate for the longer wait). */
+const STATEMENT_BUSY_TIMEOUT_MS = 20;
+
+export interface SqliteSettings {
+  journalMode: string;
+  synchronous: number;
+  foreignKeys: number;
+  busyTimeoutMs: number;
+}
+
+export interface SqliteEscrowStore extends EscrowStore {
+  /** The connection's pragmas, as SQLite reports them. */
+  settings(): SqliteSettings;
+}
+
+function applyMigrations(db: ReturnType<typeof drizzle>): void {
+  try {
+    migrate(db, { migrationsFolder: MIGRATIONS });
+  } catch (error) {
+    // Two processes opening a new file at once: the loser's CREATE TABLE finds the winner's table. The
+    // winner has recorded its migrations by now, so running the migrator again is a no-op; a genuine
+    // failure fails again and is thrown.
+    try {
+      migrate(db, { migrationsFolder: MIGRATIONS });
+    } catch {
+      throw error;
+    }
+  }
+}
+
+export async function openSqliteStore(
+  path: string,
+  options: { cipher: PreimageCipher; clock: () => number; busyTimeoutMs: number },
+): Promise<SqliteEscrowStore> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // While opening, waiting synchronously for another opener is fine: nothing else runs yet.
+  const database = new Database(path, { timeout: options.busyTimeoutMs });
+  try {
+    const journalMode = database.pragma('journal_mode = WAL', { simple: true });
+    if (journalMode !== 'wal' && path !== ':memory:') {
+      throw new InternalError('Store', `SQLite refused WAL mode (journal_mode is ${String(journalMode)})`);
+    }
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    const db = drizzle({ client: database });
+    applyMigrations(db);
+    database.pragma(`busy_timeout = ${STATEMENT_BUSY_TIMEOUT_MS}`);
+    // Every INTEGER comes back as a bigint: money beyond 2^53 msat must not be rounded.
+    database.defaultSafeIntegers(true);
+    const runner = createSqliteRunner(database, db, { busyTimeoutMs: options.busyTimeoutMs });
+    const store = createEscrowStore(runner, { clock: options.clock, cipher: options.cipher });
+    return {
+      ...store,
+      settings: () => ({
+        journalMode: String(database.pragma('journal_mode', { simple: true })),
+        synchronous: Number(database.pragma('synchronous', { simple: true })),
+        foreignKeys: Number(database.pragma('foreign_keys', { simple: true })),
+        busyTimeoutMs: Number(database.pragma('busy_timeout', { simple: true })),
+      }),
+    };
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,21 @@
+// One StoreTx per transaction: every repository shares the transaction's session, so everything it writes
+// commits or rolls back together.
+import type { StoreTx } from './port.ts';
+import { createCursorRepository } from './repositories/cursors.ts';
+import { createFundingRepository } from './repositories/fundings.ts';
+import { createInboundRepository } from './repositories/inbound.ts';
+import { createOutboxRepository } from './repositories/outbox.ts';
+import { createPayoutRepository } from './repositories/payouts.ts';
+import { createTaskRepository } from './repositories/tasks.ts';
+import type { RepositoryContext } from './sql-session.ts';
+
+export function createStoreTransaction(context: RepositoryContext): StoreTx {
+  return {
+    tasks: createTaskRepository(context),
+    fundings: createFundingRepository(context),
+    payouts: createPayoutRepository(context),
+    inbound: createInboundRepository(context),
+    outbox: createOutboxRepository(context),
+    cursors: createCursorRepository(context),
+  };
+}
