@@ -1,0 +1,148 @@
+// Contract: inbound dedupe, the outbox with a status per relay, and relay cursors.
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { TestDatabases } from '../fakes/store-databases.ts';
+import { hex64, RELAYS, T0, taskStory, writeStory } from '../fakes/store-fixtures.ts';
+import { withinSeconds } from './contract-helpers.ts';
+import { signedEvent } from './contract-transactions.ts';
+
+export function registerMessagingContract(test: Test, databases: TestDatabases): void {
+  test('an inbound event id is recorded once; a duplicate returns false', async () => {
+    const store = await (await databases.create()).open();
+    const id = hex64('inbound-once');
+    const raw = `{"id":"${id}","kind":1985,"content":"verbatim \\u00e9"}`;
+    const record = (status: 'handled' | 'rejected') =>
+      store.transaction((tx) =>
+        tx.inbound.record({
+          id,
+          pubkey: hex64('someone'),
+          kind: 1985,
+          createdAt: T0,
+          raw,
+          status,
+          reason: null,
+        }),
+      );
+    assert.is(await store.read((tx) => tx.inbound.has(id)), false);
+    const results = await withinSeconds(
+      10,
+      Promise.all([record('handled'), record('rejected'), record('handled')]),
+    );
+    assert.is(results.filter(Boolean).length, 1);
+    assert.ok(await store.read((tx) => tx.inbound.has(id)));
+    assert.is(await record('handled'), false, 'the dedupe is durable');
+  });
+
+  test('an inbound event keeps its raw JSON verbatim and its rejection reason', async () => {
+    const database = await databases.create();
+    const store = await database.open();
+    const id = hex64('inbound-verbatim');
+    const raw = `{ "id" : "${id}",  "content":"spaces and \\"quotes\\" kept" }`;
+    await store.transaction((tx) =>
+      tx.inbound.record({
+        id,
+        pubkey: hex64('someone'),
+        kind: 1,
+        createdAt: T0,
+        raw,
+        status: 'rejected',
+        reason: 'invalid: bad signature',
+      }),
+    );
+    const [row] = await database.query<{ raw: string; status: string; reason: string }>(
+      `SELECT raw, status, reason FROM inbound_events WHERE id = '${id}'`,
+    );
+    assert.equal(row, { raw, status: 'rejected', reason: 'invalid: bad signature' });
+  });
+
+  test('the outbox keeps a status per relay and due() returns only pending deliveries whose time has come', async () => {
+    const store = await (await databases.create()).open({ clock: () => T0 });
+    const story = taskStory('outbox');
+    await writeStory(store, story, 'posted');
+    const first = signedEvent('first', story.id);
+    const second = signedEvent('second');
+    assert.ok(await store.transaction((tx) => tx.outbox.enqueue(first, RELAYS, story.id)));
+    assert.ok(await store.transaction((tx) => tx.outbox.enqueue(second, RELAYS.slice(0, 2))));
+    assert.is(await store.read((tx) => tx.outbox.pendingCount()), 5);
+    assert.is(
+      (await store.read((tx) => tx.outbox.due(T0 - 1, 100))).length,
+      0,
+      'nothing is due before it was queued',
+    );
+
+    const due = await store.read((tx) => tx.outbox.due(T0, 100));
+    assert.is(due.length, 5);
+    const firstAtRelayOne = due.find((item) => item.eventId === first.id && item.relay === RELAYS[0]);
+    assert.equal(firstAtRelayOne?.event, first, 'the signed event comes back as it was queued');
+    assert.is(firstAtRelayOne?.taskId, story.id);
+    assert.is(due.find((item) => item.eventId === second.id)?.taskId, null);
+
+    await store.transaction(async (tx) => {
+      assert.ok(await tx.outbox.markRelay(first.id, RELAYS[0]!, 'ok'));
+      assert.ok(
+        await tx.outbox.markRelay(first.id, RELAYS[1]!, 'pending', 'rate-limited: slow down', T0 + 60),
+      );
+      assert.ok(await tx.outbox.markRelay(first.id, RELAYS[2]!, 'failed', 'blocked: not allowed'));
+    });
+    // A final answer is final: a late result from an older attempt does not undo it.
+    assert.not.ok(
+      await store.transaction((tx) => tx.outbox.markRelay(first.id, RELAYS[0]!, 'failed', 'late')),
+    );
+    assert.not.ok(
+      await store.transaction((tx) => tx.outbox.markRelay(first.id, 'wss://unknown.example', 'ok')),
+    );
+
+    assert.equal(
+      await store.read((tx) => tx.outbox.deliveries(first.id)),
+      [
+        { relay: RELAYS[0]!, status: 'ok', attempts: 1, lastError: null, nextAttemptAt: T0 },
+        {
+          relay: RELAYS[2]!,
+          status: 'failed',
+          attempts: 1,
+          lastError: 'blocked: not allowed',
+          nextAttemptAt: T0,
+        },
+        {
+          relay: RELAYS[1]!,
+          status: 'pending',
+          attempts: 1,
+          lastError: 'rate-limited: slow down',
+          nextAttemptAt: T0 + 60,
+        },
+      ].sort((left, right) => (left.relay < right.relay ? -1 : 1)),
+    );
+    assert.is(await store.read((tx) => tx.outbox.pendingCount()), 3);
+    const now = await store.read((tx) => tx.outbox.due(T0 + 59, 100));
+    assert.equal(
+      now.map((item) => [item.eventId, item.relay]),
+      [
+        [second.id, RELAYS[0]],
+        [second.id, RELAYS[1]],
+      ].sort((left, right) => (`${left[0]}${left[1]}` < `${right[0]}${right[1]}` ? -1 : 1)),
+    );
+    const later = await store.read((tx) => tx.outbox.due(T0 + 60, 100));
+    assert.is(later.length, 3);
+    assert.is(later.at(-1)?.relay, RELAYS[1], 'the retry comes after what was due earlier');
+    assert.is(later.at(-1)?.attempts, 1);
+    assert.is((await store.read((tx) => tx.outbox.due(T0 + 60, 2))).length, 2, 'the limit holds');
+  });
+
+  test('enqueuing the same event twice returns false and keeps the first queue', async () => {
+    const store = await (await databases.create()).open({ clock: () => T0 });
+    const event = signedEvent('twice');
+    assert.ok(await store.transaction((tx) => tx.outbox.enqueue(event, RELAYS.slice(0, 1))));
+    assert.not.ok(await store.transaction((tx) => tx.outbox.enqueue(event, RELAYS)));
+    assert.is(await store.read((tx) => tx.outbox.pendingCount()), 1);
+  });
+
+  test('relay cursors are stored and moved', async () => {
+    const store = await (await databases.create()).open();
+    assert.is(await store.read((tx) => tx.cursors.get(RELAYS[0]!)), null);
+    await store.transaction((tx) => tx.cursors.set(RELAYS[0]!, T0));
+    await store.transaction((tx) => tx.cursors.set(RELAYS[1]!, T0 + 5));
+    await store.transaction((tx) => tx.cursors.set(RELAYS[0]!, T0 + 100));
+    assert.is(await store.read((tx) => tx.cursors.get(RELAYS[0]!)), T0 + 100);
+    assert.is(await store.read((tx) => tx.cursors.get(RELAYS[1]!)), T0 + 5);
+  });
+}

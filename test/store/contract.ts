@@ -1,0 +1,18 @@
+// The store's contract, written once and run against every database (test/store/sqlite.test.ts,
+// test/store/postgres.test.ts). Each test gets an empty database of its own.
+import type { Test } from 'uvu';
+import type { TestDatabases } from '../fakes/store-databases.ts';
+import { registerAuditContract } from './contract-audit.ts';
+import { registerMessagingContract } from './contract-messaging.ts';
+import { registerMoneyContract } from './contract-money.ts';
+import { registerTaskContract } from './contract-tasks.ts';
+import { registerTransactionContract } from './contract-transactions.ts';
+
+export function registerStoreContract(test: Test, databases: TestDatabases): void {
+  registerTransactionContract(test, databases);
+  registerTaskContract(test, databases);
+  registerMoneyContract(test, databases);
+  registerMessagingContract(test, databases);
+  registerAuditContract(test, databases);
+  test.after(() => databases.dispose());
+}

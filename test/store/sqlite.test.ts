@@ -1,0 +1,81 @@
+// The store contract on SQLite, plus what only SQLite has: its connection settings and its single write lock
+// shared between processes.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { openSqliteForTest, sqliteDatabases } from '../fakes/store-databases.ts';
+import { advance, taskStory, writeStory } from '../fakes/store-fixtures.ts';
+import { registerStoreContract } from './contract.ts';
+import { sleep, storeRejection, withinSeconds } from './contract-helpers.ts';
+
+const databases = sqliteDatabases();
+
+function pathOf(url: string): string {
+  return url.slice('sqlite:'.length);
+}
+
+test('the SQLite connection runs in WAL mode with synchronous FULL, foreign keys on and a busy timeout', async () => {
+  const database = await databases.create();
+  const store = await openSqliteForTest(pathOf(database.url));
+  try {
+    const settings = store.settings();
+    assert.is(settings.journalMode, 'wal');
+    assert.is(settings.synchronous, 2, 'FULL');
+    assert.is(settings.foreignKeys, 1);
+    assert.ok(settings.busyTimeoutMs > 0);
+  } finally {
+    await store.close();
+  }
+});
+
+test('a sqlite: URL in a folder that does not exist yet creates the folder', async () => {
+  const database = await databases.create();
+  const nested = join(pathOf(database.url), '..', 'nested', 'deeper', 'escrow.db');
+  const store = await openSqliteForTest(nested);
+  await store.close();
+  const raw = new Database(nested);
+  assert.is(raw.pragma('journal_mode', { simple: true }), 'wal');
+  raw.close();
+});
+
+test('a writer waits for another process that holds the write lock, without blocking the event loop', async () => {
+  const database = await databases.create();
+  const store = await database.open();
+  const story = taskStory('waits');
+  await writeStory(store, story, 'funded');
+  // Another process (here: a raw connection) holds the write lock for a while.
+  await database.execute('BEGIN IMMEDIATE');
+  let ticks = 0;
+  const ticker = setInterval(() => {
+    ticks += 1;
+  }, 10);
+  const release = sleep(300).then(() => database.execute('COMMIT'));
+  try {
+    const moved = await withinSeconds(10, advance(store, story.funded, story.claimed));
+    assert.ok(moved);
+    assert.ok(ticks >= 10, `the event loop kept running while waiting (${ticks} ticks)`);
+  } finally {
+    clearInterval(ticker);
+    await release;
+  }
+});
+
+test('a writer gives up with a typed conflict error when the lock is held past the busy timeout', async () => {
+  const database = await databases.create();
+  const store = await database.open({ busyTimeoutMs: 100 });
+  const story = taskStory('gives-up');
+  await writeStory(store, story, 'funded');
+  await database.execute('BEGIN IMMEDIATE');
+  try {
+    const error = await storeRejection(advance(store, story.funded, story.claimed), 'TransactionConflict');
+    assert.ok(error.retryable);
+  } finally {
+    await database.execute('COMMIT');
+  }
+  assert.ok(await advance(store, story.funded, story.claimed), 'the store works again once the lock is free');
+});
+
+registerStoreContract(test, databases);
+
+test.run();
