@@ -1,0 +1,131 @@
+// The command line: help, bad input, and the runbook commands on a real SQLite file.
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { main, type Output } from '../../src/agent/cli.ts';
+import { readSecret } from '../../src/agent/secret-files.ts';
+import { fold } from '../../src/domain/evolve.ts';
+import { openStore } from '../../src/store/index.ts';
+import { HISTORY } from '../fakes/domain.ts';
+
+function capture(): Output & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (line) => stdout.push(line), err: (line) => stderr.push(line) };
+}
+
+async function inFolder(run: (dir: string) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-cli-'));
+  const before = process.cwd();
+  const saved = { ...process.env };
+  for (const key of [
+    'DATABASE_URL',
+    'NOSTR_RELAYS',
+    'LIGHTNING_BACKEND',
+    'LIGHTNING_URL',
+    'AGENT_DATA_DIR',
+    'AGENT_KEY_FILE',
+    'ESCROW_CONFIG',
+  ]) {
+    delete process.env[key];
+  }
+  process.chdir(dir);
+  try {
+    await run(dir);
+  } finally {
+    process.chdir(before);
+    process.env = saved;
+  }
+}
+
+test('help lists every command and exits 0', async () => {
+  const io = capture();
+  assert.is(await main(['help'], io), 0);
+  for (const command of ['start', 'check-config', 'migrate', 'verify-db'])
+    assert.match(io.stdout.join('\n'), command);
+});
+
+test('no command prints the help and exits 2', async () => {
+  const io = capture();
+  assert.is(await main([], io), 2);
+  assert.match(io.stdout.join('\n'), 'Usage: escrow-agent');
+});
+
+test('an unknown command is named, with where to find the list', async () => {
+  const io = capture();
+  assert.is(await main(['strat'], io), 2);
+  assert.match(io.stderr.join('\n'), 'unknown command "strat"; run "escrow-agent help"');
+});
+
+test('an unknown option is refused with the usage', async () => {
+  const io = capture();
+  assert.is(await main(['start', '--confgi', 'x'], io), 2);
+  assert.match(io.stderr.join('\n'), "Unknown option '--confgi'");
+});
+
+test('a bad configuration stops every command before anything is created, exit 2', () =>
+  inFolder(async (dir) => {
+    writeFileSync(join(dir, 'escrow-agent.toml'), '[policy]\nfee_ppm = -1\n');
+    const io = capture();
+    assert.is(await main(['start'], io), 2);
+    assert.match(io.stderr.join('\n'), 'policy.fee_ppm: must be a whole number from 0 to 1000000');
+    assert.throws(() => statSync(join(dir, 'data')), /ENOENT/);
+  }));
+
+test('start on the defaults creates the data folder, a 0600 preimage key and the SQLite database', () =>
+  inFolder(async (dir) => {
+    const io = capture();
+    assert.is(await main(['start'], io), 0);
+    const keyFile = join(dir, 'data', 'preimage.key');
+    assert.is(statSync(keyFile).mode & 0o777, 0o600);
+    assert.is(readSecret(keyFile, 'preimage key').length, 32);
+    assert.ok(statSync(join(dir, 'data', 'escrow.db')).size > 0);
+    const again = capture();
+    assert.is(await main(['start'], again), 0);
+    assert.not.match(again.stdout.join('\n'), 'created the preimage encryption key', 'the key is made once');
+  }));
+
+test('a preimage key readable by others is refused with the chmod to run', () =>
+  inFolder(async (dir) => {
+    assert.is(await main(['migrate'], capture()), 0);
+    const keyFile = join(dir, 'data', 'preimage.key');
+    const { chmodSync } = await import('node:fs');
+    chmodSync(keyFile, 0o644);
+    let message = '';
+    try {
+      await main(['migrate'], capture());
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    assert.match(message, `chmod 600 ${keyFile}`);
+  }));
+
+test('verify-db passes on an intact database and fails, naming the task and row, on a tampered one', () =>
+  inFolder(async (dir) => {
+    assert.is(await main(['migrate'], capture()), 0);
+    const key = readSecret(join(dir, 'data', 'preimage.key'), 'preimage key');
+    const store = await openStore({ url: `sqlite:${join(dir, 'data', 'escrow.db')}`, preimageKey: key });
+    const events = HISTORY.paid();
+    const task = fold(events);
+    assert.ok(task);
+    await store.transaction((tx) => tx.tasks.create(task, events));
+    await store.close();
+    const intact = capture();
+    assert.is(await main(['verify-db'], intact), 0, intact.stderr.join('\n'));
+    assert.match(
+      intact.stdout.join('\n'),
+      `1 tasks, ${events.length} audit rows checked: 0 chain problems, 0 money problems`,
+    );
+
+    const db = new Database(join(dir, 'data', 'escrow.db'));
+    db.prepare("UPDATE audit SET body = replace(body, '21000000', '21000001') WHERE seq = 3").run();
+    db.close();
+    const tampered = capture();
+    assert.is(await main(['verify-db'], tampered), 1);
+    assert.match(tampered.stderr.join('\n'), `audit chain of task ${task.id}, row 3: hash_mismatch`);
+  }));
+
+test.run();
