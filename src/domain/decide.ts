@@ -367,7 +367,9 @@ function decidePayoutFailed(
 ): Decision {
   const payout = findPayout(task, command.recipient);
   // `attempts` already counts the attempt that just failed.
-  const needsInvoice = payout !== undefined && payout.attempts >= context.policy.maxPayoutAttempts;
+  const needsInvoice =
+    command.invoiceUnusable === true ||
+    (payout !== undefined && payout.attempts >= context.policy.maxPayoutAttempts);
   return decidePayoutResult(task, command.recipient, context, {
     type: 'payout_failed',
     at: context.now,

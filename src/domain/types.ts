@@ -184,7 +184,13 @@ export type Command =
       amountMsat: bigint;
     }
   | { type: 'payout_succeeded'; recipient: PayoutRecipient; routingFeeMsat: bigint; preimage: Hex32 }
-  | { type: 'payout_failed'; recipient: PayoutRecipient; reason: string }
+  | {
+      type: 'payout_failed';
+      recipient: PayoutRecipient;
+      reason: string;
+      /** The invoice itself can never be paid (expired, wrong amount...): ask for a new one at once. */
+      invoiceUnusable?: boolean;
+    }
   | { type: 'payout_invoice'; by: Hex32; recipient: PayoutRecipient; bolt11: string };
 export type CommandType = Command['type'];
 

@@ -672,6 +672,18 @@ test('payouts that fail max_payout_attempts times ask the worker for a new invoi
   assert.is(renewed.after?.payouts[0]?.bolt11, 'lnbcrt1new');
 });
 
+test('a payout invoice that can never be paid asks for a new one at the first failure', () => {
+  const history = HISTORY.inFlight();
+  const { after } = when(history, {
+    type: 'payout_failed',
+    recipient: 'worker',
+    reason: 'invoice expired',
+    invoiceUnusable: true,
+  });
+  assert.is(after?.state, 'payout_pending');
+  assert.is(after?.payouts[0]?.state, 'needs_invoice');
+});
+
 test('a split verdict pays each side its share of the amount less the fee, through custody', () => {
   const verdict = when(HISTORY.disputed(), {
     type: 'verdict',
