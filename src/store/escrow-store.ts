@@ -42,7 +42,15 @@ export function createEscrowStore(
     }
   }
 
-  const transactionFor = (session: SqlSession) => createStoreTransaction({ session, now: clock, cipher });
+  // Timestamps are integer columns on both databases: a fractional clock would fail on one and not the other.
+  const now = () => {
+    const seconds = clock();
+    if (!Number.isSafeInteger(seconds)) {
+      throw new InternalError('Invariant', `the store clock must give integer unix seconds, not ${seconds}`);
+    }
+    return seconds;
+  };
+  const transactionFor = (session: SqlSession) => createStoreTransaction({ session, now, cipher });
 
   return {
     dialect: runner.dialect,

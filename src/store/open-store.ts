@@ -12,9 +12,14 @@ export async function openStore(options: OpenStoreOptions): Promise<EscrowStore>
   const clock = options.clock ?? systemClock;
   const { url } = options;
   if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length);
-    if (path === '')
-      throw new InternalError('Config', 'a sqlite: URL needs a file path (sqlite:./data/escrow.db)');
+    // sqlite:./relative.db, sqlite:/absolute.db, and the URL form sqlite:///absolute.db.
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '' || path.startsWith('//')) {
+      throw new InternalError(
+        'Config',
+        'a sqlite: URL needs a file path: sqlite:./data/escrow.db or sqlite:///srv/escrow.db',
+      );
+    }
     return openSqliteStore(path, { cipher, clock, busyTimeoutMs: options.busyTimeoutMs ?? 5000 });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {

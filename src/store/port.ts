@@ -9,7 +9,8 @@ import type { DELIVERY_STATUSES, FUNDING_STATES, INBOUND_STATUSES, PAYOUT_STATES
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface OpenStoreOptions {
-  /** `sqlite:./data/escrow.db` (or `sqlite:/absolute/path.db`) or `postgres://user:password@host/database`. */
+  /** `sqlite:./data/escrow.db`, `sqlite:/srv/escrow.db` (or `sqlite:///srv/escrow.db`), or
+   * `postgres://user:password@host/database`. */
   url: string;
   /** The 32-byte AES-256-GCM key that encrypts preimages at rest. */
   preimageKey: Uint8Array;
@@ -205,8 +206,9 @@ export interface PayoutReader {
 
 export interface PayoutRepository extends PayoutReader {
   /** Records the intent to pay (state in_flight) and returns its id. Throws StoreError 'PayoutConflict'
-   * when a payout to the same recipient of the same task is in flight or succeeded (the transaction stays
-   * usable). */
+   * when a payout to the same recipient of the same task is in flight or succeeded, and 'PayoutNotCovered'
+   * unless a settled hold of the task covers it: received - fee - every live payout >= amount. The
+   * transaction stays usable after either refusal. */
   start(payout: NewPayout): Promise<number>;
   /** Compare-and-set from in_flight; false if the payout was already finished. */
   finish(id: number, outcome: 'succeeded' | 'failed', patch?: { routingFeeMsat?: bigint }): Promise<boolean>;

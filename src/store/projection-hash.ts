@@ -6,7 +6,7 @@
 import { sql } from 'drizzle-orm';
 import { canonicalJson, sha256Hex } from '../domain/canonical.ts';
 import { integerValue, textValue } from './column-values.ts';
-import { fundingFromRow } from './repositories/fundings.ts';
+import { FUNDING_COLUMNS, fundingFromRow } from './repositories/fundings.ts';
 import { payoutFromRow } from './repositories/payouts.ts';
 import { taskFromRow } from './repositories/tasks.ts';
 import type { SqlSession } from './sql-session.ts';
@@ -29,7 +29,7 @@ export async function computeProjectionHash(session: SqlSession): Promise<string
     }))
     .sort(byKey((entry) => entry.task.id));
 
-  const fundings = (await session.rows(sql`SELECT * FROM fundings`))
+  const fundings = (await session.rows(sql`SELECT ${FUNDING_COLUMNS} FROM fundings`))
     .map(fundingFromRow)
     .map(({ createdAt: _created, updatedAt: _updated, ...funding }) => funding)
     .sort(byKey((funding) => funding.paymentHash));

@@ -7,6 +7,8 @@ export type StoreErrorKind =
   | 'DuplicatePaymentHash'
   /** Another payout for the same task and recipient is in flight or succeeded: never pay twice. */
   | 'PayoutConflict'
+  /** No settled hold of the task covers the payout (with what is already paid or paying). */
+  | 'PayoutNotCovered'
   /** The database refused the transaction because of a concurrent one (serialization failure, deadlock,
    * or the SQLite write lock held too long). Nothing was written; the caller may retry the whole transaction. */
   | 'TransactionConflict'

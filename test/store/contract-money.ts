@@ -2,7 +2,14 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { TestDatabases } from '../fakes/store-databases.ts';
-import { hex64, OTHER_PREIMAGE_KEY, preimageFor, taskStory, writeStory } from '../fakes/store-fixtures.ts';
+import {
+  advance,
+  hex64,
+  OTHER_PREIMAGE_KEY,
+  preimageFor,
+  taskStory,
+  writeStory,
+} from '../fakes/store-fixtures.ts';
 import {
   bytesToHex,
   everythingPrintable,
@@ -266,6 +273,36 @@ export function registerMoneyContract(test: Test, databases: TestDatabases): voi
         { recipient: 'worker', attempt: 1, state: 'in_flight' },
       ],
     );
+  });
+
+  test('a payout is refused until a settled hold covers it, with what is already paid or paying', async () => {
+    const store = await (await databases.create()).open();
+    const story = taskStory('covered');
+    const net = story.amountMsat - story.feeMsat;
+    const start = (recipient: 'worker' | 'poster', amountMsat: bigint, label: string) =>
+      store.transaction((tx) =>
+        tx.payouts.start({
+          taskId: story.id,
+          recipient,
+          bolt11: `lnbcrt-${label}`,
+          paymentHash: hex64(label),
+          amountMsat,
+        }),
+      );
+    await writeStory(store, story, 'submitted');
+    // The hold is accepted, not settled: the money may still go back to the poster.
+    await storeRejection(start('worker', net, 'too-early'), 'PayoutNotCovered');
+    await advance(store, story.submitted, story.settled);
+    await store.transaction((tx) =>
+      tx.fundings.transition(story.funding.paymentHash, ['accepted'], 'settled'),
+    );
+    await storeRejection(start('worker', net + 1n, 'one-too-many'), 'PayoutNotCovered');
+    await storeRejection(start('worker', 0n, 'nothing'), 'PayoutNotCovered');
+    // A split: both shares together may not exceed what was received, less the fee.
+    await start('worker', net - 1_000n, 'worker-share');
+    await storeRejection(start('poster', 1_001n, 'poster-too-much'), 'PayoutNotCovered');
+    await start('poster', 1_000n, 'poster-share');
+    assert.is((await store.read((tx) => tx.payouts.forTask(story.id))).length, 2);
   });
 
   test('finishing a payout is compare-and-set from in flight', async () => {

@@ -50,6 +50,10 @@ export function registerTransactionContract(test: Test, databases: TestDatabases
           events: story.offered.events,
         });
         await tx.fundings.insert({ taskId: story.id, ...story.funding, amountMsat: story.amountMsat });
+        await tx.fundings.transition(story.funding.paymentHash, ['open'], 'accepted', {
+          receivedMsat: story.amountMsat,
+        });
+        await tx.fundings.transition(story.funding.paymentHash, ['accepted'], 'settled');
         await tx.payouts.start({
           taskId: story.id,
           recipient: 'worker',
@@ -107,6 +111,16 @@ export function registerTransactionContract(test: Test, databases: TestDatabases
     assert.is((error as InternalError).code, 'Invariant');
     // Transactions started from callbacks after the first one ended are independent, not nested.
     assert.is(await store.transaction(async () => 2), 2);
+  });
+
+  test('a clock that gives fractions of a second is refused before anything is written', async () => {
+    const store = await (await databases.create()).open({ clock: () => 1_800_000_000.5 });
+    const story = taskStory('fractional-clock');
+    const error = await rejection(
+      store.transaction((tx) => tx.tasks.create(story.posted.task, story.posted.events)),
+    );
+    assert.instance(error, InternalError);
+    assert.is(await store.read((tx) => tx.tasks.get(story.id)), null);
   });
 
   test('a store refuses to work after close', async () => {

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { InternalError } from '../../src/domain/errors.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { openSqliteForTest, sqliteDatabases } from '../fakes/store-databases.ts';
-import { advance, taskStory, writeStory } from '../fakes/store-fixtures.ts';
+import { advance, PREIMAGE_KEY, taskStory, writeStory } from '../fakes/store-fixtures.ts';
 import { registerStoreContract } from './contract.ts';
-import { sleep, storeRejection, withinSeconds } from './contract-helpers.ts';
+import { rejection, sleep, storeRejection, withinSeconds } from './contract-helpers.ts';
 
 const databases = sqliteDatabases();
 
@@ -27,6 +29,18 @@ test('the SQLite connection runs in WAL mode with synchronous FULL, foreign keys
   } finally {
     await store.close();
   }
+});
+
+test('a store URL with an unknown scheme or without a file path is refused with a config error', async () => {
+  for (const url of ['mysql://root@localhost/escrow', 'sqlite:', 'sqlite://relative.db']) {
+    const error = await rejection(openStore({ url, preimageKey: PREIMAGE_KEY }));
+    assert.instance(error, InternalError, url);
+    assert.is((error as InternalError).code, 'Config', url);
+  }
+  const database = await databases.create();
+  const store = await openStore({ url: `sqlite://${pathOf(database.url)}`, preimageKey: PREIMAGE_KEY });
+  assert.is(store.dialect, 'sqlite', 'sqlite:///absolute/path.db is the URL form of an absolute path');
+  await store.close();
 });
 
 test('a sqlite: URL in a folder that does not exist yet creates the folder', async () => {

@@ -32,7 +32,7 @@ export function fundingFromRow(row: Row): FundingRecord {
 }
 
 // Every column but preimage_enc: the ciphertext is read only by revealPreimage.
-const FUNDING_COLUMNS = sql.raw(
+export const FUNDING_COLUMNS = sql.raw(
   'payment_hash, task_id, state, amount_msat, received_msat, bolt11, htlc_expiry_height, ' +
     'claim_deadline_height, created_at, updated_at',
 );
