@@ -102,11 +102,13 @@ export type AuditProblemKind =
   /** A sequence number is missing or out of place. */
   | 'seq_gap'
   /** The chain's last row is not the task row's version / audit_head: the tail was cut or extended. */
-  | 'head_mismatch';
+  | 'head_mismatch'
+  /** Audit rows of a task whose row is gone: the task was deleted to hide it. */
+  | 'missing_task';
 
 export interface AuditProblem {
   taskId: Hex32;
-  /** The row where the problem shows (for head_mismatch: the task row's version). */
+  /** The row where the problem shows (head_mismatch: the task row's version; missing_task: the first row). */
   seq: number;
   kind: AuditProblemKind;
   detail: string;

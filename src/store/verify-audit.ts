@@ -1,4 +1,5 @@
-// verifyAudit: walks every task's chain, one task at a time, and reports every problem with its task and seq.
+// verifyAudit: walks every task's chain, one task at a time, and reports every problem with its task and seq;
+// then looks for chains left behind by a deleted task row.
 import { sql } from 'drizzle-orm';
 import { findChainProblems } from './audit-chain.ts';
 import { integerValue, textValue } from './column-values.ts';
@@ -26,6 +27,19 @@ export async function verifyAuditChains(session: SqlSession): Promise<AuditRepor
         links,
       ),
     );
+  }
+  const orphans = await session.rows(sql`
+    SELECT task_id, MIN(seq) AS first_seq, COUNT(*) AS row_count FROM audit
+    WHERE task_id NOT IN (SELECT id FROM tasks) GROUP BY task_id ORDER BY task_id`);
+  for (const orphan of orphans) {
+    const rowCount = integerValue(orphan.row_count, 'row_count');
+    rowsChecked += rowCount;
+    problems.push({
+      taskId: textValue(orphan.task_id, 'audit.task_id'),
+      seq: integerValue(orphan.first_seq, 'first_seq'),
+      kind: 'missing_task',
+      detail: `${rowCount} audit rows belong to a task that has no row`,
+    });
   }
   return { ok: problems.length === 0, tasksChecked: heads.length, rowsChecked, problems };
 }

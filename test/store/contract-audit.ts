@@ -123,6 +123,29 @@ export function registerAuditContract(test: Test, databases: TestDatabases): voi
     assert.equal(problemsOf(report.problems, target.id), [{ seq: 8, kind: 'head_mismatch' }]);
   });
 
+  test('audit verification detects a task row deleted to hide its chain', async () => {
+    const database = await databases.create();
+    const store = await database.open();
+    const hidden = taskStory('hidden');
+    await writeStory(store, hidden, 'claimed');
+    // Foreign keys stand in the way of a plain DELETE: an attacker with raw access gets around them.
+    const withoutForeignKeys =
+      database.dialect === 'postgres'
+        ? (statement: string) =>
+            `SET session_replication_role = replica; ${statement}; SET session_replication_role = DEFAULT`
+        : (statement: string) => `PRAGMA foreign_keys = OFF; ${statement}`;
+    await database.execute(
+      withoutForeignKeys(
+        `DELETE FROM fundings WHERE task_id = '${hidden.id}'; DELETE FROM tasks WHERE id = '${hidden.id}'`,
+      ),
+    );
+    const report = await store.verifyAudit();
+    assert.not.ok(report.ok);
+    assert.is(report.tasksChecked, 0);
+    assert.is(report.rowsChecked, 4);
+    assert.equal(problemsOf(report.problems, hidden.id), [{ seq: 1, kind: 'missing_task' }]);
+  });
+
   test('the projection hash does not depend on the order the tasks were written in, nor on the clock', async () => {
     const forward = await (await databases.create()).open({ clock: testClock(1_000).now });
     const backward = await (await databases.create()).open({ clock: testClock(9_999_999).now });

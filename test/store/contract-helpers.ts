@@ -1,4 +1,5 @@
 // Small helpers shared by the contract's test files.
+import { inspect } from 'node:util';
 import * as assert from 'uvu/assert';
 import type { EscrowStore } from '../../src/store/port.ts';
 import type { StoreErrorKind } from '../../src/store/store-error.ts';
@@ -36,10 +37,11 @@ export async function storeRejection(promise: Promise<unknown>, kind: StoreError
   return error as StoreError;
 }
 
-/** Every own string a value shows to a log: its message, name, stack, String() and JSON forms. */
+/** Everything a value shows to a log: String(), JSON, and util.inspect deep enough to reach the error's
+ * causes and properties (what pino or console.error would print). */
 export function everythingPrintable(value: unknown): string {
-  const parts = [String(value)];
-  if (value instanceof Error) parts.push(value.message, value.name, value.stack ?? '');
+  const parts = [String(value), inspect(value, { depth: 8, showHidden: true })];
+  if (value instanceof Error) parts.push(value.message, value.stack ?? '');
   try {
     parts.push(JSON.stringify(value, (_, item) => (typeof item === 'bigint' ? item.toString() : item)));
   } catch {

@@ -14,8 +14,9 @@ import type { PreimageCipher } from '../preimage-cipher.ts';
 import { createSqliteRunner } from './sqlite-transactions.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
-/** How long one statement may wait synchronously for a lock (see beginImmediate for the longer wait). */
-const STATEMENT_BUSY_TIMEOUT_MS = 20;
+/** How long one statement inside a transaction may wait synchronously for a lock. Under WAL such waits are
+ * rare (readers never wait for the writer); the writer's own wait for the write lock is beginImmediate's. */
+const STATEMENT_BUSY_TIMEOUT_MS = 250;
 
 export interface SqliteSettings {
   journalMode: string;

@@ -17,13 +17,16 @@ const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(reso
 
 /**
  * BEGIN IMMEDIATE, waiting for another process's write lock without blocking the event loop.
- * busy_timeout is kept short because better-sqlite3 waits synchronously: a long wait would freeze the
- * process (and a second store on the same file in this very process could never release its lock). Between
- * short attempts we yield, until `busyTimeoutMs` has passed.
+ * better-sqlite3 waits for a lock synchronously (busy_timeout), which would freeze the whole process for
+ * as long as another process writes (and a second store on the same file in this very process could never
+ * release its lock). So each attempt does not wait (busy_timeout 0 for that one statement) and we yield
+ * between attempts, until `busyTimeoutMs` has passed.
  */
 async function beginImmediate(database: Database.Database, busyTimeoutMs: number): Promise<void> {
   const deadline = Date.now() + busyTimeoutMs;
+  const statementTimeout = database.pragma('busy_timeout', { simple: true });
   for (let attempt = 0; ; attempt += 1) {
+    database.pragma('busy_timeout = 0');
     try {
       database.exec('BEGIN IMMEDIATE');
       return;
@@ -31,8 +34,10 @@ async function beginImmediate(database: Database.Database, busyTimeoutMs: number
       const code = (error as { code?: unknown }).code;
       const busy = typeof code === 'string' && isSqliteConflict(code);
       if (!busy || Date.now() >= deadline) throw error;
-      await sleep(Math.min(2 ** attempt, 25) + Math.random() * 5);
+    } finally {
+      database.pragma(`busy_timeout = ${Number(statementTimeout)}`);
     }
+    await sleep(Math.min(2 ** attempt, 20) + Math.random() * 5);
   }
 }
 
