@@ -95,9 +95,13 @@ async function worker() {
     if (result.code === 0 && Number.isFinite(counts.passed) && counts.total > 0) {
       passed += counts.passed;
       skipped += counts.skipped;
-      console.log(`ok   ${name}  ${counts.passed} passed${counts.skipped ? `, ${counts.skipped} skipped` : ''}  ${seconds}s`);
+      console.log(
+        `ok   ${name}  ${counts.passed} passed${counts.skipped ? `, ${counts.skipped} skipped` : ''}  ${seconds}s`,
+      );
     } else {
-      const failedHere = Number.isFinite(counts.total) ? Math.max(1, counts.total - counts.passed - counts.skipped) : 1;
+      const failedHere = Number.isFinite(counts.total)
+        ? Math.max(1, counts.total - counts.passed - counts.skipped)
+        : 1;
       passed += Number.isFinite(counts.passed) ? counts.passed : 0;
       failed += failedHere;
       failures.push(name);
