@@ -1,20 +1,27 @@
 // What both dialects do around one transaction, apart from BEGIN / COMMIT / ROLLBACK themselves:
+// - refuse statements once the transaction ended;
 // - remember whether any statement failed, so a transaction whose `fn` swallowed a database error is rolled
 //   back instead of committed (PostgreSQL would refuse to go on anyway; SQLite would commit the rest), and
 //   both databases behave the same;
 // - turn the driver's "a concurrent transaction got in the way" errors into one typed, retryable error.
+import { InternalError } from '../domain/errors.ts';
 import type { SqlSession } from './sql-session.ts';
 import { driverErrorCode, StoreError } from './store-error.ts';
 
-export interface TrackedSession {
+export interface GuardedSession {
   session: SqlSession;
   /** The first statement error seen in this transaction, if any. */
   readonly failure: unknown;
+  /** Called when the transaction ends: any later statement is refused. A statement still running after
+   * COMMIT (an un-awaited call) would otherwise run outside the transaction, or inside somebody else's on the
+   * same connection. */
+  end(): void;
 }
 
-export function trackFailures(inner: SqlSession): TrackedSession {
+export function guardSession(inner: SqlSession): GuardedSession {
   let failure: unknown;
   let failed = false;
+  let ended = false;
   const remember = (error: unknown): never => {
     if (!failed) {
       failed = true;
@@ -22,14 +29,27 @@ export function trackFailures(inner: SqlSession): TrackedSession {
     }
     throw error;
   };
+  const checkOpen = () => {
+    if (ended)
+      throw new InternalError('Invariant', 'a store transaction was used after it ended (missing await?)');
+  };
   return {
     session: {
       dialect: inner.dialect,
-      rows: (query) => inner.rows(query).catch(remember),
-      run: (query) => inner.run(query).catch(remember),
+      rows: async (query) => {
+        checkOpen();
+        return inner.rows(query).catch(remember);
+      },
+      run: async (query) => {
+        checkOpen();
+        return inner.run(query).catch(remember);
+      },
     },
     get failure() {
       return failed ? failure : undefined;
+    },
+    end() {
+      ended = true;
     },
   };
 }

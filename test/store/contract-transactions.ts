@@ -123,6 +123,19 @@ export function registerTransactionContract(test: Test, databases: TestDatabases
     assert.is(await store.read((tx) => tx.tasks.get(story.id)), null);
   });
 
+  test('a transaction object used after its transaction ended refuses to run', async () => {
+    const store = await (await databases.create()).open();
+    const story = taskStory('escaped');
+    let escaped: StoreTx | undefined;
+    await store.transaction(async (tx) => {
+      escaped = tx;
+    });
+    const error = await rejection(escaped!.tasks.create(story.posted.task, story.posted.events));
+    assert.instance(error, InternalError);
+    assert.is((error as InternalError).code, 'Invariant');
+    assert.is(await store.read((tx) => tx.tasks.get(story.id)), null);
+  });
+
   test('a store refuses to work after close', async () => {
     const store = await (await databases.create()).open();
     await store.close();

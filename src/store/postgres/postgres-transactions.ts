@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { TransactionMode, TransactionRunner } from '../escrow-store.ts';
 import type { SqlSession } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
-import { classifyError, swallowedFailureError, trackFailures } from '../transaction-outcome.ts';
+import { classifyError, guardSession, swallowedFailureError } from '../transaction-outcome.ts';
 
 /** serialization_failure, deadlock_detected. */
 export const isPostgresConflict = (code: string) => code === '40001' || code === '40P01';
@@ -28,8 +28,8 @@ export function createPostgresRunner(pool: pg.Pool): TransactionRunner {
     let brokenConnection: Error | undefined;
     try {
       await client.query(mode === 'write' ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const tracked = trackFailures(sessionOn(client));
-      const result = await fn(tracked.session);
+      const tracked = guardSession(sessionOn(client));
+      const result = await fn(tracked.session).finally(() => tracked.end());
       if (tracked.failure !== undefined) throw swallowedFailureError(tracked.failure, isPostgresConflict);
       const commit = await client.query('COMMIT');
       // PostgreSQL answers COMMIT on a failed transaction with ROLLBACK, not with an error.

@@ -7,7 +7,7 @@ import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import type { TransactionMode, TransactionRunner } from '../escrow-store.ts';
 import type { Row, SqlSession } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
-import { classifyError, swallowedFailureError, trackFailures } from '../transaction-outcome.ts';
+import { classifyError, guardSession, swallowedFailureError } from '../transaction-outcome.ts';
 import { AsyncMutex } from './async-mutex.ts';
 
 export const isSqliteConflict = (code: string) =>
@@ -54,7 +54,7 @@ export function createSqliteRunner(
   };
 
   async function runOnce<T>(mode: TransactionMode, fn: (session: SqlSession) => Promise<T>): Promise<T> {
-    const tracked = trackFailures(session);
+    const tracked = guardSession(session);
     try {
       // A read transaction is a consistent snapshot (deferred BEGIN under WAL) that cannot write.
       if (mode === 'write') await beginImmediate(database, busyTimeoutMs);
@@ -62,7 +62,7 @@ export function createSqliteRunner(
         database.pragma('query_only = ON');
         database.exec('BEGIN');
       }
-      const result = await fn(tracked.session);
+      const result = await fn(tracked.session).finally(() => tracked.end());
       if (tracked.failure !== undefined) throw swallowedFailureError(tracked.failure, isSqliteConflict);
       if (!database.inTransaction) {
         throw new StoreError('TransactionAborted', 'SQLite rolled the transaction back by itself');
