@@ -1,0 +1,7 @@
+export type { RelayLogger } from './relay-logger.ts';
+export {
+  type EmbeddedRelay,
+  type EmbeddedRelayOptions,
+  SUPPORTED_NIPS,
+  startEmbeddedRelay,
+} from './start-embedded-relay.ts';
