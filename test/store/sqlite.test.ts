@@ -1,6 +1,9 @@
 // The store contract on SQLite, plus what only SQLite has: its connection settings and its single write lock
 // shared between processes.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,6 +11,7 @@ import { InternalError } from '../../src/domain/errors.ts';
 import { openStore } from '../../src/store/open-store.ts';
 import { openSqliteForTest, sqliteDatabases } from '../fakes/store-databases.ts';
 import { advance, PREIMAGE_KEY, taskStory, writeStory } from '../fakes/store-fixtures.ts';
+import { raceThroughTasks } from '../fakes/store-racer-process.ts';
 import { registerStoreContract } from './contract.ts';
 import { rejection, sleep, storeRejection, withinSeconds } from './contract-helpers.ts';
 
@@ -88,6 +92,43 @@ test('a writer gives up with a typed conflict error when the lock is held past t
     await database.execute('COMMIT');
   }
   assert.ok(await advance(store, story.funded, story.claimed), 'the store works again once the lock is free');
+});
+
+test('two processes racing on the same file: for every task exactly one of them wins', async () => {
+  const database = await databases.create();
+  const store = await database.open();
+  const labels = Array.from({ length: 12 }, (_, index) => `two-processes-${index}`);
+  for (const label of labels) await writeStory(store, taskStory(label), 'funded');
+  // The other process walks the tasks in the opposite order: the two meet somewhere in the middle.
+  const racer = fileURLToPath(new URL('../fakes/store-racer-process.ts', import.meta.url));
+  const child = spawn(process.execPath, [
+    '--import',
+    'tsx',
+    racer,
+    pathOf(database.url),
+    ...[...labels].reverse(),
+  ]);
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => process.stderr.write(chunk));
+  const exited = once(child, 'exit');
+  while (!output.includes('ready\n')) await withinSeconds(30, once(child.stdout, 'data'));
+  child.stdin.write('go\n');
+  const here = await raceThroughTasks(store, labels, { holdMs: 10, gapMs: 30 });
+  const [exitCode] = await withinSeconds(30, exited);
+  assert.is(exitCode, 0);
+  const there = (JSON.parse(output.slice(output.indexOf('\n') + 1)) as boolean[]).reverse();
+  labels.forEach((label, index) => {
+    assert.is(
+      Number(here[index]) + Number(there[index]),
+      1,
+      `${label}: here ${here[index]}, there ${there[index]}`,
+    );
+  });
+  assert.ok(here.some(Boolean) && there.some(Boolean), `both processes won some: ${here} / ${there}`);
+  assert.ok((await store.verifyAudit()).ok);
 });
 
 registerStoreContract(test, databases);
