@@ -64,6 +64,8 @@ export interface TaskReader {
   listByState(states: readonly TaskState[]): Promise<Task[]>;
   /** The task's audit chain, oldest first. */
   history(id: Hex32): Promise<AuditEntry[]>;
+  /** The id of the task's latest published transition (the next one's `prev`), or null before the first. */
+  publishedHead(id: Hex32): Promise<Hex32 | null>;
 }
 
 export interface TaskRepository extends TaskReader {
@@ -77,6 +79,8 @@ export interface TaskRepository extends TaskReader {
    * `events` to its audit chain (task.version must equal expected.version + events.length).
    * Returns false, writing nothing, when the task moved on (someone else won the race). */
   commit(change: TaskCommit): Promise<boolean>;
+  /** Records the task's latest published transition, in the transaction that puts it in the outbox. */
+  setPublishedHead(id: Hex32, eventId: Hex32): Promise<void>;
 }
 
 export interface TaskCommit {
@@ -231,6 +235,8 @@ export interface InboundRecord {
 
 export interface InboundReader {
   has(id: Hex32): Promise<boolean>;
+  /** The recorded event with its raw JSON, or null. */
+  get(id: Hex32): Promise<InboundRecord | null>;
 }
 
 export interface InboundRepository extends InboundReader {

@@ -55,6 +55,23 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     assert.equal(row, { raw, status: 'rejected', reason: 'invalid: bad signature' });
   });
 
+  test('a recorded inbound event reads back whole, and an unknown id reads as null', async () => {
+    const store = await (await databases.create()).open();
+    const id = hex64('inbound-get');
+    const record = {
+      id,
+      pubkey: hex64('someone'),
+      kind: 30402,
+      createdAt: T0,
+      raw: `{"id":"${id}"}`,
+      status: 'handled' as const,
+      reason: null,
+    };
+    await store.transaction((tx) => tx.inbound.record(record));
+    assert.equal(await store.read((tx) => tx.inbound.get(id)), record);
+    assert.is(await store.read((tx) => tx.inbound.get(hex64('never'))), null);
+  });
+
   test('the outbox keeps a status per relay and due() returns only pending deliveries whose time has come', async () => {
     const store = await (await databases.create()).open({ clock: () => T0 });
     const story = taskStory('outbox');

@@ -24,6 +24,23 @@ export function registerTaskContract(test: Test, databases: TestDatabases): void
     assert.is(await store.read((tx) => tx.tasks.get(taskStory('nobody').id)), null);
   });
 
+  test("a task's published head is null until set, then the latest event id set, and rolls back with its transaction", async () => {
+    const store = await (await databases.create()).open();
+    const story = taskStory('published-head');
+    await store.transaction((tx) => tx.tasks.create(story.posted.task, story.posted.events));
+    assert.is(await store.read((tx) => tx.tasks.publishedHead(story.id)), null);
+    await store.transaction((tx) => tx.tasks.setPublishedHead(story.id, 'a'.repeat(64)));
+    await store.transaction((tx) => tx.tasks.setPublishedHead(story.id, 'b'.repeat(64)));
+    assert.is(await store.read((tx) => tx.tasks.publishedHead(story.id)), 'b'.repeat(64));
+    await rejection(
+      store.transaction(async (tx) => {
+        await tx.tasks.setPublishedHead(story.id, 'c'.repeat(64));
+        throw new Error('abort');
+      }),
+    );
+    assert.is(await store.read((tx) => tx.tasks.publishedHead(story.id)), 'b'.repeat(64));
+  });
+
   test('creating a task whose id exists returns false and writes nothing', async () => {
     const store = await (await databases.create()).open();
     const story = taskStory('twice');

@@ -1,7 +1,8 @@
 // Inbound events: durable dedupe by event id. Intake records an event only after verifying its id and
 // signature, or a forged copy could censor the genuine one.
 import { sql } from 'drizzle-orm';
-import type { InboundRepository } from '../port.ts';
+import { integerValue, textValue } from '../column-values.ts';
+import type { InboundRecord, InboundRepository } from '../port.ts';
 import type { RepositoryContext } from '../sql-session.ts';
 
 export function createInboundRepository({ session, now }: RepositoryContext): InboundRepository {
@@ -9,6 +10,22 @@ export function createInboundRepository({ session, now }: RepositoryContext): In
     async has(id) {
       const rows = await session.rows(sql`SELECT 1 AS found FROM inbound_events WHERE id = ${id}`);
       return rows.length > 0;
+    },
+
+    async get(id) {
+      const [row] = await session.rows(
+        sql`SELECT id, pubkey, kind, created_at, raw, status, reason FROM inbound_events WHERE id = ${id}`,
+      );
+      if (!row) return null;
+      return {
+        id: textValue(row.id, 'inbound_events.id'),
+        pubkey: textValue(row.pubkey, 'inbound_events.pubkey'),
+        kind: integerValue(row.kind, 'inbound_events.kind'),
+        createdAt: integerValue(row.created_at, 'inbound_events.created_at'),
+        raw: textValue(row.raw, 'inbound_events.raw'),
+        status: textValue(row.status, 'inbound_events.status') as InboundRecord['status'],
+        reason: row.reason === null ? null : textValue(row.reason, 'inbound_events.reason'),
+      };
     },
 
     async record({ id, pubkey, kind, createdAt, raw, status, reason }) {

@@ -69,6 +69,17 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
       return rows.map(taskFromRow);
     },
 
+    async publishedHead(id) {
+      const [row] = await session.rows(sql`SELECT event_id FROM published_heads WHERE task_id = ${id}`);
+      return row ? textValue(row.event_id, 'published_heads.event_id') : null;
+    },
+
+    async setPublishedHead(id, eventId) {
+      await session.run(sql`
+        INSERT INTO published_heads (task_id, event_id, updated_at) VALUES (${id}, ${eventId}, ${now()})
+        ON CONFLICT (task_id) DO UPDATE SET event_id = excluded.event_id, updated_at = excluded.updated_at`);
+    },
+
     async history(id) {
       const rows = await session.rows(sql`SELECT * FROM audit WHERE task_id = ${id} ORDER BY seq`);
       return rows.map((row): AuditEntry => {

@@ -148,6 +148,15 @@ export const outboxRelays = pgTable(
   ],
 );
 
+/** The id of each task's latest published transition: the next one tags it as `prev` (the public hash chain). */
+export const publishedHeads = pgTable('published_heads', {
+  taskId: text('task_id')
+    .primaryKey()
+    .references(() => tasks.id),
+  eventId: text('event_id').notNull(),
+  updatedAt: unixSeconds('updated_at').notNull(),
+});
+
 export const relayCursors = pgTable('relay_cursors', {
   relay: text('relay').primaryKey(),
   since: unixSeconds('since').notNull(),

@@ -157,6 +157,15 @@ export const outboxRelays = sqliteTable(
   ],
 );
 
+/** The id of each task's latest published transition: the next one tags it as `prev` (the public hash chain). */
+export const publishedHeads = sqliteTable('published_heads', {
+  taskId: text('task_id')
+    .primaryKey()
+    .references(() => tasks.id),
+  eventId: text('event_id').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
 export const relayCursors = sqliteTable('relay_cursors', {
   relay: text('relay').primaryKey(),
   since: integer('since').notNull(),
