@@ -1,0 +1,329 @@
+// The example lifecycles: the agent's identity, then five tasks that between them use every kind and label
+// of the protocol (happy path, refund after funding, dispute with a split verdict, expiry, cancellation).
+import type { EventTemplate } from 'nostr-tools/pure';
+import {
+  buildAnnouncement,
+  buildProfile,
+  buildRelayList,
+} from '../../src/agent/protocol/build-announcement.ts';
+import { buildPaymentPrompt, buildRejection } from '../../src/agent/protocol/build-notices.ts';
+import { splitShares } from '../../src/domain/money.ts';
+import {
+  action,
+  EXAMPLE_KEYS,
+  EXAMPLE_POLICY,
+  type Example,
+  HEIGHT,
+  payoutInvoice,
+  RELAY,
+  SECRET,
+  sign,
+  T0,
+} from './fixtures.ts';
+import { TaskStory } from './task-story.ts';
+
+export function buildExamples(): Example[] {
+  const out: Example[] = [];
+  const agentStory = (name: string, template: EventTemplate) =>
+    out.push({
+      file: `${String(out.length + 1).padStart(2, '0')}-${name}.json`,
+      event: sign(template, SECRET.agent),
+    });
+  const metadata = {
+    name: 'Escrow Agent (example)',
+    about: 'Holds task payments in Lightning hold invoices.',
+  };
+  agentStory(
+    'agent-profile',
+    buildProfile({ ...metadata, website: 'https://escrow.example.com' }, T0 - 3_600),
+  );
+  agentStory(
+    'agent-relay-list',
+    buildRelayList(
+      [
+        { url: RELAY, read: true, write: true },
+        { url: 'wss://archive.example.org', read: false, write: true },
+      ],
+      T0 - 3_600,
+    ),
+  );
+  agentStory(
+    'agent-announcement',
+    buildAnnouncement(EXAMPLE_POLICY, { rulesVersion: 1, createdAt: T0 - 3_600, metadata }),
+  );
+  happyPath(out);
+  refundPath(out);
+  disputePath(out);
+  expiredPath(out);
+  cancelledPath(out);
+  return out;
+}
+
+function happyPath(out: Example[]): void {
+  const task = new TaskStory(out, '', 'happy', {
+    d: 'readme-es',
+    title: 'Translate the README into Spanish',
+    summary: 'About 1,200 words of technical Markdown; keep the code blocks as they are.',
+    sats: 21_000,
+    windows: [['window', 'work', '86400']],
+    at: T0,
+  });
+  const offered = task.offer(T0 + 5);
+  task.add(
+    'payment-prompt',
+    sign(
+      buildPaymentPrompt({
+        taskId: task.taskId,
+        poster: EXAMPLE_KEYS.poster,
+        amountMsat: task.amountMsat,
+        bolt11: offered.tags.find((tag) => tag[0] === 'bolt11')![1]!,
+        expiresAt: T0 + 5 + EXAMPLE_POLICY.invoiceExpirySeconds,
+        createdAt: T0 + 5,
+        relayHint: RELAY,
+      }),
+      SECRET.agent,
+    ),
+  );
+  task.fund(T0 + 120, HEIGHT);
+  const claim = task.act('claim', SECRET.worker, action('claim', task.taskId, T0 + 3_600, [], 'On it.'));
+  task.worker = EXAMPLE_KEYS.worker;
+  task.transition(T0 + 3_602, claim, { state: 'claimed', details: { windowEndsAt: T0 + 3_602 + 86_400 } });
+  const payout = payoutInvoice('happy worker', 'worker', task.amountMsat - task.feeMsat, T0 + 50_000);
+  const submit = task.act(
+    'submit',
+    SECRET.worker,
+    action(
+      'submit',
+      task.taskId,
+      T0 + 50_000,
+      [['bolt11', payout.bolt11]],
+      'https://example.com/readme-es.md',
+    ),
+  );
+  task.transition(T0 + 50_002, submit, {
+    state: 'submitted',
+    details: { windowEndsAt: T0 + 50_002 + 43_200 },
+  });
+  // A refusal: the worker tries to approve their own work.
+  const wrongApprove = task.act(
+    'rejected-approve',
+    SECRET.worker,
+    action('approve', task.taskId, T0 + 55_000),
+  );
+  task.add(
+    'rejected',
+    sign(
+      buildRejection({
+        eventId: wrongApprove.id,
+        author: EXAMPLE_KEYS.worker,
+        taskId: task.taskId,
+        code: 'NotYourTask',
+        reason: 'blocked: only the poster can approve',
+        createdAt: T0 + 55_001,
+      }),
+      SECRET.agent,
+    ),
+  );
+  const approve = task.act(
+    'approve',
+    SECRET.poster,
+    action('approve', task.taskId, T0 + 60_000, [], 'Thanks!'),
+  );
+  task.transition(T0 + 60_001, approve, {
+    state: 'settling',
+    details: { reason: 'approved', resolution: { kind: 'worker' } },
+  });
+  task.transition(T0 + 60_004, null, {
+    state: 'settled',
+    details: { settlement: task.settlement(HEIGHT + 74) },
+  });
+  task.transition(T0 + 60_009, null, {
+    state: 'paid',
+    details: {
+      payouts: [
+        {
+          recipient: 'worker',
+          amountMsat: task.amountMsat - task.feeMsat,
+          paymentHash: payout.paymentHash,
+          preimage: payout.proof,
+        },
+      ],
+      routingFeeMsat: 2_000n,
+    },
+  });
+}
+
+function refundPath(out: Example[]): void {
+  const task = new TaskStory(out, 'refund-', 'refund', {
+    d: 'logo-svg',
+    title: 'Redraw our logo as a clean SVG',
+    summary: 'The PNG is attached; we need a single-path SVG under 4 KB.',
+    sats: 15_000,
+    at: T0 + 1_000,
+  });
+  task.offer(T0 + 1_004);
+  task.fund(T0 + 1_300, HEIGHT + 2);
+  const cancel = task.act(
+    'cancel',
+    SECRET.poster,
+    action('cancel', task.taskId, T0 + 5_000, [], 'Not needed any more, sorry.'),
+  );
+  task.transition(T0 + 5_001, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
+  task.transition(T0 + 5_003, null, {
+    state: 'refunded',
+    details: {
+      paymentHash: task.paymentHash,
+      amountMsat: task.amountMsat,
+      reason: 'poster_cancelled',
+      height: HEIGHT + 27,
+    },
+  });
+}
+
+function disputePath(out: Example[]): void {
+  const task = new TaskStory(out, 'dispute-', 'dispute', {
+    d: 'bench-report',
+    title: 'Benchmark three SQLite drivers and write a report',
+    summary: 'Reads, writes and WAL checkpoints on Node 20; include the scripts.',
+    sats: 50_000,
+    at: T0 + 2_000,
+  });
+  task.offer(T0 + 2_003);
+  task.fund(T0 + 2_400, HEIGHT + 3);
+  const claim = task.act('claim', SECRET.worker, action('claim', task.taskId, T0 + 4_000));
+  task.worker = EXAMPLE_KEYS.worker;
+  task.transition(T0 + 4_001, claim, { state: 'claimed', details: { windowEndsAt: T0 + 4_001 + 129_600 } });
+  const net = task.amountMsat - task.feeMsat;
+  const shares = splitShares(net, 6_000);
+  const workerPayout = payoutInvoice('dispute worker', 'worker', shares.worker, T0 + 90_000);
+  const submit = task.act(
+    'submit',
+    SECRET.worker,
+    action(
+      'submit',
+      task.taskId,
+      T0 + 90_000,
+      [['bolt11', workerPayout.bolt11]],
+      'https://example.com/sqlite-bench/report.md',
+    ),
+  );
+  task.transition(T0 + 90_001, submit, {
+    state: 'submitted',
+    details: { windowEndsAt: T0 + 90_001 + 43_200 },
+  });
+  const dispute = task.act(
+    'dispute',
+    SECRET.poster,
+    action(
+      'dispute',
+      task.taskId,
+      T0 + 100_000,
+      [],
+      'Only two drivers were benchmarked, and WAL is missing.',
+    ),
+  );
+  task.transition(T0 + 100_001, dispute, {
+    state: 'disputed',
+    details: { windowEndsAt: T0 + 100_001 + 43_200, arbitrators: [EXAMPLE_KEYS.arbitrator] },
+  });
+  const verdict = task.act(
+    'verdict',
+    SECRET.arbitrator,
+    action(
+      'verdict',
+      task.taskId,
+      T0 + 120_000,
+      [
+        ['outcome', 'split'],
+        ['share_bps', '6000'],
+      ],
+      'Two of three drivers done well; WAL part missing. 60% to the worker.',
+    ),
+  );
+  task.transition(T0 + 120_001, verdict, {
+    state: 'settling',
+    details: { reason: 'verdict', resolution: { kind: 'split', workerShareBps: 6_000 } },
+  });
+  // Settled; the worker's share goes out at once, the poster has not given an invoice yet.
+  task.transition(T0 + 120_004, null, {
+    state: 'payout_pending',
+    details: {
+      recipient: 'poster',
+      reason: 'no payout invoice from the poster yet',
+      attempts: 0,
+      settlement: task.settlement(HEIGHT + 186),
+    },
+  });
+  const posterPayout = payoutInvoice('dispute poster', 'poster', shares.poster, T0 + 130_000);
+  const given = task.act(
+    'payout-invoice',
+    SECRET.poster,
+    action('payout_invoice', task.taskId, T0 + 130_000, [
+      ['bolt11', posterPayout.bolt11],
+      ['recipient', 'poster'],
+    ]),
+  );
+  task.transition(T0 + 130_001, given, {
+    state: 'custody',
+    details: {
+      heldMsat: shares.poster,
+      resolution: { kind: 'split', workerShareBps: 6_000 },
+      settlement: null,
+    },
+  });
+  task.transition(T0 + 130_006, null, {
+    state: 'paid',
+    details: {
+      payouts: [
+        {
+          recipient: 'worker',
+          amountMsat: shares.worker,
+          paymentHash: workerPayout.paymentHash,
+          preimage: workerPayout.proof,
+        },
+        {
+          recipient: 'poster',
+          amountMsat: shares.poster,
+          paymentHash: posterPayout.paymentHash,
+          preimage: posterPayout.proof,
+        },
+      ],
+      routingFeeMsat: 3_000n,
+    },
+  });
+}
+
+function expiredPath(out: Example[]): void {
+  const task = new TaskStory(out, 'expire-', 'expire', {
+    d: 'typo-fix',
+    title: 'Fix the typos on the pricing page',
+    summary: 'Five known typos; there may be more.',
+    sats: 2_000,
+    at: T0 + 3_000,
+  });
+  task.offer(T0 + 3_002);
+  task.transition(T0 + 3_002 + EXAMPLE_POLICY.invoiceExpirySeconds + 30, null, {
+    state: 'refunding',
+    details: { reason: 'invoice_expired' },
+  });
+  task.transition(T0 + 3_002 + EXAMPLE_POLICY.invoiceExpirySeconds + 32, null, {
+    state: 'expired',
+    details: { paymentHash: task.paymentHash },
+  });
+}
+
+function cancelledPath(out: Example[]): void {
+  const task = new TaskStory(out, 'cancel-', 'cancel', {
+    d: 'podcast-notes',
+    title: 'Write show notes for episode 12',
+    summary: 'Timestamps, links, a 100-word summary.',
+    sats: 5_000,
+    at: T0 + 3_500,
+  });
+  task.offer(T0 + 3_501);
+  const cancel = task.act('cancel', SECRET.poster, action('cancel', task.taskId, T0 + 3_900));
+  task.transition(T0 + 3_901, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
+  task.transition(T0 + 3_903, null, { state: 'cancelled', details: { paymentHash: task.paymentHash } });
+}
+
+// ------------------------------------------------------------------------------------- the files
