@@ -1,8 +1,9 @@
 // Inbound events: durable dedupe by event id. Intake records an event only after verifying its id and
 // signature, or a forged copy could censor the genuine one.
 import { sql } from 'drizzle-orm';
-import { integerValue, textValue } from '../column-values.ts';
-import type { InboundRecord, InboundRepository } from '../port.ts';
+import { integerValue, nullableTextValue, oneOf, textValue } from '../column-values.ts';
+import type { InboundRepository } from '../port.ts';
+import { INBOUND_STATUSES } from '../schema/values.ts';
 import type { RepositoryContext } from '../sql-session.ts';
 
 export function createInboundRepository({ session, now }: RepositoryContext): InboundRepository {
@@ -23,8 +24,8 @@ export function createInboundRepository({ session, now }: RepositoryContext): In
         kind: integerValue(row.kind, 'inbound_events.kind'),
         createdAt: integerValue(row.created_at, 'inbound_events.created_at'),
         raw: textValue(row.raw, 'inbound_events.raw'),
-        status: textValue(row.status, 'inbound_events.status') as InboundRecord['status'],
-        reason: row.reason === null ? null : textValue(row.reason, 'inbound_events.reason'),
+        status: oneOf(row.status, INBOUND_STATUSES, 'inbound_events.status'),
+        reason: nullableTextValue(row.reason, 'inbound_events.reason'),
       };
     },
 
