@@ -1,0 +1,117 @@
+// The relay pool's public shapes: options, per-relay status and publish results.
+import type { Filter } from 'nostr-tools/filter';
+
+export type { Filter };
+
+/** A pino logger fits this shape. */
+export interface PoolLogger {
+  debug(details: object, message: string): void;
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+const ignore = (): void => {};
+export const silentLogger: PoolLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
+
+export interface PoolRelay {
+  url: string;
+  read: boolean;
+  write: boolean;
+}
+
+/** The store's relay_cursors: per relay, the unix second from which the next catch-up starts (minus the overlap). */
+export interface RelayCursors {
+  get(relay: string): Promise<number | null>;
+  set(relay: string, since: number): Promise<void>;
+}
+
+/** What the pool publishes: a complete, signed event (the store's SignedEvent and nostr-tools' Event fit). */
+export interface SignedEvent {
+  id: string;
+  pubkey: string;
+  created_at: number;
+  kind: number;
+  tags: string[][];
+  content: string;
+  sig: string;
+}
+
+export interface PublishResult {
+  relay: string;
+  /** The relay's OK flag; false for every local failure. */
+  ok: boolean;
+  /** The relay's OK message as sent (NIP-01 prefixes such as `duplicate:` or `rate-limited:`), or a local failure
+   * starting `error:` (`error: not connected`, `error: timeout`, `error: connection closed`, ...). */
+  message: string;
+}
+
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  /** 0..1: each delay is shortened by up to this fraction, at random, so that restarts do not reconnect in step. */
+  jitter: number;
+}
+
+export type RelayState =
+  /** Not started, or stopped. */
+  | 'idle'
+  /** Opening the WebSocket. */
+  | 'connecting'
+  /** Connected; catching up from the cursor (read relays). */
+  | 'syncing'
+  /** Connected, caught up and subscribed (read relays), or connected (write-only relays). */
+  | 'live'
+  /** Waiting for the next attempt after a failure. */
+  | 'waiting';
+
+export interface RelayStatus {
+  url: string;
+  read: boolean;
+  write: boolean;
+  state: RelayState;
+  connected: boolean;
+  /** Failed attempts (connections or subscriptions) since the relay was last healthy. */
+  attempts: number;
+  lastError: string | null;
+  /** Unix seconds (the pool's clock) when the last event arrived from this relay. */
+  lastEventAt: number | null;
+  /** The last cursor read from or written to the store (read relays). */
+  cursor: number | null;
+}
+
+export interface RelayPoolOptions {
+  relays: readonly PoolRelay[];
+  /** The agent's inbound filters (kinds, #p, ...) without since, until or limit: the pool sets those. */
+  filters: readonly Filter[];
+  cursors: RelayCursors;
+  /** Every event as parsed from the relay's frame, unverified: the consumer verifies and dedupes. Errors are logged. */
+  onEvent(event: unknown, relay: string): void | Promise<void>;
+  /** Called when a relay's state, connection, attempts or last error changes (not for every event). */
+  onStatus?(relay: string, status: RelayStatus): void;
+  logger?: PoolLogger;
+  /** Unix seconds. Default: the system clock. */
+  now?: () => number;
+  /** Catch-up starts this long before the cursor, for late and backdated events. Default 600. */
+  overlapSeconds?: number;
+  /** `limit` of each catch-up page. Default 500. */
+  pageLimit?: number;
+  /** Where catch-up starts at a relay without a cursor. Default 0: everything the relay has for the filters. */
+  initialSince?: number;
+  /** Reconnect and resubscribe delays. Default 1 s doubling to 60 s, jitter 0.3. */
+  backoff?: Partial<Backoff>;
+  /** Default 10 000. */
+  connectTimeoutMs?: number;
+  /** How long a REQ may wait for its EOSE before the relay counts as silent. Default 20 000. */
+  requestTimeoutMs?: number;
+  /** How long a published event waits for its OK. Default 10 000. */
+  publishTimeoutMs?: number;
+  /** How often each connection is probed (a REQ that must get its EOSE) and the cursor saved. Default 30 000. */
+  probeIntervalMs?: number;
+  /** Larger frames close the connection. Default 512 KiB. */
+  maxMessageBytes?: number;
+  /** Catch-up events held back to be delivered oldest first; past this they are delivered in chunks. Default 50 000. */
+  maxBufferedEvents?: number;
+  /** Jitter source, 0 <= x < 1. Default Math.random. */
+  random?: () => number;
+}
