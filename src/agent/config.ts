@@ -74,6 +74,10 @@ const configSchema = z
           .array(z.string().regex(/^wss?:\/\/.+/, 'each relay must be a ws:// or wss:// URL'))
           .optional(),
         publish_quorum: wholeNumber(1, 50).optional(),
+        embedded_relay: z
+          .string()
+          .regex(/^(off|[\w.-]+:\d{1,5})$/, 'must be "off" or host:port, e.g. 127.0.0.1:7777')
+          .default('127.0.0.1:7777'),
       })
       .strict()
       .prefault({}),
@@ -128,6 +132,8 @@ export interface AgentConfig {
   relaysFile: string;
   relays: string[] | null; // from NOSTR_RELAYS or the file; null = read relays_file
   publishQuorum: number | null;
+  /** Where `start` runs its own relay, or null for none. */
+  embeddedRelay: { host: string; port: number } | null;
   lightning: { backend: Backend; url: string | null };
   http: { host: string; port: number };
   policy: Policy;
@@ -149,6 +155,7 @@ export const ENVIRONMENT_KEYS = {
   AGENT_DATA_DIR: 'agent.data_dir',
   AGENT_KEY_FILE: 'agent.key_file',
   LOG_LEVEL: 'agent.log_level',
+  EMBEDDED_RELAY: 'nostr.embedded_relay',
 } as const;
 
 /** Reads the config file (if any) and the environment, and checks everything. Throws ConfigError. */
@@ -228,10 +235,17 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     relaysFile: resolve(cwd, config.nostr.relays_file),
     relays: config.nostr.relays ?? null,
     publishQuorum: config.nostr.publish_quorum ?? null,
+    embeddedRelay: hostPort(config.nostr.embedded_relay),
     lightning: { backend, url: config.lightning.url ?? null },
     http: config.http,
     policy,
   };
+}
+
+function hostPort(value: string): { host: string; port: number } | null {
+  if (value === 'off') return null;
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at), port: Number(value.slice(at + 1)) };
 }
 
 function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
@@ -239,7 +253,8 @@ function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
     const value = env[variable];
     if (value === undefined || value === '') continue;
     const [section, name] = key.split('.') as [string, string];
-    const table = (raw[section] ??= {}) as Record<string, unknown>;
+    raw[section] ??= {};
+    const table = raw[section] as Record<string, unknown>;
     table[name] =
       variable === 'NOSTR_RELAYS'
         ? value

@@ -1,5 +1,7 @@
 // The command line: help, bad input, and the runbook commands on a real SQLite file.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,6 +12,17 @@ import { readSecret } from '../../src/agent/secret-files.ts';
 import { fold } from '../../src/domain/evolve.ts';
 import { openStore } from '../../src/store/index.ts';
 import { HISTORY } from '../fakes/domain.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 function capture(): Output & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -75,17 +88,38 @@ test('a bad configuration stops every command before anything is created, exit 2
     assert.throws(() => statSync(join(dir, 'data')), /ENOENT/);
   }));
 
-test('start on the defaults creates the data folder, a 0600 preimage key and the SQLite database', () =>
+test('npm start on the defaults runs relay, LDK sandbox and agent, prints the npub, and stops cleanly on SIGTERM', () =>
   inFolder(async (dir) => {
-    const io = capture();
-    assert.is(await main(['start'], io), 0);
-    const keyFile = join(dir, 'data', 'preimage.key');
-    assert.is(statSync(keyFile).mode & 0o777, 0o600);
-    assert.is(readSecret(keyFile, 'preimage key').length, 32);
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'escrow-agent.js'), 'start'], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        EMBEDDED_RELAY: `127.0.0.1:${port}`,
+        NOSTR_RELAYS: `ws://127.0.0.1:${port}`,
+        LOG_LEVEL: 'warn',
+      },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!stdout.includes('next:') && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.match(stdout, /agent: +npub1[0-9a-z]{58}/);
+    assert.match(stdout, `relay:     ws://127.0.0.1:${port}`);
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, stdout);
+    assert.is(statSync(join(dir, 'data', 'preimage.key')).mode & 0o777, 0o600);
+    assert.is(statSync(join(dir, 'data', 'agent.key')).mode & 0o777, 0o600);
+    assert.is(readSecret(join(dir, 'data', 'preimage.key'), 'preimage key').length, 32);
     assert.ok(statSync(join(dir, 'data', 'escrow.db')).size > 0);
-    const again = capture();
-    assert.is(await main(['start'], again), 0);
-    assert.not.match(again.stdout.join('\n'), 'created the preimage encryption key', 'the key is made once');
   }));
 
 test('a preimage key readable by others is refused with the chmod to run', () =>

@@ -1,19 +1,93 @@
+// `escrow-agent start`: the running agent. On the embedded defaults it also runs, in this process, a relay on
+// 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
+// ./data. Stops cleanly on SIGINT / SIGTERM.
+import { join } from 'node:path';
+import pino from 'pino';
+import { Sandbox } from '../../ldk/sandbox/sandbox.ts';
+import { startEmbeddedRelay } from '../../relay/index.ts';
 import type { Output } from '../cli.ts';
 import type { AgentConfig } from '../config.ts';
+import { loadIdentity } from '../identity.ts';
 import { openAgentStore } from '../open-agent-store.ts';
+import { loadRelayList } from '../relay-list.ts';
+import { runAgent } from '../run-agent.ts';
 import { redactUrl } from './check-config.ts';
 
-/**
- * Starts the agent. Today it checks the configuration (done by the CLI before this runs) and prepares the
- * database; the relay intake and the Lightning node are added by the issues that build them, and until then
- * this command says so and stops instead of pretending to run.
- */
 export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
+  const log = pino({
+    level: config.logLevel,
+    redact: ['secretKey', 'preimage', '*.preimage', '*.secretKey'],
+  });
+  if (config.lightning.backend !== 'sandbox') {
+    output.err(
+      `escrow-agent: the ${config.lightning.backend} backend is not available yet; use lightning.backend = "sandbox"`,
+    );
+    return 2;
+  }
+  const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
   const { store, createdKey } = await openAgentStore(config);
-  await store.close();
-  if (createdKey)
-    output.out(`created the preimage encryption key ${config.preimageKeyFile} (mode 0600): back it up`);
-  output.out(`configuration OK (${config.source}); database ready: ${redactUrl(config.databaseUrl)}`);
-  output.out('the relay intake and the Lightning node are not built yet, so the agent stops here');
-  return 0;
+  const identity = loadIdentity(config.keyFile);
+  const stops: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    if (config.embeddedRelay) {
+      const relay = await startEmbeddedRelay({
+        ...config.embeddedRelay,
+        dbPath: join(config.dataDir, 'relay.sqlite'),
+        logger: log.child({ component: 'relay' }),
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE') {
+          throw new Error(
+            `port ${config.embeddedRelay!.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
+          );
+        }
+        throw error;
+      });
+      stops.unshift(() => relay.stop());
+      output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
+    }
+    const sandbox = await Sandbox.start({
+      directory: join(config.dataDir, 'sandbox'),
+      blockIntervalMs: 30_000,
+    });
+    stops.unshift(() => sandbox.stop());
+    const agent = await runAgent({
+      store,
+      lightning: sandbox.agent,
+      identity,
+      policy: config.policy,
+      relays: relayList.relays,
+      publishQuorum: config.publishQuorum,
+      log,
+    });
+    stops.unshift(() => agent.stop());
+    if (createdKey)
+      output.out(`created the preimage encryption key ${config.preimageKeyFile} (mode 0600): back it up`);
+    if (identity.created) output.out(`created the agent key ${config.keyFile} (mode 0600): back it up`);
+    output.out(`agent:     ${identity.npub}`);
+    output.out(
+      `relays:    ${relayList.relays.map((relay) => relay.url).join(', ')} (from ${relayList.source})`,
+    );
+    output.out(`database:  ${redactUrl(config.databaseUrl)}`);
+    output.out(`lightning: LDK sandbox in ${join(config.dataDir, 'sandbox')} (regtest, block every 30 s)`);
+    output.out(
+      'next:      in another terminal, `npx escrow-agent demo` runs a whole task lifecycle on its own embedded set-up',
+    );
+    await waitForSignal();
+    output.out('stopping…');
+    return 0;
+  } finally {
+    for (const stop of stops) await stop().catch((error) => log.error({ err: error }, 'stop failed'));
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
 }

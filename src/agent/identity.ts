@@ -1,0 +1,40 @@
+// The agent's Nostr identity: a secret key from a key file (created with mode 0600 on first start) or from
+// the environment (AGENT_SECRET_KEY, hex or nsec). The secret never reaches a log.
+
+import { decode, npubEncode } from 'nostr-tools/nip19';
+import { getPublicKey } from 'nostr-tools/pure';
+import { readOrCreateSecret, SecretFileError } from './secret-files.ts';
+
+export interface AgentIdentity {
+  pubkey: string;
+  npub: string;
+  secretKey: Uint8Array;
+}
+
+export function loadIdentity(
+  keyFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): AgentIdentity & { created: boolean } {
+  const fromEnv = env.AGENT_SECRET_KEY?.trim();
+  // Object.assign, not a spread: the secret key is not enumerable, and a spread would drop it.
+  if (fromEnv) return Object.assign(identityFrom(parseSecret(fromEnv)), { created: false });
+  const { secret, created } = readOrCreateSecret(keyFile, 'agent key');
+  return Object.assign(identityFrom(secret), { created });
+}
+
+export function identityFrom(secretKey: Uint8Array): AgentIdentity {
+  const pubkey = getPublicKey(secretKey);
+  const identity = { pubkey, npub: npubEncode(pubkey), secretKey };
+  // Keep the secret out of JSON (logs, error reports).
+  Object.defineProperty(identity, 'secretKey', { enumerable: false });
+  return identity;
+}
+
+function parseSecret(text: string): Uint8Array {
+  if (/^[0-9a-f]{64}$/.test(text)) return Uint8Array.from(Buffer.from(text, 'hex'));
+  if (text.startsWith('nsec1')) {
+    const decoded = decode(text);
+    if (decoded.type === 'nsec') return decoded.data;
+  }
+  throw new SecretFileError('AGENT_SECRET_KEY must be 64 lowercase hex characters or an nsec1... key');
+}

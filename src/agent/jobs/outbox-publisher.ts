@@ -1,0 +1,125 @@
+// The transactional outbox's sender: every signed event committed with a state change is delivered to every
+// write relay, each relay's OK recorded; a relay that refused for a passing reason (rate limit, error, no answer,
+// not connected) is retried with backoff until it takes the event, across restarts. An event counts as published
+// once a quorum of relays said OK.
+import type { SignedEvent } from '../../store/index.ts';
+import type { AgentContext } from '../context.ts';
+
+export interface Publisher {
+  publish(
+    event: SignedEvent,
+    relays: string[],
+  ): Promise<Array<{ relay: string; ok: boolean; message: string }>>;
+}
+
+export interface OutboxPublisher {
+  /** Sends what is due now; resolves when this round is done. */
+  flush(): Promise<number>;
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+const MAX_BACKOFF_SECONDS = 300;
+
+/** Refusals that will never change for this event: retrying would only repeat them. */
+function isFinalRefusal(message: string): boolean {
+  return /^(invalid|blocked|pow|restricted):/.test(message);
+}
+
+export function quorumOf(writeRelays: number, configured: number | null): number {
+  if (configured !== null) return Math.min(configured, writeRelays);
+  return writeRelays >= 3 ? 2 : writeRelays;
+}
+
+export function startOutboxPublisher(
+  getContext: () => AgentContext,
+  publisher: Publisher,
+  options: { intervalMs: number; batch?: number; maxBackoffSeconds?: number },
+): OutboxPublisher {
+  let stopped = false;
+  let running: Promise<number> | null = null;
+  let wanted = false;
+
+  async function round(): Promise<number> {
+    const ctx = getContext();
+    const now = ctx.now();
+    const due = await ctx.store.read((reader) => reader.outbox.due(now, options.batch ?? 100));
+    await Promise.all(
+      due.map(async (delivery) => {
+        const [result] = await publisher.publish(delivery.event, [delivery.relay]);
+        const message = result?.message ?? 'error: no answer';
+        if (result?.ok) {
+          await ctx.store.transaction((tx) =>
+            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'ok', null),
+          );
+          return;
+        }
+        ctx.metrics.relayPublishFailures.inc({ relay: delivery.relay });
+        if (isFinalRefusal(message)) {
+          ctx.log.error(
+            { eventId: delivery.eventId, relay: delivery.relay, message },
+            'a relay refused an agent event',
+          );
+          await ctx.store.transaction((tx) =>
+            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'failed', message),
+          );
+          return;
+        }
+        const wait = Math.min(
+          options.maxBackoffSeconds ?? MAX_BACKOFF_SECONDS,
+          2 ** Math.min(delivery.attempts, 8),
+        );
+        await ctx.store.transaction((tx) =>
+          tx.outbox.markRelay(delivery.eventId, delivery.relay, 'pending', message, ctx.now() + wait),
+        );
+      }),
+    );
+    ctx.metrics.outboxPending.set(await ctx.store.read((reader) => reader.outbox.pendingCount()));
+    return due.length;
+  }
+
+  function flush(): Promise<number> {
+    if (running) {
+      wanted = true;
+      return running;
+    }
+    running = round()
+      .catch((error) => {
+        getContext().log.warn({ err: error }, 'outbox round failed');
+        return 0;
+      })
+      .finally(() => {
+        running = null;
+        if (wanted && !stopped) {
+          wanted = false;
+          void flush();
+        }
+      });
+    return running;
+  }
+
+  const timer = setInterval(() => void flush(), options.intervalMs);
+  timer.unref();
+
+  return {
+    flush,
+    wake: () => {
+      if (!stopped) void flush();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** True once `quorum` write relays answered OK for the event. */
+export async function publishedAtQuorum(
+  store: AgentContext['store'],
+  eventId: string,
+  quorum: number,
+): Promise<boolean> {
+  const deliveries = await store.read((reader) => reader.outbox.deliveries(eventId));
+  return deliveries.filter((delivery) => delivery.status === 'ok').length >= quorum;
+}

@@ -1,0 +1,68 @@
+// Prometheus metrics (prom-client), one registry per agent so tests can run several agents in one process.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    inboundEvents: new Counter({
+      name: 'escrow_inbound_events_total',
+      help: 'Events received from relays, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    rejections: new Counter({
+      name: 'escrow_rejections_total',
+      help: 'Events refused by the intake or the decider, by reason code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    invalidSignatures: new Counter({
+      name: 'escrow_invalid_signatures_total',
+      help: 'Events with a bad id or signature, by relay',
+      labelNames: ['relay'] as const,
+      registers: [registry],
+    }),
+    relayPublishFailures: new Counter({
+      name: 'escrow_relay_publish_failures_total',
+      help: 'Outbox deliveries a relay refused or did not answer',
+      labelNames: ['relay'] as const,
+      registers: [registry],
+    }),
+    outboxPending: new Gauge({
+      name: 'escrow_outbox_pending',
+      help: '(event, relay) deliveries not yet acknowledged',
+      registers: [registry],
+    }),
+    tasksByState: new Gauge({
+      name: 'tasks_by_state',
+      help: 'Tasks in each state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    settledUnpaidSats: new Gauge({
+      name: 'escrow_settled_unpaid_sats',
+      help: 'Sats settled from holds and not yet paid out',
+      registers: [registry],
+    }),
+    blocksToNearestHoldDeadline: new Gauge({
+      name: 'escrow_blocks_to_nearest_hold_deadline',
+      help: 'Blocks until the nearest guardian height of a held payment (-1 when none)',
+      registers: [registry],
+    }),
+    settlementDuration: new Histogram({
+      name: 'settlement_duration_seconds',
+      help: 'From a settle intent to the node reporting SETTLED',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    lightningFailures: new Counter({
+      name: 'ldk_invoice_failures_total',
+      help: 'Lightning calls that failed, by operation',
+      labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type AgentMetrics = ReturnType<typeof createMetrics>;

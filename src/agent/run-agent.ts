@@ -1,0 +1,185 @@
+// Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
+// guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
+import pino, { type Logger } from 'pino';
+import type { Policy } from '../domain/types.ts';
+import type { HoldInvoiceBackend } from '../ldk/port.ts';
+import type { EscrowStore } from '../store/index.ts';
+import { sign } from './apply-command.ts';
+import type { AgentContext } from './context.ts';
+import type { AgentIdentity } from './identity.ts';
+import { intakeEvent } from './intake.ts';
+import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
+import { type OutboxPublisher, startOutboxPublisher } from './jobs/outbox-publisher.ts';
+import { createMetrics } from './metrics.ts';
+import { buildAnnouncement, buildProfile, buildRelayList } from './protocol/build-announcement.ts';
+import { KINDS } from './protocol/constants.ts';
+import { createRateGate } from './rate-gate.ts';
+import type { RelayEntry } from './relay-list.ts';
+import { RelayPool } from './relay-pool.ts';
+
+export interface RunAgentOptions {
+  store: EscrowStore;
+  lightning: HoldInvoiceBackend;
+  identity: AgentIdentity;
+  policy: Policy;
+  relays: RelayEntry[];
+  publishQuorum?: number | null;
+  log?: Logger;
+  now?: () => number;
+  /** How often every non-terminal task is reconciled with the node and its deadlines ticked. */
+  reconcileIntervalMs?: number;
+  outboxIntervalMs?: number;
+  /** Longest wait before re-sending an event to a relay that did not take it (default 300 s). */
+  outboxMaxBackoffSeconds?: number;
+  rate?: { perMinute: number; burst: number };
+  maxRoutingFeePpm?: number;
+  payTimeoutSeconds?: number;
+  /** Relay pool tuning (tests shorten the backoff). */
+  pool?: { backoff?: { initialMs: number; maxMs: number; jitter: number }; overlapSeconds?: number };
+  name?: string;
+}
+
+export interface RunningAgent {
+  ctx: AgentContext;
+  pool: RelayPool;
+  effects: EffectRunner;
+  outbox: OutboxPublisher;
+  /** Waits until no task work and no due outbox delivery is left (for tests and the demo). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> {
+  const log = options.log ?? pino({ level: 'silent' });
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const info = await options.lightning.getInfo();
+  let height = info.blockHeight;
+  const writeRelays = options.relays.filter((relay) => relay.write).map((relay) => relay.url);
+  const metrics = createMetrics();
+
+  let effects: EffectRunner | null = null;
+  let outbox: OutboxPublisher | null = null;
+  const ctx: AgentContext = {
+    store: options.store,
+    lightning: options.lightning,
+    policy: options.policy,
+    identity: options.identity,
+    node: { id: info.nodeId, network: info.network },
+    writeRelays: () => writeRelays,
+    now,
+    height: () => height,
+    log,
+    metrics,
+    wake: (taskId) => {
+      effects?.wake(taskId);
+      outbox?.wake();
+    },
+    maxRoutingFeePpm: options.maxRoutingFeePpm ?? 5000,
+    payTimeoutSeconds: options.payTimeoutSeconds ?? 60,
+  };
+
+  effects = startEffectRunner(() => ctx, { intervalMs: options.reconcileIntervalMs ?? 15_000 });
+  const pool = new RelayPool({
+    relays: options.relays,
+    filters: [{ kinds: [KINDS.listing, KINDS.label], '#p': [options.identity.pubkey] }],
+    cursors: {
+      get: (relay) => options.store.read((reader) => reader.cursors.get(relay)),
+      set: (relay, since) => options.store.transaction((tx) => tx.cursors.set(relay, since)),
+    },
+    onEvent: (event, relay) => handleInbound(event, relay),
+    // Cursors follow the relays' own clock (event created_at), not the injected domain clock.
+    ...(options.pool?.backoff ? { backoff: options.pool.backoff } : {}),
+    ...(options.pool?.overlapSeconds !== undefined ? { overlapSeconds: options.pool.overlapSeconds } : {}),
+    logger: log,
+  });
+  outbox = startOutboxPublisher(() => ctx, pool, {
+    intervalMs: options.outboxIntervalMs ?? 1000,
+    ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
+  });
+
+  const gate = createRateGate(options.rate ?? { perMinute: 60, burst: 30 });
+  const inFlight = new Set<Promise<unknown>>();
+  // One inbound event at a time: the store serialises writers anyway, and order keeps the log readable.
+  let intakeChain: Promise<unknown> = Promise.resolve();
+  function handleInbound(event: unknown, relay: string): Promise<void> {
+    const job = intakeChain.then(() =>
+      intakeEvent(ctx, gate, event, relay).catch((error) =>
+        log.error({ err: error, relay }, 'intake failed'),
+      ),
+    );
+    intakeChain = job;
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
+    return job.then(() => undefined);
+  }
+
+  const unsubscribe = options.lightning.subscribe((event) => {
+    if (event.type === 'block') {
+      height = Math.max(height, event.height);
+      // Deadlines are in blocks: every holding task is looked at on every block (the guardian).
+      void effects?.reconcileAll().catch((error) => log.warn({ err: error }, 'block round failed'));
+      return;
+    }
+    void wakeForNodeEvent(event.paymentHash);
+  });
+
+  async function wakeForNodeEvent(paymentHash: string) {
+    const funding = await options.store.read((reader) => reader.fundings.get(paymentHash));
+    if (funding) return effects?.wake(funding.taskId);
+    const payouts = await options.store.read((reader) => reader.payouts.listInFlight());
+    for (const payout of payouts.filter((row) => row.paymentHash === paymentHash))
+      effects?.wake(payout.taskId);
+  }
+
+  await announce(ctx, options.relays);
+  pool.start();
+  await effects.reconcileAll();
+  outbox.wake();
+
+  return {
+    ctx,
+    pool,
+    effects,
+    outbox,
+    async settle() {
+      for (let round = 0; round < 50; round++) {
+        await Promise.all([...inFlight]);
+        await effects?.idle();
+        await outbox?.flush();
+        const due = await options.store.read((reader) => reader.outbox.due(now(), 1));
+        if (inFlight.size === 0 && due.length === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async stop() {
+      unsubscribe();
+      await pool.stop();
+      await effects?.stop();
+      await outbox?.stop();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+
+/** Bumped whenever the rules the decider applies change in a way a poster or worker would care about. */
+export const RULES_VERSION = 1;
+const AGENT_METADATA = {
+  name: 'escrow agent',
+  about: 'Escrows paid Nostr tasks with Lightning hold invoices',
+};
+
+/** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox. */
+async function announce(ctx: AgentContext, relays: RelayEntry[]) {
+  const createdAt = ctx.now();
+  const templates = [
+    buildProfile(AGENT_METADATA, createdAt),
+    buildRelayList(
+      relays.map((relay) => ({ url: relay.url, read: relay.read, write: relay.write })),
+      createdAt,
+    ),
+    buildAnnouncement(ctx.policy, { rulesVersion: RULES_VERSION, createdAt, metadata: AGENT_METADATA }),
+  ];
+  await ctx.store.transaction(async (tx) => {
+    for (const template of templates) await tx.outbox.enqueue(sign(ctx, template), ctx.writeRelays(), null);
+  });
+}

@@ -1,0 +1,21 @@
+// What every action handler does once its own checks passed: run the command in one transaction and turn the
+// decision into an intake outcome (a refusal is already answered and recorded by applyCommand).
+import type { Cause } from '../agent/apply-command.ts';
+import { applyCommand } from '../agent/apply-command.ts';
+import type { AgentContext } from '../agent/context.ts';
+import type { IntakeOutcome } from '../agent/intake.ts';
+import { refuse } from '../agent/intake.ts';
+import type { ParsedAction } from '../agent/protocol/parse-action.ts';
+
+export async function applyAction(
+  ctx: AgentContext,
+  action: ParsedAction,
+  cause: Cause,
+): Promise<IntakeOutcome> {
+  const known = await ctx.store.read((reader) => reader.tasks.get(action.taskId));
+  if (known === null)
+    return refuse(ctx, cause, 'UnknownTask', 'invalid: no task with this id at this agent', null);
+  const result = await applyCommand(ctx, { taskId: action.taskId, command: action.command, cause });
+  if (result.ok) return { status: 'handled' };
+  return { status: 'refused', code: result.rejection.code, reason: result.rejection.message };
+}

@@ -1,0 +1,245 @@
+// The intake pipeline, fed directly with hostile and malformed events on a running agent (real store, real LDK
+// sandbox): each is refused with its specific reason, nothing but the counters changes, and the agent keeps going.
+import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { intakeEvent } from '../../src/agent/intake.ts';
+import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
+import { createRateGate } from '../../src/agent/rate-gate.ts';
+import { collect, type Harness, person, startHarness } from '../fakes/agent-harness.ts';
+
+let harness: Harness;
+const gate = () => createRateGate({ perMinute: 600, burst: 100 });
+
+test.before(async () => {
+  harness = await startHarness();
+});
+
+test.after(async () => {
+  await harness?.stop();
+});
+
+function listing(
+  overrides: { tags?: string[][]; content?: string; created_at?: number; kind?: number } = {},
+  by = harness.poster,
+) {
+  return finalizeEvent(
+    {
+      kind: overrides.kind ?? KINDS.listing,
+      created_at: overrides.created_at ?? Math.floor(Date.now() / 1000),
+      tags: overrides.tags ?? [
+        ['d', `t-${Math.random()}`],
+        ['title', 'Hostile input test'],
+        ['amount', '21000000'],
+        ['p', harness.agentKey.pubkey],
+        ['t', 'escrow'],
+      ],
+      content: overrides.content ?? 'x',
+    },
+    by.secretKey,
+  );
+}
+
+function action(name: string, taskId: string, by = harness.worker, tags: string[][] = []) {
+  return finalizeEvent(
+    {
+      kind: KINDS.label,
+      created_at: Math.floor(Date.now() / 1000),
+      tags: [
+        ['L', LABEL_NAMESPACE],
+        ['l', name, LABEL_NAMESPACE],
+        ['e', taskId, '', 'task'],
+        ['p', harness.agentKey.pubkey],
+        ...tags,
+      ],
+      content: '',
+    },
+    by.secretKey,
+  );
+}
+
+async function counts() {
+  const tasks = await harness.store.read((reader) =>
+    reader.tasks.listByState(['posted', 'offered', 'funded', 'claimed']),
+  );
+  return { tasks: tasks.length, projection: await harness.store.projectionHash() };
+}
+
+type Case = [name: string, input: () => unknown, code: string, reason: RegExp];
+const unanswered: Case[] = [
+  ['malformed JSON', () => '{"id": "abc", ', 'NotJson', /^invalid: not JSON/],
+  ['a wrong id', () => ({ ...listing(), id: 'f'.repeat(64) }), 'BadId', /^invalid: event id is not the hash/],
+  ['a bad signature', () => ({ ...listing(), sig: 'a'.repeat(128) }), 'BadSignature', /^invalid: signature/],
+  ['an uppercase id', () => ({ ...listing(), id: listing().id.toUpperCase() }), 'BadShape', /^invalid: id/],
+  ['a float created_at', () => ({ ...listing(), created_at: 1.5 }), 'BadShape', /^invalid: created_at/],
+  ['a kind above 65535', () => ({ ...listing(), kind: 70000 }), 'BadShape', /^invalid: kind/],
+  ['an extra top-level field', () => ({ ...listing(), extra: 1 }), 'BadShape', /unknown field "extra"/],
+  [
+    'a duplicate JSON key',
+    () => JSON.stringify(listing()).replace('{"', '{"content":"dup","'),
+    'DuplicateKey',
+    /duplicate JSON key/,
+  ],
+  [
+    'a __proto__ key',
+    () => JSON.stringify(listing()).replace('{"', '{"__proto__":{},"'),
+    'ForbiddenKey',
+    /__proto__/,
+  ],
+  [
+    'oversized content',
+    () => listing({ content: 'x'.repeat(70_000) }),
+    'TooLarge',
+    /^invalid: event is larger than/,
+  ],
+];
+
+async function rejectionCount(code: string): Promise<number> {
+  const metric = await harness.agent.ctx.metrics.rejections.get();
+  return metric.values.find((value) => value.labels.code === code)?.value ?? 0;
+}
+
+for (const [name, input, code, reason] of unanswered) {
+  test(`${name} is dropped as ${code}, unanswered, counted, and changes nothing else`, async () => {
+    const before = await counts();
+    const counted = await rejectionCount(code);
+    const outcome = await intakeEvent(harness.agent.ctx, gate(), input(), 'ws://test');
+    assert.is(await rejectionCount(code), counted + 1, 'the rejection is counted');
+    assert.is(outcome.status, 'dropped');
+    if (outcome.status !== 'dropped') return;
+    assert.is(outcome.code, code);
+    assert.match(outcome.reason, reason);
+    assert.equal(await counts(), before);
+  });
+}
+
+type Answered = [name: string, event: () => NostrEvent | Promise<NostrEvent>, code: string, reason: RegExp];
+const answered: Answered[] = [
+  [
+    'a timestamp an hour in the future',
+    () => listing({ created_at: Math.floor(Date.now() / 1000) + 3600 }),
+    'FutureTimestamp',
+    /^invalid: created_at is more than/,
+  ],
+  [
+    'a listing without an amount',
+    () =>
+      listing({
+        tags: [
+          ['d', 'x'],
+          ['title', 't'],
+          ['p', harness.agentKey.pubkey],
+          ['t', 'escrow'],
+        ],
+      }),
+    'MalformedListing',
+    /^invalid: /,
+  ],
+  [
+    'an amount below the policy minimum',
+    () =>
+      listing({
+        tags: [
+          ['d', 'y'],
+          ['title', 't'],
+          ['amount', '5'],
+          ['p', harness.agentKey.pubkey],
+          ['t', 'escrow'],
+        ],
+      }),
+    'AmountOutOfPolicy',
+    /^invalid: amount 5 msat is outside/,
+  ],
+  [
+    'an unknown action',
+    () => action('steal', 'a'.repeat(64)),
+    'UnknownAction',
+    /^invalid: unknown action "steal"/,
+  ],
+  [
+    'an action on an unknown task',
+    () => action('claim', 'b'.repeat(64)),
+    'UnknownTask',
+    /^invalid: no task with this id/,
+  ],
+  [
+    'an action without its task tag',
+    () =>
+      finalizeEvent(
+        {
+          kind: KINDS.label,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [
+            ['L', LABEL_NAMESPACE],
+            ['l', 'claim', LABEL_NAMESPACE],
+            ['p', harness.agentKey.pubkey],
+          ],
+          content: '',
+        },
+        harness.worker.secretKey,
+      ),
+    'MalformedAction',
+    /^invalid: /,
+  ],
+];
+
+for (const [name, make, code, reason] of answered) {
+  test(`${name} is refused as ${code}, answered with the reason, and changes no task`, async () => {
+    const event = await make();
+    const before = (await counts()).tasks;
+    const outcome = await intakeEvent(harness.agent.ctx, gate(), event, 'ws://test');
+    assert.is(outcome.status, 'refused');
+    if (outcome.status !== 'refused') return;
+    assert.is(outcome.code, code);
+    assert.match(outcome.reason, reason);
+    assert.is((await counts()).tasks, before);
+    const record = await harness.store.read((reader) => reader.inbound.get(event.id));
+    assert.is(record?.status, 'rejected');
+    await harness.agent.settle();
+    const [answer] = await collect(harness.client, {
+      kinds: [KINDS.label],
+      authors: [harness.agentKey.pubkey],
+      '#e': [event.id],
+    });
+    assert.ok(answer, 'a rejected label answers the event');
+    assert.is(answer?.content, outcome.reason);
+  });
+}
+
+test('a forged copy does not censor the genuine event', async () => {
+  const genuine = listing();
+  const forged = { ...genuine, content: 'tampered' }; // same id, content no longer matches it
+  const first = await intakeEvent(harness.agent.ctx, gate(), forged, 'ws://evil');
+  assert.is(first.status, 'dropped');
+  if (first.status === 'dropped') assert.is(first.code, 'BadId');
+  const second = await intakeEvent(harness.agent.ctx, gate(), genuine, 'ws://good');
+  assert.is(second.status, 'handled', 'the genuine event is handled after its forged copy');
+});
+
+test('the same event delivered again is dropped as already seen, after verification', async () => {
+  const event = listing();
+  assert.is((await intakeEvent(harness.agent.ctx, gate(), event, 'ws://a')).status, 'handled');
+  const again = await intakeEvent(harness.agent.ctx, gate(), JSON.parse(JSON.stringify(event)), 'ws://b');
+  assert.is(again.status, 'dropped');
+  if (again.status === 'dropped') assert.is(again.code, 'AlreadySeen');
+});
+
+test('a flood from one pubkey is answered once with rate-limited, then only counted', async () => {
+  const spammer = person();
+  const tight = createRateGate({ perMinute: 1, burst: 2 });
+  const outcomes = [];
+  for (let index = 0; index < 5; index++) {
+    outcomes.push(await intakeEvent(harness.agent.ctx, tight, listing({}, spammer), 'ws://spam'));
+  }
+  assert.equal(
+    outcomes.map((outcome) => outcome.status),
+    ['handled', 'handled', 'refused', 'dropped', 'dropped'],
+  );
+});
+
+test('the agent is still running after all of this: a new task is offered', async () => {
+  const task = await harness.postTask({ amountMsat: 25_000_000n });
+  await harness.waitForState(task.id, 'offered');
+});
+
+test.run();

@@ -1,0 +1,251 @@
+// A whole agent for end-to-end tests, from real parts: an embedded relay on 127.0.0.1, the LDK sandbox (three real
+// LDK nodes), a SQLite file, and nostr-tools clients for the poster, the worker and an arbitrator.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
+import type { Relay } from 'nostr-tools/relay';
+import { identityFrom } from '../../src/agent/identity.ts';
+import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
+import { type RunAgentOptions, type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
+import type { Policy } from '../../src/domain/types.ts';
+import { Sandbox } from '../../src/ldk/sandbox/sandbox.ts';
+import { type EscrowStore, openStore } from '../../src/store/index.ts';
+import { connectNostrTools, startTestRelay, type TestRelay } from './relay.ts';
+
+export interface Person {
+  secretKey: Uint8Array;
+  pubkey: string;
+}
+
+export function person(): Person {
+  const secretKey = generateSecretKey();
+  return { secretKey, pubkey: getPublicKey(secretKey) };
+}
+
+export function harnessPolicy(overrides: Partial<Policy> = {}): Policy {
+  return {
+    minAmountMsat: 10_000n,
+    maxAmountMsat: 1_000_000_000n,
+    fee: { baseMsat: 1000n, ppm: 10_000 },
+    windows: { claimSeconds: 3600, workSeconds: 3600, reviewSeconds: 3600, disputeSeconds: 3600 },
+    safetyMarginBlocks: 6,
+    backendAutoCancelBlocks: 21,
+    maxFinalCltvDelta: 1001,
+    invoiceExpirySeconds: 3600,
+    arbitrators: [],
+    disputeDeadlineRule: 'refund',
+    maxPayoutAttempts: 3,
+    maxTitleLength: 200,
+    ...overrides,
+  };
+}
+
+export interface Harness {
+  relay: TestRelay;
+  relays: TestRelay[];
+  /** Publishes a signed event to one relay only (by index), over a fresh connection. */
+  publishTo(index: number, event: NostrEvent): Promise<string>;
+  sandbox: Sandbox;
+  store: EscrowStore;
+  agent: RunningAgent;
+  agentKey: Person;
+  client: Relay;
+  poster: Person;
+  worker: Person;
+  arbitrator: Person;
+  /** Signs and publishes a poster's listing tagging the agent; returns the signed event. */
+  postTask(input: {
+    amountMsat: bigint;
+    title?: string;
+    by?: Person;
+    windows?: Record<string, number>;
+  }): Promise<NostrEvent>;
+  /** Signs and publishes an action (kind 1985 label) on a task. */
+  act(
+    by: Person,
+    name: string,
+    taskId: string,
+    extra?: { tags?: string[][]; content?: string },
+  ): Promise<NostrEvent>;
+  publish(event: NostrEvent): Promise<string>;
+  /** Waits for the agent's transition of a task into `state`, from the relay. */
+  waitForState(taskId: string, state: string, timeoutMs?: number): Promise<NostrEvent>;
+  /** Every agent event about a task, oldest first, from the relay. */
+  agentEvents(taskId: string): Promise<NostrEvent[]>;
+  /** Moves the agent's clock forward (the relay and clients keep real time). */
+  advanceClock(seconds: number): void;
+  restartAgent(options?: Partial<RunAgentOptions>): Promise<void>;
+  stopAgent(): Promise<void>;
+  startAgent(options?: Partial<RunAgentOptions>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(
+  options: { policy?: Partial<Policy>; agent?: Partial<RunAgentOptions>; relays?: number } = {},
+): Promise<Harness> {
+  const relays: TestRelay[] = [];
+  for (let index = 0; index < (options.relays ?? 1); index++) relays.push(await startTestRelay());
+  const relay = relays[0]!;
+  const folder = await mkdtemp(join(tmpdir(), 'escrow-e2e-'));
+  const sandbox = await Sandbox.start({ directory: join(folder, 'sandbox') });
+  const preimageKey = randomBytes(32);
+  const storeUrl = `sqlite:${join(folder, 'escrow.db')}`;
+  let store = await openStore({ url: storeUrl, preimageKey });
+  const agentKey = person();
+  const policy = harnessPolicy(options.policy);
+  let clockOffset = 0;
+  const now = () => Math.floor(Date.now() / 1000) + clockOffset;
+  const agentOptions = (extra: Partial<RunAgentOptions> = {}): RunAgentOptions => ({
+    store,
+    lightning: sandbox.agent,
+    identity: identityFrom(agentKey.secretKey),
+    policy,
+    relays: relays.map((one) => ({ url: one.url, read: true, write: true })),
+    reconcileIntervalMs: 300,
+    outboxIntervalMs: 100,
+    outboxMaxBackoffSeconds: 1,
+    pool: { backoff: { initialMs: 100, maxMs: 500, jitter: 0.1 } },
+    payTimeoutSeconds: 20,
+    now,
+    ...options.agent,
+    ...extra,
+  });
+  let agent: RunningAgent | null = await runAgent(agentOptions());
+  const client = await connectNostrTools(relay.url);
+
+  const harness: Harness = {
+    relay,
+    relays,
+    async publishTo(index, event) {
+      const other = await connectNostrTools(relays[index]!.url);
+      try {
+        return await other.publish(event);
+      } finally {
+        other.close();
+      }
+    },
+    sandbox,
+    store,
+    get agent() {
+      if (!agent) throw new Error('the agent is stopped');
+      return agent;
+    },
+    agentKey,
+    client,
+    poster: person(),
+    worker: person(),
+    arbitrator: person(),
+    async publish(event) {
+      return client.publish(event);
+    },
+    async postTask({ amountMsat, title = 'Write a haiku about escrow', by, windows = {} }) {
+      const author = by ?? harness.poster;
+      const sats = amountMsat / 1000n;
+      const event = finalizeEvent(
+        {
+          kind: KINDS.listing,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [
+            ['d', `task-${randomBytes(4).toString('hex')}`],
+            ['title', title],
+            ['price', sats.toString(), 'SAT'],
+            ['amount', amountMsat.toString()],
+            ['p', agentKey.pubkey],
+            ['t', 'escrow'],
+            ...Object.entries(windows).map(([name, seconds]) => ['window', name, String(seconds)]),
+          ],
+          content: 'Five, seven, five syllables.',
+        },
+        author.secretKey,
+      );
+      await client.publish(event);
+      return event;
+    },
+    async act(by, name, taskId, extra = {}) {
+      const event = finalizeEvent(
+        {
+          kind: KINDS.label,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [
+            ['L', LABEL_NAMESPACE],
+            ['l', name, LABEL_NAMESPACE],
+            ['e', taskId, '', 'task'],
+            ['p', agentKey.pubkey],
+            ...(extra.tags ?? []),
+          ],
+          content: extra.content ?? '',
+        },
+        by.secretKey,
+      );
+      await client.publish(event);
+      return event;
+    },
+    async agentEvents(taskId) {
+      const events = await collect(client, {
+        kinds: [KINDS.label],
+        authors: [agentKey.pubkey],
+        '#e': [taskId],
+      });
+      return events.sort((a, b) => a.created_at - b.created_at);
+    },
+    async waitForState(taskId, state, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const events = await harness.agentEvents(taskId);
+        const found = events.find((event) => event.tags.some((tag) => tag[0] === 'l' && tag[1] === state));
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const task = await store.read((reader) => reader.tasks.get(taskId));
+      throw new Error(
+        `task ${taskId.slice(0, 8)} never published "${state}" (store says ${task?.state ?? 'unknown'})`,
+      );
+    },
+    advanceClock(seconds) {
+      clockOffset += seconds;
+    },
+    async stopAgent() {
+      await agent?.stop();
+      agent = null;
+    },
+    async startAgent(extra) {
+      store = await openStore({ url: storeUrl, preimageKey });
+      harness.store = store;
+      agent = await runAgent(agentOptions(extra));
+    },
+    async restartAgent(extra) {
+      await harness.stopAgent();
+      await store.close();
+      await harness.startAgent(extra);
+    },
+    async stop() {
+      client.close();
+      await agent?.stop();
+      await store.close();
+      await sandbox.stop();
+      for (const one of relays) await one.stop();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Every stored event matching the filter (until EOSE). */
+export function collect(client: Relay, filter: Record<string, unknown>): Promise<NostrEvent[]> {
+  return new Promise((resolve) => {
+    const events: NostrEvent[] = [];
+    const sub = client.subscribe([filter as never], {
+      onevent: (event) => events.push(event),
+      oneose: () => {
+        sub.close();
+        resolve(events);
+      },
+    });
+  });
+}
+
+export function tagValue(event: NostrEvent, name: string): string | undefined {
+  return event.tags.find((tag) => tag[0] === name)?.[1];
+}
