@@ -1,0 +1,79 @@
+// Outbound payments: over a direct channel, through the agent under a fee cap, beyond what a channel can
+// carry, and the same invoice twice (it must never be paid twice).
+import * as assert from 'uvu/assert';
+import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
+
+const PAYOUT_MSAT = 10_000_000n;
+
+export function registerPaymentCases(test: ConformanceTest, harness: HarnessAccess): void {
+  test('the agent pays the worker over its own channel without a routing fee', async () => {
+    const agentBefore = (await harness().agent.getInfo()).localBalanceMsat;
+    const invoice = await harness().worker.createInvoice({
+      amountMsat: PAYOUT_MSAT,
+      description: 'payout',
+      expirySeconds: 600,
+    });
+
+    const paid = await harness().agent.pay({ bolt11: invoice.bolt11, maxFeeMsat: 0n, timeoutSeconds: 60 });
+
+    assert.is(paid.status, 'succeeded');
+    assert.is(paid.status === 'succeeded' && paid.feeMsat, 0n);
+    assert.equal(await harness().agent.paymentStatus(invoice.paymentHash), paid);
+    assert.is((await harness().agent.getInfo()).localBalanceMsat, agentBefore - PAYOUT_MSAT);
+  });
+
+  test('a payment routed through the agent is refused under the fee cap and paid at it', async () => {
+    const fee = harness().forwardingFeeMsat(PAYOUT_MSAT);
+    assert.ok(fee > 0n);
+    const tooLow = await harness().worker.createInvoice({
+      amountMsat: PAYOUT_MSAT,
+      description: 'capped',
+      expirySeconds: 600,
+    });
+    const refused = await harness().payer.pay({
+      bolt11: tooLow.bolt11,
+      maxFeeMsat: fee - 1n,
+      timeoutSeconds: 30,
+    });
+    assert.is(refused.status === 'failed' && refused.reason, 'no_route');
+
+    const enough = await harness().worker.createInvoice({
+      amountMsat: PAYOUT_MSAT,
+      description: 'routed',
+      expirySeconds: 600,
+    });
+    const paid = await harness().payer.pay({ bolt11: enough.bolt11, maxFeeMsat: fee, timeoutSeconds: 30 });
+    assert.is(paid.status, 'succeeded');
+    assert.is(paid.status === 'succeeded' && paid.feeMsat, fee);
+  });
+
+  test('paying more than the channels can carry fails with insufficient_balance and sends nothing', async () => {
+    const before = await harness().agent.getInfo();
+    const invoice = await harness().worker.createInvoice({
+      amountMsat: before.localBalanceMsat + 1000n,
+      description: 'too much',
+      expirySeconds: 600,
+    });
+
+    const paid = await harness().agent.pay({ bolt11: invoice.bolt11, maxFeeMsat: 1000n, timeoutSeconds: 30 });
+
+    assert.is(paid.status === 'failed' && paid.reason, 'insufficient_balance');
+    assert.equal(await harness().agent.paymentStatus(invoice.paymentHash), paid);
+    assert.is((await harness().agent.getInfo()).localBalanceMsat, before.localBalanceMsat);
+  });
+
+  test('paying the same invoice again returns the first success and pays only once', async () => {
+    const invoice = await harness().worker.createInvoice({
+      amountMsat: PAYOUT_MSAT,
+      description: 'once',
+      expirySeconds: 600,
+    });
+    const first = await harness().agent.pay({ bolt11: invoice.bolt11, maxFeeMsat: 0n, timeoutSeconds: 60 });
+    const balance = (await harness().agent.getInfo()).localBalanceMsat;
+
+    const second = await harness().agent.pay({ bolt11: invoice.bolt11, maxFeeMsat: 0n, timeoutSeconds: 60 });
+
+    assert.equal(second, first);
+    assert.is((await harness().agent.getInfo()).localBalanceMsat, balance);
+  });
+}
