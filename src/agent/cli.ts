@@ -8,7 +8,8 @@ export const USAGE = `escrow-agent: a Nostr bot that escrows paid tasks with Lig
 Usage: escrow-agent <command> [--config FILE]
 
 Commands:
-  start          run the agent on its configuration (default: embedded, SQLite in ./data)
+  start          run the agent on its configuration (default: embedded relay, LDK sandbox, SQLite in ./data)
+  demo           run one whole task lifecycle on a fresh embedded set-up and check the worker was paid
   check-config   check the configuration and print the policy and the hold it needs
   migrate        apply the database migrations (start does this too)
   verify-db      verify every task's audit chain and money conservation in the database
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'check-config': async () => (await import('./commands/check-config.ts')).checkConfigCommand,
   migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
   'verify-db': async () => (await import('./commands/verify-db.ts')).verifyDatabaseCommand,
+  demo: async () => (await import('./commands/demo.ts')).demoCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {

@@ -122,6 +122,25 @@ test('npm start on the defaults runs relay, LDK sandbox and agent, prints the np
     assert.ok(statSync(join(dir, 'data', 'escrow.db')).size > 0);
   }));
 
+test('escrow-agent demo runs a whole lifecycle on its own embedded set-up and exits 0 only when the worker was paid', () =>
+  inFolder(async (dir) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'escrow-agent.js'), 'demo'], { cwd: dir });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.is(code, 0, stdout);
+    for (const label of ['offered', 'funded', 'claimed', 'submitted', 'settling', 'settled', 'paid']) {
+      assert.match(stdout, new RegExp(`agent +-> ${label} `));
+    }
+    assert.match(stdout, 'sha256(preimage) = payment hash: yes');
+    assert.match(stdout, /worker received (\d+) sat at its node \(owed \1 sat\)/);
+  }));
+
 test('a preimage key readable by others is refused with the chmod to run', () =>
   inFolder(async (dir) => {
     assert.is(await main(['migrate'], capture()), 0);
