@@ -1,0 +1,14 @@
+// Order statistics for benchmark samples.
+export function summarise(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (fraction: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return {
+    count: sorted.length,
+    median: round(at(0.5)),
+    p95: round(at(0.95)),
+    min: round(sorted[0] ?? Number.NaN),
+    max: round(sorted.at(-1) ?? Number.NaN),
+  };
+}
