@@ -2,7 +2,8 @@
 // way to wait for the node to confirm a change (settle waits for PaymentClaimed, pay for PaymentSent/Failed).
 import type { LightningEvent, LightningListener } from '../port.ts';
 import type { InvoiceRecords } from './invoice-records.ts';
-import type { LdkNode, NodeLog } from './ldk-node.ts';
+import type { LdkNode } from './ldk-node.ts';
+import type { NodeLog } from './node-options.ts';
 import type { PaymentRecords } from './payment-records.ts';
 
 const POLL_MS = 50;

@@ -8,8 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.ts';
-import type { LogLevel, NodeLog } from './ldk-node.ts';
 import { loadLdk } from './load-ldk.ts';
+import type { LogLevel, NodeLog } from './node-options.ts';
 import { awaitUsableChannels, type ChannelPlan, fundChannel, openChannels } from './open-channels.ts';
 import { RegtestChain } from './regtest-chain.ts';
 import { SandboxBackend } from './sandbox-backend.ts';
@@ -82,6 +82,11 @@ export class Sandbox {
 
   get height(): number {
     return this.chain.height;
+  }
+
+  /** The TCP ports the nodes listen on (127.0.0.1 by default), kept in sandbox.json across restarts. */
+  get ports(): Record<NodeName, number> {
+    return { ...this.file.ports };
   }
 
   /** Mines blocks (the first takes the mempool) and feeds each to every node. Returns the new height. */
