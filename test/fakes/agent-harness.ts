@@ -77,13 +77,21 @@ export interface Harness {
   /** Moves the agent's clock forward (the relay and clients keep real time). */
   advanceClock(seconds: number): void;
   restartAgent(options?: Partial<RunAgentOptions>): Promise<void>;
+  /** A second agent process on the same database, node, key and relays (a replica); stopped by stop(). */
+  startReplica(): Promise<RunningAgent>;
   stopAgent(): Promise<void>;
   startAgent(options?: Partial<RunAgentOptions>): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startHarness(
-  options: { policy?: Partial<Policy>; agent?: Partial<RunAgentOptions>; relays?: number } = {},
+  options: {
+    policy?: Partial<Policy>;
+    agent?: Partial<RunAgentOptions>;
+    relays?: number;
+    /** A database to use instead of a fresh SQLite file (e.g. a PostgreSQL test database). */
+    databaseUrl?: string;
+  } = {},
 ): Promise<Harness> {
   const relays: TestRelay[] = [];
   for (let index = 0; index < (options.relays ?? 1); index++) relays.push(await startTestRelay());
@@ -91,7 +99,7 @@ export async function startHarness(
   const folder = await mkdtemp(join(tmpdir(), 'escrow-e2e-'));
   const sandbox = await Sandbox.start({ directory: join(folder, 'sandbox') });
   const preimageKey = randomBytes(32);
-  const storeUrl = `sqlite:${join(folder, 'escrow.db')}`;
+  const storeUrl = options.databaseUrl ?? `sqlite:${join(folder, 'escrow.db')}`;
   let store = await openStore({ url: storeUrl, preimageKey });
   const agentKey = person();
   const policy = harnessPolicy(options.policy);
@@ -113,6 +121,7 @@ export async function startHarness(
     ...extra,
   });
   let agent: RunningAgent | null = await runAgent(agentOptions());
+  const replicas: Array<{ agent: RunningAgent; store: EscrowStore }> = [];
   const client = await connectNostrTools(relay.url);
 
   const harness: Harness = {
@@ -206,6 +215,12 @@ export async function startHarness(
     advanceClock(seconds) {
       clockOffset += seconds;
     },
+    async startReplica() {
+      const replicaStore = await openStore({ url: storeUrl, preimageKey });
+      const replica = await runAgent({ ...agentOptions(), store: replicaStore });
+      replicas.push({ agent: replica, store: replicaStore });
+      return replica;
+    },
     async stopAgent() {
       await agent?.stop();
       agent = null;
@@ -222,6 +237,10 @@ export async function startHarness(
     },
     async stop() {
       client.close();
+      for (const replica of replicas) {
+        await replica.agent.stop();
+        await replica.store.close();
+      }
       await agent?.stop();
       await store.close();
       await sandbox.stop();
