@@ -34,8 +34,15 @@ export function buildParts(options: LdkNodeOptions): NodeParts {
   const broadcaster = ldk.BroadcasterInterface.new_impl({
     broadcast_transactions: (transactions) => chain.broadcast(transactions),
   });
-  const persister = new MonitorPersister(directory, (error) =>
-    options.log({ node: name, level: 'error', message: `cannot write a channel monitor: ${String(error)}` }),
+  const persister = new MonitorPersister(
+    directory,
+    (error) =>
+      options.log({
+        node: name,
+        level: 'error',
+        message: `cannot write a channel monitor: ${String(error)}`,
+      }),
+    () => options.afterWrite?.('monitor'),
   );
   const chainMonitor = ldk.ChainMonitor.constructor_new(
     ldk.Option_FilterZ.constructor_none(),

@@ -45,6 +45,11 @@ export function onPaymentClaimable(context: BackendContext, event: ldk.Event_Pay
         refuse('the invoice expired before it was paid');
         return;
       }
+      // LDK checks the amount against the payment secret already; a second look costs nothing.
+      if (event.amount_msat < record.amountMsat) {
+        refuse(`${event.amount_msat} msat is less than the ${record.amountMsat} msat asked`);
+        return;
+      }
       if (!(event.claim_deadline instanceof ldk.Option_u32Z_Some)) {
         refuse('LDK gave no claim deadline, so the hold could not be guarded');
         return;

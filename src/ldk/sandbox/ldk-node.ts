@@ -38,6 +38,7 @@ export class LdkNode {
   private readonly persister: MonitorPersister;
   private readonly directory: string;
   private readonly log: NodeLog;
+  private readonly afterWrite: LdkNodeOptions['afterWrite'];
   /** The bindings hold JS implementations weakly: keep every one reachable for the node's lifetime. */
   private readonly retained: unknown[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -52,6 +53,7 @@ export class LdkNode {
     this.name = options.name;
     this.directory = options.directory;
     this.log = options.log;
+    this.afterWrite = options.afterWrite;
     this.manager = parts.manager;
     this.chainMonitor = parts.chainMonitor;
     this.keys = parts.keys;
@@ -209,6 +211,7 @@ export class LdkNode {
     try {
       writeFileAtomic(join(this.directory, 'manager.bin'), this.manager.write());
       this.managerDirty = false;
+      this.afterWrite?.('manager');
     } catch (error) {
       // LDK already cleared its flag: remember ourselves, and try again shortly.
       this.managerDirty = true;
@@ -246,6 +249,8 @@ export class LdkNode {
   private tickManager(): void {
     if (this.stopped) return;
     this.change((manager) => manager.timer_tick_occurred());
+    // After a force close, claims LDK broadcast but that were not mined are broadcast again.
+    this.chainMonitor.rebroadcast_pending_claims();
   }
 
   /**

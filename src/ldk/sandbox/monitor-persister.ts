@@ -33,6 +33,7 @@ export class MonitorPersister {
   constructor(
     nodeDirectory: string,
     private readonly onWriteFailure: (error: unknown) => void,
+    private readonly afterWrite: () => void = () => {},
   ) {
     this.monitorsDirectory = join(nodeDirectory, 'monitors');
     this.archiveDirectory = join(nodeDirectory, 'monitors-archive');
@@ -103,6 +104,7 @@ export class MonitorPersister {
       this.onWriteFailure(error);
       return IN_PROGRESS;
     }
+    this.afterWrite();
     return COMPLETED;
   }
 

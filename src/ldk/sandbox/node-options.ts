@@ -13,4 +13,9 @@ export interface LdkNodeOptions {
   log: NodeLog;
   /** LDK records below this level are dropped before they cross from WASM (they are many). */
   logLevel: LogLevel;
+  /**
+   * Called after each durable write of the node's channel state, before anything else runs: the points at
+   * which a crash can happen. For crash tests; leave unset otherwise.
+   */
+  afterWrite?: (what: 'monitor' | 'manager') => void;
 }

@@ -26,6 +26,8 @@ export interface SandboxOptions {
   channelCapacitySat?: bigint;
   log?: NodeLog;
   logLevel?: LogLevel;
+  /** For crash tests: called after each durable write of a node's channel state (see node-options.ts). */
+  afterWrite?: (node: NodeName, what: 'monitor' | 'manager') => void;
 }
 
 interface SandboxFile {
@@ -43,7 +45,8 @@ export class Sandbox {
   private stopped = false;
 
   private constructor(
-    private readonly options: Required<Omit<SandboxOptions, 'log'>> & { log: NodeLog },
+    private readonly options: Required<Omit<SandboxOptions, 'log' | 'afterWrite'>> &
+      Pick<SandboxOptions, 'afterWrite'> & { log: NodeLog },
     private readonly file: SandboxFile,
   ) {
     this.chain = RegtestChain.open(join(options.directory, 'chain'));
@@ -61,6 +64,7 @@ export class Sandbox {
       channelCapacitySat: options.channelCapacitySat ?? DEFAULT_CAPACITY_SAT,
       logLevel: options.logLevel ?? 'error',
       log: atLeast(options.logLevel ?? 'error', options.log ?? printLog),
+      afterWrite: options.afterWrite,
     };
     const file = await loadOrCreateFile(settings.directory, host, settings.channelCapacitySat);
     const sandbox = new Sandbox(settings, file);
@@ -131,6 +135,7 @@ export class Sandbox {
           chain: this.chain,
           log: this.options.log,
           logLevel: this.options.logLevel,
+          afterWrite: this.options.afterWrite && ((what) => this.options.afterWrite?.(name, what)),
         },
         { onFundingReady: (event) => fundChannel(backend, event) },
       );
