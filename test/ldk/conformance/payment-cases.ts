@@ -1,7 +1,9 @@
 // Outbound payments: over a direct channel, through the agent under a fee cap, beyond what a channel can
 // carry, and the same invoice twice (it must never be paid twice).
 import * as assert from 'uvu/assert';
+import { eventually } from '../../fakes/ldk-wait.ts';
 import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
+import { createHold } from './helpers.ts';
 
 const PAYOUT_MSAT = 10_000_000n;
 
@@ -60,6 +62,24 @@ export function registerPaymentCases(test: ConformanceTest, harness: HarnessAcce
     assert.is(paid.status === 'failed' && paid.reason, 'insufficient_balance');
     assert.equal(await harness().agent.paymentStatus(invoice.paymentHash), paid);
     assert.is((await harness().agent.getInfo()).localBalanceMsat, before.localBalanceMsat);
+  });
+
+  test('a payment still held when pay() runs out of time answers pending, never failed, and later succeeds', async () => {
+    const { preimage, paymentHash, bolt11 } = await createHold(harness());
+
+    const early = await harness().payer.pay({ bolt11, maxFeeMsat: 0n, timeoutSeconds: 1 });
+
+    assert.equal(early, { status: 'pending', paymentHash });
+    await eventually(
+      'the agent holds it',
+      async () => (await harness().agent.lookup(paymentHash))?.state === 'ACCEPTED',
+    );
+    await harness().agent.settle(preimage, paymentHash);
+    const late = await eventually('the payer records the success', async () => {
+      const status = await harness().payer.paymentStatus(paymentHash);
+      return status?.status === 'succeeded' ? status : undefined;
+    });
+    assert.is(late.preimage, preimage);
   });
 
   test('paying the same invoice again returns the first success and pays only once', async () => {
