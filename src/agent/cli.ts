@@ -13,6 +13,11 @@ Commands:
   check-config   check the configuration and print the policy and the hold it needs
   migrate        apply the database migrations (start does this too)
   verify-db      verify every task's audit chain and money conservation in the database
+  ln info        the sandbox nodes (agent, payer, worker): ids, height, balances, channels
+  ln mine N      mine N blocks on the sandbox chain
+  ln pay BOLT11  pay an invoice from the payer node (a hold invoice stays in flight until settled)
+  ln invoice SATS [DESCRIPTION]
+                 create an invoice on the worker node (for a submission)
   help           print this help
 
 Options:
@@ -27,7 +32,7 @@ export interface Output {
   err: (line: string) => void;
 }
 
-type Command = (config: AgentConfig, output: Output) => Promise<number>;
+type Command = (config: AgentConfig, output: Output, args: string[]) => Promise<number>;
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -36,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
   'verify-db': async () => (await import('./commands/verify-db.ts')).verifyDatabaseCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
+  ln: async () => (await import('./commands/ln.ts')).lightningCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -67,7 +73,7 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     throw error;
   }
   const command = await load();
-  return command(config, output);
+  return command(config, output, parsed.positionals.slice(1));
 }
 
 function parseArguments(argv: string[]) {

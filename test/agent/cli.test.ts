@@ -114,12 +114,33 @@ test('npm start on the defaults runs relay, LDK sandbox and agent, prints the np
     }
     assert.match(stdout, /agent: +npub1[0-9a-z]{58}/);
     assert.match(stdout, `relay:     ws://127.0.0.1:${port}`);
+
+    // While it runs, `ln` reaches the sandbox nodes through the control socket.
+    const info = capture();
+    assert.is(await main(['ln', 'info'], info), 0, info.stderr.join('\n'));
+    assert.match(info.stdout.join('\n'), /payer +0[23][0-9a-f]{64} can send \d+ sat/);
+    const mined = capture();
+    assert.is(await main(['ln', 'mine', '2'], mined), 0);
+    assert.match(mined.stdout.join('\n'), /mined 2 block\(s\); height \d+/);
+    const invoice = capture();
+    assert.is(await main(['ln', 'invoice', '1500', 'a', 'payout'], invoice), 0);
+    assert.match(invoice.stdout.join('\n'), /^lnbcrt15u1/);
+    const paid = capture();
+    assert.is(await main(['ln', 'pay', invoice.stdout[0] ?? ''], paid), 0, paid.stderr.join('\n'));
+    assert.match(paid.stdout.join('\n'), /^paid; preimage [0-9a-f]{64}/);
+    const bad = capture();
+    assert.is(await main(['ln', 'mine', 'lots'], bad), 2);
+    assert.match(bad.stderr.join('\n'), 'mine takes a whole number of blocks');
+
     child.kill('SIGTERM');
     assert.is(await exited, 0, stdout);
     assert.is(statSync(join(dir, 'data', 'preimage.key')).mode & 0o777, 0o600);
     assert.is(statSync(join(dir, 'data', 'agent.key')).mode & 0o777, 0o600);
     assert.is(readSecret(join(dir, 'data', 'preimage.key'), 'preimage key').length, 32);
     assert.ok(statSync(join(dir, 'data', 'escrow.db')).size > 0);
+    const stopped = capture();
+    assert.is(await main(['ln', 'info'], stopped), 2, 'ln needs a running sandbox');
+    assert.match(stopped.stderr.join('\n'), 'no sandbox is running');
   }));
 
 test('escrow-agent demo runs a whole lifecycle on its own embedded set-up and exits 0 only when the worker was paid', () =>

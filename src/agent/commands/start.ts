@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import { Sandbox } from '../../ldk/sandbox/sandbox.ts';
+import { startControlServer } from '../../ldk/sandbox-control/control-server.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
 import type { Output } from '../cli.ts';
 import type { AgentConfig } from '../config.ts';
@@ -45,11 +46,12 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       stops.unshift(() => relay.stop());
       output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
     }
-    const sandbox = await Sandbox.start({
-      directory: join(config.dataDir, 'sandbox'),
-      blockIntervalMs: 30_000,
-    });
+    const sandboxFolder = join(config.dataDir, 'sandbox');
+    const sandbox = await Sandbox.start({ directory: sandboxFolder, blockIntervalMs: 30_000 });
     stops.unshift(() => sandbox.stop());
+    // `escrow-agent ln ...` reaches the payer and worker nodes through this socket while the agent runs.
+    const control = await startControlServer(sandbox, sandboxFolder);
+    stops.unshift(() => control.close());
     const agent = await runAgent({
       store,
       lightning: sandbox.agent,
@@ -69,6 +71,9 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     );
     output.out(`database:  ${redactUrl(config.databaseUrl)}`);
     output.out(`lightning: LDK sandbox in ${join(config.dataDir, 'sandbox')} (regtest, block every 30 s)`);
+    output.out(
+      'try:       `npx escrow-agent ln info` (the sandbox nodes), `npx escrow-agent ln pay <bolt11>` (fund an offer)',
+    );
     output.out(
       'next:      in another terminal, `npx escrow-agent demo` runs a whole task lifecycle on its own embedded set-up',
     );
