@@ -206,6 +206,19 @@ for (const [name, make, code, reason] of answered) {
   });
 }
 
+test('an action in the wrong state is refused with blocked: and the reason, and the task does not move', async () => {
+  const task = await harness.postTask({ amountMsat: 22_000_000n });
+  await harness.waitForState(task.id, 'offered');
+  const approval = action('approve', task.id, harness.poster);
+  const outcome = await intakeEvent(harness.agent.ctx, gate(), approval, 'ws://test');
+  assert.is(outcome.status, 'refused');
+  if (outcome.status === 'refused') {
+    assert.is(outcome.code, 'WrongState');
+    assert.is(outcome.reason, 'blocked: cannot approve a task that is offered');
+  }
+  assert.is((await harness.store.read((reader) => reader.tasks.get(task.id)))?.state, 'offered');
+});
+
 test('a forged copy does not censor the genuine event', async () => {
   const genuine = listing();
   const forged = { ...genuine, content: 'tampered' }; // same id, content no longer matches it
