@@ -9,7 +9,7 @@ import type { AgentContext } from './context.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
-import { type OutboxPublisher, startOutboxPublisher } from './jobs/outbox-publisher.ts';
+import { type OutboxPublisher, quorumOf, startOutboxPublisher } from './jobs/outbox-publisher.ts';
 import { createMetrics } from './metrics.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from './protocol/build-announcement.ts';
 import { KINDS } from './protocol/constants.ts';
@@ -94,6 +94,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   });
   outbox = startOutboxPublisher(() => ctx, pool, {
     intervalMs: options.outboxIntervalMs ?? 1000,
+    quorum: quorumOf(writeRelays.length, options.publishQuorum ?? null),
     ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
   });
 

@@ -34,7 +34,7 @@ export function quorumOf(writeRelays: number, configured: number | null): number
 export function startOutboxPublisher(
   getContext: () => AgentContext,
   publisher: Publisher,
-  options: { intervalMs: number; batch?: number; maxBackoffSeconds?: number },
+  options: { intervalMs: number; batch?: number; maxBackoffSeconds?: number; quorum: number },
 ): OutboxPublisher {
   let stopped = false;
   let running: Promise<number> | null = null;
@@ -74,6 +74,7 @@ export function startOutboxPublisher(
         );
       }),
     );
+    await reportQuorum(ctx, [...new Set(due.map((delivery) => delivery.eventId))], options.quorum);
     ctx.metrics.outboxPending.set(await ctx.store.read((reader) => reader.outbox.pendingCount()));
     return due.length;
   }
@@ -112,6 +113,19 @@ export function startOutboxPublisher(
       await running;
     },
   };
+}
+
+/** Logs each event of this round that just reached the quorum, or can no longer reach it (too many final refusals). */
+async function reportQuorum(ctx: AgentContext, eventIds: string[], quorum: number): Promise<void> {
+  for (const eventId of eventIds) {
+    const deliveries = await ctx.store.read((reader) => reader.outbox.deliveries(eventId));
+    const ok = deliveries.filter((delivery) => delivery.status === 'ok').length;
+    const failed = deliveries.filter((delivery) => delivery.status === 'failed').length;
+    if (ok >= quorum) ctx.log.debug({ eventId, ok, relays: deliveries.length }, 'event published at quorum');
+    else if (deliveries.length - failed < quorum) {
+      ctx.log.error({ eventId, ok, failed, quorum }, 'an agent event can no longer reach the publish quorum');
+    }
+  }
 }
 
 /** True once `quorum` write relays answered OK for the event. */
