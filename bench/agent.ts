@@ -5,7 +5,7 @@ import { finalizeEvent } from 'nostr-tools/pure';
 import { intakeEvent } from '../src/agent/intake.ts';
 import { KINDS } from '../src/agent/protocol/constants.ts';
 import { createRateGate } from '../src/agent/rate-gate.ts';
-import { startHarness, tagValue } from '../test/fakes/agent-harness.ts';
+import { startHarness } from '../test/fakes/agent-harness.ts';
 import { summarise } from './stats.ts';
 
 export async function benchAgent(options: { intakeEvents: number; lifecycles: number }) {
@@ -63,27 +63,9 @@ async function benchApprovalToPayment(harness: Harness, lifecycles: number) {
   const toPaid: number[] = [];
   for (let index = 0; index < lifecycles; index++) {
     const amount = 10_000_000n + BigInt(index) * 1000n;
-    const fee = 1000n + (amount * 10_000n) / 1_000_000n;
-    const listing = await harness.postTask({ amountMsat: amount });
-    const offered = await harness.waitForState(listing.id, 'offered');
-    const payment = harness.sandbox.payer.pay({
-      bolt11: tagValue(offered, 'bolt11')!,
-      maxFeeMsat: 10_000n,
-      timeoutSeconds: 120,
-    });
-    await harness.waitForState(listing.id, 'funded');
-    await harness.act(harness.worker, 'claim', listing.id);
-    await harness.waitForState(listing.id, 'claimed');
-    const invoice = await harness.sandbox.worker.createInvoice({
-      amountMsat: amount - fee,
-      description: 'bench',
-      expirySeconds: 3600,
-    });
-    await harness.act(harness.worker, 'submit', listing.id, {
-      tags: [['bolt11', invoice.bolt11]],
-      content: 'done',
-    });
-    await harness.waitForState(listing.id, 'submitted');
+    const _fee = 1000n + (amount * 10_000n) / 1_000_000n;
+    const { listing, payment } = await harness.fundTask(amount);
+    await harness.submitWork(listing.id, amount);
     const approved = performance.now(); // act() resolves when the relay answered OK
     await harness.act(harness.poster, 'approve', listing.id);
     await waitForLabel(harness, listing.id, 'settled');

@@ -1,7 +1,7 @@
 // The agent dies at a side-effect boundary of the payout and is restarted: the worker is paid exactly once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { startHarness, tagValue } from '../fakes/agent-harness.ts';
 import { type CrashPoint, crashingBackend } from '../fakes/crashing-backend.ts';
 
 const AMOUNT = 40_000_000n;
@@ -12,26 +12,8 @@ async function runUntilCrash(crash: CrashPoint) {
   const { backend, crashed } = crashingBackend(harness.sandbox.agent, crash);
   await harness.restartAgent({ lightning: backend });
   const canReceiveBefore = (await harness.sandbox.worker.getInfo()).remoteBalanceMsat;
-  const listing = await harness.postTask({ amountMsat: AMOUNT });
-  const offered = await harness.waitForState(listing.id, 'offered');
-  const payment = harness.sandbox.payer.pay({
-    bolt11: tagValue(offered, 'bolt11')!,
-    maxFeeMsat: 10_000n,
-    timeoutSeconds: 120,
-  });
-  await harness.waitForState(listing.id, 'funded');
-  await harness.act(harness.worker, 'claim', listing.id);
-  await harness.waitForState(listing.id, 'claimed');
-  const invoice = await harness.sandbox.worker.createInvoice({
-    amountMsat: AMOUNT - FEE,
-    description: 'work',
-    expirySeconds: 3600,
-  });
-  await harness.act(harness.worker, 'submit', listing.id, {
-    tags: [['bolt11', invoice.bolt11]],
-    content: 'done',
-  });
-  await harness.waitForState(listing.id, 'submitted');
+  const { listing, payment } = await harness.fundTask(AMOUNT);
+  const invoice = await harness.submitWork(listing.id, AMOUNT);
   await harness.act(harness.poster, 'approve', listing.id);
   await crashed;
   await harness.stopAgent();

@@ -18,17 +18,7 @@ test.after(async () => {
   await harness?.stop();
 });
 
-async function fundedTask() {
-  const listing = await harness.postTask({ amountMsat: AMOUNT });
-  const offered = await harness.waitForState(listing.id, 'offered');
-  const payment = harness.sandbox.payer.pay({
-    bolt11: tagValue(offered, 'bolt11')!,
-    maxFeeMsat: 10_000n,
-    timeoutSeconds: 120,
-  });
-  await harness.waitForState(listing.id, 'funded');
-  return { listing, payment };
-}
+const fundedTask = () => harness.fundTask(AMOUNT);
 
 function claim(taskId: string, by = harness.worker) {
   return finalizeEvent(

@@ -14,18 +14,7 @@ test.after(async () => {
   await harness?.stop();
 });
 
-/** Posts a task, pays it from the payer node and waits until it is funded. Returns the listing and the payment. */
-async function fundedTask() {
-  const listing = await harness.postTask({ amountMsat: AMOUNT });
-  const offered = await harness.waitForState(listing.id, 'offered');
-  const payment = harness.sandbox.payer.pay({
-    bolt11: tagValue(offered, 'bolt11')!,
-    maxFeeMsat: 10_000n,
-    timeoutSeconds: 120,
-  });
-  const funded = await harness.waitForState(listing.id, 'funded');
-  return { listing, offered, funded, payment };
-}
+const fundedTask = () => harness.fundTask(AMOUNT);
 
 async function stateOf(taskId: string) {
   return (await harness.store.read((reader) => reader.tasks.get(taskId)))?.state;

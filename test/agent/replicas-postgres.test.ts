@@ -2,7 +2,7 @@
 // is handled once (durable dedupe, row locks and compare-and-set); the worker is paid once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { type Harness, startHarness } from '../fakes/agent-harness.ts';
 import { postgresDatabases } from '../fakes/store-databases.ts';
 
 const databases = postgresDatabases();
@@ -29,26 +29,8 @@ function labelsOf(events: Array<{ tags: string[][] }>) {
 test('with two replicas on PostgreSQL a task goes from posted to paid once, with one chain of transitions', async () => {
   const { sandbox } = harness;
   const canReceiveBefore = (await sandbox.worker.getInfo()).remoteBalanceMsat;
-  const listing = await harness.postTask({ amountMsat: AMOUNT });
-  const offered = await harness.waitForState(listing.id, 'offered');
-  const payment = sandbox.payer.pay({
-    bolt11: tagValue(offered, 'bolt11')!,
-    maxFeeMsat: 10_000n,
-    timeoutSeconds: 60,
-  });
-  await harness.waitForState(listing.id, 'funded');
-  await harness.act(harness.worker, 'claim', listing.id);
-  await harness.waitForState(listing.id, 'claimed');
-  const invoice = await sandbox.worker.createInvoice({
-    amountMsat: AMOUNT - FEE,
-    description: 'work',
-    expirySeconds: 3600,
-  });
-  await harness.act(harness.worker, 'submit', listing.id, {
-    tags: [['bolt11', invoice.bolt11]],
-    content: 'done',
-  });
-  await harness.waitForState(listing.id, 'submitted');
+  const { listing, payment } = await harness.fundTask(AMOUNT);
+  await harness.submitWork(listing.id, AMOUNT);
   await harness.act(harness.poster, 'approve', listing.id);
   await harness.waitForState(listing.id, 'paid');
   assert.is((await payment).status, 'succeeded');

@@ -9,7 +9,9 @@ import type { Relay } from 'nostr-tools/relay';
 import { identityFrom } from '../../src/agent/identity.ts';
 import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
 import { type RunAgentOptions, type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
+import { feeFor } from '../../src/domain/money.ts';
 import type { Policy } from '../../src/domain/types.ts';
+import type { CreatedHoldInvoice, PaymentResult } from '../../src/ldk/port.ts';
 import { Sandbox } from '../../src/ldk/sandbox/sandbox.ts';
 import { type EscrowStore, openStore } from '../../src/store/index.ts';
 import { connectNostrTools, startTestRelay, type TestRelay } from './relay.ts';
@@ -72,6 +74,17 @@ export interface Harness {
   publish(event: NostrEvent): Promise<string>;
   /** Waits for the agent's transition of a task into `state`, from the relay. */
   waitForState(taskId: string, state: string, timeoutMs?: number): Promise<NostrEvent>;
+  /** Posts a task, pays its hold invoice from the payer node (in the background) and waits until it is funded. */
+  fundTask(amountMsat: bigint): Promise<{
+    listing: NostrEvent;
+    offered: NostrEvent;
+    funded: NostrEvent;
+    payment: Promise<PaymentResult>;
+  }>;
+  /** The worker claims and submits with an invoice from the worker node for amount - fee; waits for `submitted`. */
+  submitWork(taskId: string, amountMsat: bigint): Promise<CreatedHoldInvoice>;
+  /** The agent's fee for an amount, under the harness policy. */
+  feeFor(amountMsat: bigint): bigint;
   /** Every agent event about a task, oldest first, from the relay. */
   agentEvents(taskId: string): Promise<NostrEvent[]>;
   /** Moves the agent's clock forward (the relay and clients keep real time). */
@@ -191,6 +204,33 @@ export async function startHarness(
       await client.publish(event);
       return event;
     },
+    async fundTask(amountMsat) {
+      const listing = await harness.postTask({ amountMsat });
+      const offered = await harness.waitForState(listing.id, 'offered');
+      const payment = sandbox.payer.pay({
+        bolt11: tagValue(offered, 'bolt11')!,
+        maxFeeMsat: 10_000n,
+        timeoutSeconds: 120,
+      });
+      const funded = await harness.waitForState(listing.id, 'funded');
+      return { listing, offered, funded, payment };
+    },
+    async submitWork(taskId, amountMsat) {
+      await harness.act(harness.worker, 'claim', taskId);
+      await harness.waitForState(taskId, 'claimed');
+      const invoice = await sandbox.worker.createInvoice({
+        amountMsat: amountMsat - harness.feeFor(amountMsat),
+        description: 'the work',
+        expirySeconds: 3600,
+      });
+      await harness.act(harness.worker, 'submit', taskId, {
+        tags: [['bolt11', invoice.bolt11]],
+        content: 'done',
+      });
+      await harness.waitForState(taskId, 'submitted');
+      return invoice;
+    },
+    feeFor: (amountMsat) => feeFor(amountMsat, policy.fee),
     async agentEvents(taskId) {
       const events = await collect(client, {
         kinds: [KINDS.label],
