@@ -1,8 +1,8 @@
 // The LND adapter against a STAND-IN LND gRPC server (test/fakes/lnd-standin, not a real LND): what the
-// shared conformance suite cannot say about LND. LND's own auto-cancel delta (18 by default, 12 in older
-// releases, read from config) sets the claim deadline and LND cancels exactly there; the CLTV bounds LND can
-// honour; pay() answering 'pending' while an HTLC is in flight; events surviving an LND restart; calls while
-// LND is down.
+// shared conformance suite cannot say about LND. LND's own auto-cancel delta (18 by default since LND 0.21,
+// 12 up to 0.20, read from config) sets the claim deadline and LND cancels exactly there; the CLTV bounds
+// LND can honour; pay() answering 'pending' while an HTLC is in flight; events surviving an LND restart;
+// calls while LND is down.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeBolt11 } from '../../src/ldk/bolt11/index.ts';

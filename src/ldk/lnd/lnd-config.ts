@@ -4,9 +4,13 @@
 // lndconnect:// URL (the format Zeus and others use). Every problem names the setting and what to change.
 import { readFileSync } from 'node:fs';
 
-/** LND's `invoices.holdexpirydelta` default today (DefaultIncomingBroadcastDelta 16 + 2); it was 12 before. */
+/**
+ * LND's `invoices.holdexpirydelta` default since v0.21 (DefaultIncomingBroadcastDelta 16 + 2); up to v0.20 it
+ * was 12 (10 + 2). The larger one is the safe default: a deadline computed with 18 on a node that cancels at
+ * 12 is only early, never late.
+ */
 export const DEFAULT_HOLD_EXPIRY_DELTA = 18;
-/** LND refuses a smaller final CLTV delta for an invoice (routing.MinCLTVDelta; 18 in older releases). */
+/** LND v0.21 refuses a smaller final CLTV delta for an invoice (routing.MinCLTVDelta; 18 up to v0.20). */
 export const LND_MIN_FINAL_CLTV_DELTA = 24;
 /**
  * LND caps a route's whole CLTV at 2016 blocks (the payer's default cltv_limit, and what forwarding nodes
@@ -71,7 +75,7 @@ export function lndSettings(config: LndConfig): LndSettings {
   const holdExpiryDelta = config.holdExpiryDelta ?? DEFAULT_HOLD_EXPIRY_DELTA;
   if (!Number.isInteger(holdExpiryDelta) || holdExpiryDelta < 1 || holdExpiryDelta > 1000) {
     throw new LndConfigError(
-      `holdExpiryDelta ${holdExpiryDelta}: set it to LND's invoices.holdexpirydelta (18 by default, 12 before LND 0.18)`,
+      `holdExpiryDelta ${holdExpiryDelta}: set it to LND's invoices.holdexpirydelta (18 by default since LND 0.21, 12 up to 0.20)`,
     );
   }
   const maxFinalCltvDelta = config.maxFinalCltvDelta ?? DEFAULT_MAX_FINAL_CLTV_DELTA;

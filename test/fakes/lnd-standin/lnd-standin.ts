@@ -30,7 +30,7 @@ export const ADAPTER_PERMISSIONS = [
 ] as const;
 
 export interface LndStandinOptions {
-  /** LND's invoices.holdexpirydelta (18 by default, as LND's). */
+  /** LND's invoices.holdexpirydelta (18 by default, as LND 0.21's). */
   holdExpiryDelta?: number;
   startHeight?: number;
 }

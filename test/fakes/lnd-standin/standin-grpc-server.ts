@@ -184,7 +184,7 @@ export class StandinGrpcServer {
     const height = node.network.height;
     const channels = node.network.channelsOf('agent');
     return {
-      version: '0.19.0-beta (lnd stand-in)',
+      version: '0.21.0-beta (lnd stand-in)',
       commit_hash: '',
       identity_pubkey: node.nodeKey.nodeId,
       alias: 'lnd-standin',

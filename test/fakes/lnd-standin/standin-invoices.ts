@@ -1,7 +1,7 @@
 // STAND-IN LND (test double, not LND): the stand-in's invoice registry, with LND's documented hold-invoice
 // semantics (lnrpc/invoicesrpc and invoices/ in LND's source), the messages quoted from LND:
 //   AddHoldInvoice: a payment hash used before, in any state -> "invoice with payment hash already exists";
-//     final CLTV below routing.MinCLTVDelta (24) or above 65535 refused; memo at most 1024 bytes.
+//     final CLTV below routing.MinCLTVDelta (24 since LND 0.21) or above 65535 refused; memo at most 1024 bytes.
 //   An HTLC is held (ACCEPTED, HTLC state ACCEPTED with its expiry height) when the invoice is OPEN, the
 //     payment secret matches, it pays the full amount, and its expiry is at least height + 19
 //     (DefaultFinalCltvRejectDelta) and height + the invoice's final CLTV; otherwise it is failed back.
