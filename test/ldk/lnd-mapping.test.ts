@@ -122,9 +122,11 @@ test('LND invoice states map onto OPEN / ACCEPTED / SETTLED / CANCELED with expi
   }
 });
 
-test('a held HTLC without its expiry height is refused, never reported without a deadline', () => {
-  const broken = invoice({ is_held: true, payments: [{ ...htlc('held', 700), timeout: undefined }] });
-  assert.throws(() => toHoldInvoice(broken, context), /expiry height/);
+test('a held invoice whose deadline LND does not give is refused, never reported without a deadline', () => {
+  const noTimeout = invoice({ is_held: true, payments: [{ ...htlc('held', 700), timeout: undefined }] });
+  assert.throws(() => toHoldInvoice(noTimeout, context), /expiry height/);
+  const noHtlc = invoice({ is_held: true, payments: [htlc('canceled', 700)] });
+  assert.throws(() => toHoldInvoice(noHtlc, context), /ACCEPTED without a held HTLC/);
 });
 
 test("LND's errors map onto the port's typed errors, by operation", () => {

@@ -36,13 +36,15 @@ export class LndConnectionError extends Error {
   }
 }
 
-/** The permissions the port uses, each with a call that proves it without changing anything. */
+/**
+ * The permissions the port uses, each with a call that proves it without changing anything. LND checks the
+ * macaroon before it runs a method, so any answer other than a refusal of the macaroon (an invoice or payment
+ * not found, whatever the store's wording) shows the permission is there.
+ */
 const PERMISSION_PROBES: readonly {
   permission: string;
   usedFor: string;
   probe: (lnd: AuthenticatedLnd, randomHash: string) => Promise<unknown>;
-  /** LND's answer when the permission is there and the call found nothing (which is what we expect). */
-  expected?: RegExp;
 }[] = [
   {
     permission: 'offchain:read',
@@ -57,13 +59,14 @@ const PERMISSION_PROBES: readonly {
   {
     permission: 'invoices:write',
     usedFor: 'creating, settling and canceling holds',
+    // LND: "unable to locate invoice" (or "there are no existing invoices").
     probe: (lnd, randomHash) => cancelHodlInvoice({ lnd, id: randomHash }),
-    expected: /unable to locate invoice|there are no existing invoices/,
   },
   {
     permission: 'offchain:write',
     usedFor: 'paying payouts',
     // Raw DeletePayment: `lightning`'s deleteFailedPayAttempts sends the hash in a field LND does not read.
+    // LND: "non bucket element in payments bucket" (bbolt) or "payment isn't initiated" (SQL).
     probe: (lnd, randomHash) =>
       new Promise((resolve, reject) =>
         lnd.default.deletePayment(
@@ -71,7 +74,6 @@ const PERMISSION_PROBES: readonly {
           (error: unknown) => (error ? reject(error) : resolve(undefined)),
         ),
       ),
-    expected: /payment isn't initiated|not found|unable to locate/i,
   },
 ];
 
@@ -123,19 +125,29 @@ export async function connectLnd(config: LndConfig): Promise<LndContext> {
     );
   }
   const randomHash = randomBytes(32).toString('hex');
-  for (const { permission, usedFor, probe, expected } of PERMISSION_PROBES) {
+  for (const { permission, usedFor, probe } of PERMISSION_PROBES) {
     await startupCall(config.socket, permission, usedFor, async () => {
       try {
         await withDeadline(probe(lnd, randomHash), settings.callTimeoutMs);
       } catch (error) {
-        if (expected?.test(describeLndError(error).details)) return;
-        throw error;
+        if (refusedBeforeRunning(error)) throw error;
       }
     });
   }
   const context = new LndContext(lnd, settings, info.public_key, network);
   context.lastHeight = info.current_block_height;
   return context;
+}
+
+/** LND (or the connection to it) refused the call before the method ran: the probe proves nothing. */
+function refusedBeforeRunning(error: unknown): boolean {
+  const failure = describeLndError(error);
+  return (
+    failure.name === 'StartupTimeout' ||
+    failure.grpcCode === 14 ||
+    connectionProblem(failure) !== null ||
+    isOutcomeUnknown(failure)
+  );
 }
 
 /** A call on a connection LND just dropped (it restarted) fails once or twice while gRPC reconnects. */

@@ -79,6 +79,12 @@ export function needsHeight(invoice: LndInvoice, canceledByUs: boolean): boolean
 export function toHoldInvoice(invoice: LndInvoice, context: ViewContext): HoldInvoice {
   const state = lndHoldState(invoice);
   const htlcs = htlcsOfState(invoice);
+  if (state === 'ACCEPTED' && htlcs.length === 0) {
+    // LND holds an invoice only with held HTLCs; without them its deadline cannot be known.
+    throw new Error(
+      `LND reports hold ${invoice.id} ACCEPTED without a held HTLC; its deadline cannot be known`,
+    );
+  }
   const htlcExpiryHeight = htlcs.length > 0 ? Math.min(...htlcs.map(expiryHeight)) : null;
   const claimDeadlineHeight = htlcExpiryHeight === null ? null : htlcExpiryHeight - context.holdExpiryDelta;
   const expiresAt = unixSeconds(invoice.expires_at);

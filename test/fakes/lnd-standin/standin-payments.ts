@@ -136,10 +136,14 @@ export class StandinPayments {
     return () => set.delete(listener);
   }
 
-  /** DeletePayment: only its permission check matters to the adapter (it probes with a random hash). */
+  /**
+   * DeletePayment: only its permission check matters to the adapter (it probes with a random hash). An
+   * unknown hash gets the answer of LND's default (bbolt) payment store; its SQL store says "payment isn't
+   * initiated".
+   */
   delete(hash: string): void {
     const record = this.store.state.payments[hash];
-    if (!record) throw new LndRpcError(2, "payment isn't initiated");
+    if (!record) throw new LndRpcError(2, 'non bucket element in payments bucket');
     if (record.attempt?.status === 'FAILED') record.attempt = null;
     this.store.save();
   }
