@@ -26,6 +26,7 @@ export async function cancelHold(context: NwcContext, paymentHash: string): Prom
   }
   const refusal = toLightningError('cancel_hold_invoice', reply.error);
   const hold = await lookupHold(context, paymentHash).catch(() => undefined);
+  if (hold?.state !== 'CANCELED') context.tracker.unmarkCanceledByUs(paymentHash);
   if (hold === undefined) throw refusal;
   if (hold === null) throw new LightningError('UnknownHash', `no hold invoice for ${paymentHash}`);
   switch (hold.state) {

@@ -26,6 +26,11 @@ export class HoldTracker implements MappingContext {
       this.canceled.delete(this.canceled.values().next().value as string);
   }
 
+  /** The cancel was refused (the hold is settled, or was never ours to cancel): not a cancel we asked for. */
+  unmarkCanceledByUs(paymentHash: string): void {
+    this.canceled.delete(paymentHash);
+  }
+
   /** True when `height` is higher than any seen before. */
   noteHeight(height: number): boolean {
     if (this.height !== null && height <= this.height) return false;

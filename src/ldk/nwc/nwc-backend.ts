@@ -79,6 +79,7 @@ export class NwcBackend implements HoldInvoiceBackend {
       log,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       emit: (event) => this.emit(event),
+      paying: new Map(),
     };
     client.onNotification((notification) => this.onNotification(notification));
     this.poller = startPolling(this.context, {

@@ -1,6 +1,6 @@
 // What every NWC port method needs: the NIP-47 client, what the wallet offers, the hold tracker, a way to tell
 // subscribers, and the request timeout.
-import type { LightningEvent, Network } from '../port.ts';
+import type { LightningEvent, Network, PaymentResult } from '../port.ts';
 import type { HoldTracker } from './hold-tracker.ts';
 import type { Nip47Encryption } from './nip47.ts';
 import type { Nip47Client } from './nip47-client.ts';
@@ -25,4 +25,6 @@ export interface NwcContext {
   /** For calls that change something (make, settle, cancel) and for reads. */
   readonly requestTimeoutMs: number;
   emit(event: LightningEvent): void;
+  /** pay() calls in flight in this process, by payment hash: a second call waits for the first. */
+  readonly paying: Map<string, Promise<PaymentResult>>;
 }

@@ -44,8 +44,26 @@ export async function payInvoice(context: NwcContext, request: PayRequest): Prom
     );
   }
   const paymentHash = invoice.paymentHash;
+  // At most once, within this process too: a second call for the same hash waits for the first one's outcome.
+  const running = context.paying.get(paymentHash);
+  if (running) return running;
+  const outcome = payOnce(context, request, paymentHash, invoice.amountMsat);
+  context.paying.set(paymentHash, outcome);
+  try {
+    return await outcome;
+  } finally {
+    context.paying.delete(paymentHash);
+  }
+}
 
-  // At most once: a lookup that fails (Timeout, NodeUnavailable) throws, and nothing is sent.
+async function payOnce(
+  context: NwcContext,
+  request: PayRequest,
+  paymentHash: string,
+  amountMsat: bigint,
+): Promise<PaymentResult> {
+  const { maxFeeMsat } = request;
+  // A lookup that fails (Timeout, NodeUnavailable) throws, and nothing is sent.
   const before = await lookupTransaction(context, paymentHash);
   if (before?.type === 'incoming') {
     throw new LightningError(
@@ -83,7 +101,7 @@ export async function payInvoice(context: NwcContext, request: PayRequest): Prom
       status: 'succeeded',
       paymentHash,
       preimage,
-      amountMsat: invoice.amountMsat,
+      amountMsat,
       feeMsat,
     };
     context.emit({ type: 'payment_succeeded', paymentHash, preimage, feeMsat });

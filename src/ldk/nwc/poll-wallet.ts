@@ -5,6 +5,9 @@ import { lookupHold } from './lookup-transaction.ts';
 import type { NwcContext } from './nwc-context.ts';
 import { requestInfo } from './read-wallet-info.ts';
 
+/** An OPEN hold this long past its invoice expiry cannot be paid any more. */
+const EXPIRED_OPEN_GRACE_SECONDS = 600;
+
 export interface Poller {
   stop(): void;
   /** One round now (tests, and right after subscribe). */
@@ -27,7 +30,11 @@ export function startPolling(
     for (const paymentHash of context.tracker.followedHashes()) {
       if (stopped) return;
       const hold = await lookupHold(context, paymentHash, options.timeoutMs);
-      if (hold === null) context.tracker.forget(paymentHash);
+      // Gone, or never paid and long expired (a wallet may go on calling it pending): nothing more to follow.
+      const now = Math.floor(Date.now() / 1000);
+      if (hold === null || (hold.state === 'OPEN' && hold.expiresAt + EXPIRED_OPEN_GRACE_SECONDS < now)) {
+        context.tracker.forget(paymentHash);
+      }
     }
   };
   const pollNow = () => {

@@ -31,8 +31,8 @@ interface Subscription {
 }
 
 interface PendingOk {
-  resolve(): void;
-  reject(error: Error): void;
+  /** Everyone who published this event id and waits for the relay's OK. */
+  waiters: { resolve(): void; reject(error: Error): void }[];
   timer: NodeJS.Timeout;
 }
 
@@ -81,12 +81,19 @@ export class RelayLink {
   publish(event: { id: string }, timeoutMs: number): Promise<void> {
     if (!this.open) return Promise.reject(new RelayRefusal(`${this.url}: not connected`));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pendingOks.delete(event.id);
-        reject(new Error(`${this.url}: no OK within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pendingOks.get(event.id)?.reject(new Error('published again'));
-      this.pendingOks.set(event.id, { resolve, reject, timer });
+      const waiting = this.pendingOks.get(event.id);
+      if (waiting) {
+        // The same event again (a re-sent request): one OK answers every copy.
+        waiting.waiters.push({ resolve, reject });
+      } else {
+        const timer = setTimeout(() => {
+          const pending = this.pendingOks.get(event.id);
+          this.pendingOks.delete(event.id);
+          for (const waiter of pending?.waiters ?? [])
+            waiter.reject(new Error(`${this.url}: no OK within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.pendingOks.set(event.id, { waiters: [{ resolve, reject }], timer });
+      }
       this.send(['EVENT', event]);
     });
   }
@@ -184,8 +191,10 @@ export class RelayLink {
         if (!pending) return;
         this.pendingOks.delete(message[1] as string);
         clearTimeout(pending.timer);
-        if (message[2] === true) pending.resolve();
-        else pending.reject(new RelayRefusal(`${this.url}: ${String(message[3] ?? 'refused')}`));
+        for (const waiter of pending.waiters) {
+          if (message[2] === true) waiter.resolve();
+          else waiter.reject(new RelayRefusal(`${this.url}: ${String(message[3] ?? 'refused')}`));
+        }
         return;
       }
       case 'NOTICE':
@@ -230,7 +239,7 @@ export class RelayLink {
     for (const subscription of this.subscriptions.values()) subscription.live = false;
     for (const [id, pending] of this.pendingOks) {
       clearTimeout(pending.timer);
-      pending.reject(new Error(`${this.url}: ${reason}`));
+      for (const waiter of pending.waiters) waiter.reject(new Error(`${this.url}: ${reason}`));
       this.pendingOks.delete(id);
     }
     if (socket && socket.readyState !== WebSocket.CLOSED) {
