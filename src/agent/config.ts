@@ -217,8 +217,11 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     maxTitleLength: config.policy.max_title_length,
   };
   const problems = policyProblems(policy).map((problem) => `${problem} (${source})`);
-  if (backend !== 'sandbox' && !config.lightning.url) {
-    problems.push(`lightning.url: the ${backend} backend needs a URL (or set LIGHTNING_URL) (${source})`);
+  // LND may instead be given by LND_SOCKET / LND_CERT / LND_MACAROON (docs/lightning-lnd.md).
+  if (backend === 'nwc' && !config.lightning.url) {
+    problems.push(
+      `lightning.url: the nwc backend needs a nostr+walletconnect:// URI (or set LIGHTNING_URL) (${source})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(cwd, config.agent.data_dir);

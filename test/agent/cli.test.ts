@@ -143,6 +143,30 @@ test('npm start on the defaults runs relay, LDK sandbox and agent, prints the np
     assert.match(stopped.stderr.join('\n'), 'no sandbox is running');
   }));
 
+test('start with a production backend that is unreachable or misconfigured stops with what to fix, exit 2', () =>
+  inFolder(async () => {
+    process.env.EMBEDDED_RELAY = 'off';
+    process.env.NOSTR_RELAYS = 'ws://127.0.0.1:9';
+    const cases: Array<[Record<string, string>, string]> = [
+      [
+        { LIGHTNING_BACKEND: 'nwc', LIGHTNING_URL: 'nostr+walletconnect://nope' },
+        'lightning (nwc): the NWC connection URI',
+      ],
+      [{ LIGHTNING_BACKEND: 'lnd' }, 'lightning (lnd): LND socket missing: set LND_SOCKET'],
+      [
+        { LIGHTNING_BACKEND: 'lnd', LIGHTNING_URL: 'lndconnect://127.0.0.1:9?macaroon=AgEDbG5k' },
+        'LND is not reachable',
+      ],
+    ];
+    for (const [env, says] of cases) {
+      delete process.env.LIGHTNING_URL;
+      Object.assign(process.env, env);
+      const io = capture();
+      assert.is(await main(['start'], io), 2, io.stderr.join('\n'));
+      assert.match(io.stderr.join('\n'), says);
+    }
+  }));
+
 test('escrow-agent demo runs a whole lifecycle on its own embedded set-up and exits 0 only when the worker was paid', () =>
   inFolder(async (dir) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'escrow-agent.js'), 'demo'], { cwd: dir });

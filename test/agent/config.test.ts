@@ -138,7 +138,12 @@ const badValues: BadCase[] = [
     'policy.dispute_deadline_rule',
     'nobody could ever release it',
   ],
-  ['a remote backend without its URL', { lightning: { backend: 'nwc' } }, 'lightning.url', 'needs a URL'],
+  [
+    'an NWC backend without its URI',
+    { lightning: { backend: 'nwc' } },
+    'lightning.url',
+    'needs a nostr+walletconnect:// URI',
+  ],
 ];
 
 for (const [name, raw, key, says] of badValues) {

@@ -1,13 +1,12 @@
 // `escrow-agent start`: the running agent. On the embedded defaults it also runs, in this process, a relay on
 // 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
-// ./data. Stops cleanly on SIGINT / SIGTERM.
+// ./data; lightning.backend = "nwc" or "lnd" uses a real node instead. Stops cleanly on SIGINT / SIGTERM.
 import { join } from 'node:path';
 import pino from 'pino';
-import { Sandbox } from '../../ldk/sandbox/sandbox.ts';
-import { startControlServer } from '../../ldk/sandbox-control/control-server.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
 import type { Output } from '../cli.ts';
 import type { AgentConfig } from '../config.ts';
+import { connectLightning, LightningStartupError } from '../connect-lightning.ts';
 import { loadIdentity } from '../identity.ts';
 import { openAgentStore } from '../open-agent-store.ts';
 import { loadRelayList } from '../relay-list.ts';
@@ -19,12 +18,6 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     level: config.logLevel,
     redact: ['secretKey', 'preimage', '*.preimage', '*.secretKey'],
   });
-  if (config.lightning.backend !== 'sandbox') {
-    output.err(
-      `escrow-agent: the ${config.lightning.backend} backend is not available yet; use lightning.backend = "sandbox"`,
-    );
-    return 2;
-  }
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
   const { store, createdKey } = await openAgentStore(config);
   const identity = loadIdentity(config.keyFile);
@@ -46,15 +39,11 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       stops.unshift(() => relay.stop());
       output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
     }
-    const sandboxFolder = join(config.dataDir, 'sandbox');
-    const sandbox = await Sandbox.start({ directory: sandboxFolder, blockIntervalMs: 30_000 });
-    stops.unshift(() => sandbox.stop());
-    // `escrow-agent ln ...` reaches the payer and worker nodes through this socket while the agent runs.
-    const control = await startControlServer(sandbox, sandboxFolder);
-    stops.unshift(() => control.close());
+    const lightning = await connectLightning(config, log);
+    stops.unshift(() => lightning.close());
     const agent = await runAgent({
       store,
-      lightning: sandbox.agent,
+      lightning: lightning.backend,
       identity,
       policy: config.policy,
       relays: relayList.relays,
@@ -70,16 +59,24 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       `relays:    ${relayList.relays.map((relay) => relay.url).join(', ')} (from ${relayList.source})`,
     );
     output.out(`database:  ${redactUrl(config.databaseUrl)}`);
-    output.out(`lightning: LDK sandbox in ${join(config.dataDir, 'sandbox')} (regtest, block every 30 s)`);
-    output.out(
-      'try:       `npx escrow-agent ln info` (the sandbox nodes), `npx escrow-agent ln pay <bolt11>` (fund an offer)',
-    );
+    output.out(`lightning: ${lightning.describe}`);
+    if (config.lightning.backend === 'sandbox') {
+      output.out(
+        'try:       `npx escrow-agent ln info` (the sandbox nodes), `npx escrow-agent ln pay <bolt11>` (fund an offer)',
+      );
+    }
     output.out(
       'next:      in another terminal, `npx escrow-agent demo` runs a whole task lifecycle on its own embedded set-up',
     );
     await waitForSignal();
     output.out('stopping…');
     return 0;
+  } catch (error) {
+    if (error instanceof LightningStartupError) {
+      output.err(`escrow-agent: ${error.message}`);
+      return 2;
+    }
+    throw error;
   } finally {
     for (const stop of stops) await stop().catch((error) => log.error({ err: error }, 'stop failed'));
   }
