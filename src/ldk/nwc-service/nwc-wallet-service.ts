@@ -79,6 +79,8 @@ const REQUEST_SUBSCRIPTION = 'nwc-requests';
 /** A request older than this is not acted on (relays that store ephemeral events could replay it). */
 const MAX_REQUEST_AGE_SECONDS = 600;
 const PUBLISH_TIMEOUT_MS = 5000;
+/** NIP-44's limit (nostr-tools would go further, with a length prefix other implementations do not read). */
+const MAX_PLAINTEXT_BYTES = 65_535;
 
 export class NwcWalletService {
   readonly counters: ServiceCounters = { answered: 0, unauthorized: 0, dropped: 0, notificationsSent: 0 };
@@ -241,6 +243,17 @@ export class NwcWalletService {
       'error' in outcome
         ? { result_type: method, error: outcome.error satisfies Nip47Error, result: null }
         : { result_type: method, error: null, result: outcome.result };
+    let text = JSON.stringify(body);
+    if (Buffer.byteLength(text, 'utf8') > MAX_PLAINTEXT_BYTES) {
+      // NIP-44 as specified takes at most 64 KiB: a list_transactions page too large is refused, never cut
+      // short (a short page reads as the last one).
+      const error = {
+        code: 'INTERNAL',
+        message: 'the answer is too large to encrypt; ask for fewer at a time',
+      };
+      text = JSON.stringify({ result_type: method, error, result: null });
+    }
+    const content = this.cipher.encrypt(encryption, request.pubkey, text);
     const response = finalizeEvent(
       {
         kind: KIND_RESPONSE,
@@ -249,7 +262,7 @@ export class NwcWalletService {
           ['p', request.pubkey],
           ['e', request.id],
         ],
-        content: this.cipher.encrypt(encryption, request.pubkey, JSON.stringify(body)),
+        content,
       },
       this.options.walletSecretKey,
     );

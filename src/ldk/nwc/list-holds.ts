@@ -7,7 +7,8 @@ import { toLightningError } from './map-wallet-error.ts';
 import { listTransactionsSchema } from './nip47-schemas.ts';
 import type { NwcContext } from './nwc-context.ts';
 
-const PAGE = 100;
+/** NIP-44 (as wallets implement it) encrypts at most 64 KiB: 20 transactions of up to ~2 KiB each fit. */
+const PAGE = 20;
 
 export async function listHolds(context: NwcContext, state?: HoldState): Promise<HoldInvoice[]> {
   const holds = context.wallet.methods.includes('list_transactions')

@@ -2,7 +2,9 @@
 // (23195) matched by the request id, plus the wallet's notifications (23196 / 23197). A response that is not
 // from the wallet's key, not for a request we are waiting on, not decryptable, not JSON or not the expected
 // shape is ignored (and logged): the request then waits on, and ends with a typed Timeout if nothing valid
-// comes. A request no relay took ends with NodeUnavailable: nobody can have acted on it.
+// comes. A request no relay took ends with NodeUnavailable: nobody can have acted on it. An unanswered request
+// is sent again, the same signed event, until answered or timed out (see resend()). One subscription carries
+// every response and notification, so relays' per-connection subscription limits are never in the way.
 import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
 import { LightningError } from '../lightning-error.ts';
 import {
