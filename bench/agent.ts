@@ -9,11 +9,16 @@ import { startHarness } from '../test/fakes/agent-harness.ts';
 import { summarise } from './stats.ts';
 
 export async function benchAgent(options: { intakeEvents: number; lifecycles: number }) {
+  // Two fresh agents: the intake run leaves many offered tasks that the reconciler would keep looking up.
+  const intake = await withHarness((harness) => benchIntake(harness, options.intakeEvents));
+  const approvalToPayment = await withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles));
+  return { intake, approvalToPayment };
+}
+
+async function withHarness<T>(run: (harness: Harness) => Promise<T>): Promise<T> {
   const harness = await startHarness();
   try {
-    const intake = await benchIntake(harness, options.intakeEvents);
-    const approval = await benchApprovalToPayment(harness, options.lifecycles);
-    return { intake, approvalToPayment: approval };
+    return await run(harness);
   } finally {
     await harness.stop();
   }

@@ -27,6 +27,8 @@ async function section(name: string, run: () => Promise<unknown>) {
 
 const ldk = await import('./ldk.ts').catch(() => null);
 if (ldk) await section('lightning', () => ldk.benchLdk({ payments: quick ? 20 : 200 }));
+const nwc = await import('./nwc.ts').catch(() => null);
+if (nwc) await section('nwc', () => nwc.benchNwc({ payments: quick ? 20 : 100 }));
 await section('agent', () => benchAgent({ intakeEvents: quick ? 100 : 1000, lifecycles: quick ? 5 : 30 }));
 
 mkdirSync(new URL('.', import.meta.url), { recursive: true });
