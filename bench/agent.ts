@@ -11,7 +11,9 @@ import { summarise } from './stats.ts';
 export async function benchAgent(options: { intakeEvents: number; lifecycles: number }) {
   // Two fresh agents: the intake run leaves many offered tasks that the reconciler would keep looking up.
   const intake = await withHarness((harness) => benchIntake(harness, options.intakeEvents));
-  const approvalToPayment = await withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles));
+  const approvalToPayment = await withHarness((harness) =>
+    benchApprovalToPayment(harness, options.lifecycles),
+  );
   return { intake, approvalToPayment };
 }
 
