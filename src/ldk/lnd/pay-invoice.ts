@@ -6,9 +6,11 @@
 // flight is waited on, not re-sent; an outcome that is not known when the wait ends is 'pending', never
 // 'failed' (an HTLC may still be in flight and succeed). 'failed' is said only when LND says so or when the
 // payment provably never left (refused before LND recorded it).
+
 import { getPayment, subscribeToPastPayment, subscribeToPayViaRequest } from 'lightning';
 import { Bolt11Error, decodeBolt11 } from '../bolt11/index.ts';
 import { LightningError } from '../lightning-error.ts';
+import { paymentEventOf } from '../payment-event.ts';
 import type { PaymentResult, PayRequest } from '../port.ts';
 import type { LndContext } from './lnd-context.ts';
 import { connectionProblem, describeLndError, isOutcomeUnknown } from './lnd-errors.ts';
@@ -185,16 +187,8 @@ function awaitOutcome(context: LndContext, paymentHash: string, waitMs: number):
 }
 
 function announce(context: LndContext, result: PaymentResult): void {
-  if (result.status === 'succeeded') {
-    context.emit({
-      type: 'payment_succeeded',
-      paymentHash: result.paymentHash,
-      preimage: result.preimage,
-      feeMsat: result.feeMsat,
-    });
-  } else if (result.status === 'failed') {
-    context.emit({ type: 'payment_failed', paymentHash: result.paymentHash, reason: result.reason });
-  }
+  const event = paymentEventOf(result);
+  if (event) context.emit(event);
 }
 
 function decodeForPayment(bolt11: string) {

@@ -6,8 +6,10 @@
 //
 // NIP-47 has no fee cap and no payment timeout: both go as extension fields (max_fee_msat, timeout_seconds)
 // that our sandbox service honours and other wallets ignore (their own fee limits apply).
+
 import { tryDecodeBolt11 } from '../bolt11/index.ts';
 import { isLightningError, LightningError } from '../lightning-error.ts';
+import { paymentEventOf } from '../payment-event.ts';
 import type { PaymentResult, PayRequest } from '../port.ts';
 import { paymentHashOf } from './hex.ts';
 import { lookupTransaction } from './lookup-transaction.ts';
@@ -160,15 +162,7 @@ async function outcomeAfterSilence(context: NwcContext, paymentHash: string): Pr
 }
 
 function announce(context: NwcContext, result: PaymentResult): PaymentResult {
-  if (result.status === 'succeeded') {
-    context.emit({
-      type: 'payment_succeeded',
-      paymentHash: result.paymentHash,
-      preimage: result.preimage,
-      feeMsat: result.feeMsat,
-    });
-  } else if (result.status === 'failed') {
-    context.emit({ type: 'payment_failed', paymentHash: result.paymentHash, reason: result.reason });
-  }
+  const event = paymentEventOf(result);
+  if (event) context.emit(event);
   return result;
 }
