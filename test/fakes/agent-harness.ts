@@ -127,6 +127,8 @@ export async function startHarness(
     reconcileIntervalMs: 300,
     outboxIntervalMs: 100,
     outboxMaxBackoffSeconds: 1,
+    // Tests and benches act much faster than people: the per-pubkey rate gate is tested on its own (intake.test.ts).
+    rate: { perMinute: 60_000, burst: 10_000 },
     pool: { backoff: { initialMs: 100, maxMs: 500, jitter: 0.1 } },
     payTimeoutSeconds: 20,
     now,
