@@ -1,6 +1,7 @@
 // Benchmark of the LDK sandbox (three real LDK nodes in this process): start-up cost, hold latencies and
 // payment throughput. `benchLdk()` returns the figures as an object for `npm run bench`; run this file
 // directly (`npx tsx bench/ldk.ts [payments]`) to print them as JSON.
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { LightningEvent } from '../src/ldk/port.ts';
+import { until } from './stats.ts';
 
 export interface LdkBenchResult {
   /** Importing the bindings (a 70k-line module) and instantiating the WASM, in this process. */
@@ -153,16 +155,6 @@ async function throughput(
   );
   const concurrent = payments / ((performance.now() - began) / 1000);
   return { sequential: round(sequential), concurrent: round(concurrent) };
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('bench: timed out');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 function percentiles(samples: number[]): Percentiles {

@@ -13,6 +13,7 @@
 //
 // `benchNwc()` returns the figures for `npm run bench`; run this file directly (`npx tsx bench/nwc.ts
 // [payments]`) to print them as JSON.
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import { NwcBackend } from '../src/ldk/nwc/index.ts';
 import { startSandboxWallet } from '../src/ldk/nwc-service/start-sandbox-wallet.ts';
 import type { HoldInvoiceBackend, LightningEvent } from '../src/ldk/port.ts';
 import { startEmbeddedRelay } from '../src/relay/index.ts';
-import { summarise } from './stats.ts';
+import { summarise, until } from './stats.ts';
 
 type Summary = ReturnType<typeof summarise>;
 
@@ -156,16 +157,6 @@ export async function benchNwc(options: { payments?: number } = {}): Promise<Nwc
 /** The poll runs once a minute: a report within a second of the node's acceptance came by notification. */
 function countNotified(samples: Sample[]): number {
   return samples.filter((sample) => sample.notified < 1000).length;
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('bench: timed out');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -12,3 +12,14 @@ export function summarise(samples: number[]) {
     max: round(sorted.at(-1) ?? Number.NaN),
   };
 }
+
+/** Waits (on every turn of the event loop) until `probe` returns a value. */
+export async function until<T>(probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('bench: timed out');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

@@ -3,9 +3,9 @@
 // 0s"), so that every accepted field has exactly one encoding and re-encodes to the same characters.
 import { Bolt11Error } from './errors.ts';
 
-/** Field data to bytes; throws NonZeroPadding when the trailing bits are not a clean zero pad. */
-export function wordsToBytes(words: readonly number[], field: string): Uint8Array {
-  const bytes = new Uint8Array(Math.floor((words.length * 5) / 8));
+/** Packs 5-bit words into `size` bytes, most significant bit first; returns the bits left over. */
+function packWords(words: readonly number[], size: number) {
+  const bytes = new Uint8Array(size);
   let accumulator = 0;
   let bits = 0;
   let index = 0;
@@ -17,6 +17,12 @@ export function wordsToBytes(words: readonly number[], field: string): Uint8Arra
       bytes[index++] = (accumulator >> bits) & 0xff;
     }
   }
+  return { bytes, accumulator, bits, index };
+}
+
+/** Field data to bytes; throws NonZeroPadding when the trailing bits are not a clean zero pad. */
+export function wordsToBytes(words: readonly number[], field: string): Uint8Array {
+  const { bytes, accumulator, bits } = packWords(words, Math.floor((words.length * 5) / 8));
   if (bits >= 5 || (accumulator & ((1 << bits) - 1)) !== 0) {
     throw new Bolt11Error(
       'NonZeroPadding',
@@ -28,18 +34,7 @@ export function wordsToBytes(words: readonly number[], field: string): Uint8Arra
 
 /** The bytes a signature covers: the words packed into bytes, zero bits appended to the last byte. */
 export function wordsToPaddedBytes(words: readonly number[]): Uint8Array {
-  const bytes = new Uint8Array(Math.ceil((words.length * 5) / 8));
-  let accumulator = 0;
-  let bits = 0;
-  let index = 0;
-  for (const word of words) {
-    accumulator = ((accumulator << 5) | word) & 0xfff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes[index++] = (accumulator >> bits) & 0xff;
-    }
-  }
+  const { bytes, accumulator, bits, index } = packWords(words, Math.ceil((words.length * 5) / 8));
   if (bits > 0) bytes[index] = (accumulator << (8 - bits)) & 0xff;
   return bytes;
 }
