@@ -3,8 +3,8 @@
 // SQLite on disk. Ratios and medians from one run; nothing here is asserted.
 import { finalizeEvent } from 'nostr-tools/pure';
 import { intakeEvent } from '../src/agent/intake.ts';
-import { KINDS } from '../src/agent/protocol/constants.ts';
 import { createRateGate } from '../src/agent/rate-gate.ts';
+import { KINDS } from '../src/protocol/constants.ts';
 import { startHarness } from '../test/fakes/agent-harness.ts';
 import { summarise } from './stats.ts';
 

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type NostrEvent, parseEventJson } from '../src/agent/schemas.ts';
+import { type NostrEvent, parseEventJson } from '../src/protocol/schemas.ts';
 import { buildExamples } from './examples/lifecycles.ts';
 
 export {

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bech32 } from '@scure/base';
 import { type EventTemplate, getEventHash, getPublicKey } from 'nostr-tools/pure';
-import { LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
-import type { NostrEvent } from '../../src/agent/schemas.ts';
 import type { Policy } from '../../src/domain/types.ts';
+import { LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
+import type { NostrEvent } from '../../src/protocol/schemas.ts';
 
 export const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
 export const hashHex = (hex: string): string => sha256(Buffer.from(hex, 'hex')).toString('hex');

@@ -1,13 +1,9 @@
 // The example lifecycles: the agent's identity, then five tasks that between them use every kind and label
 // of the protocol (happy path, refund after funding, dispute with a split verdict, expiry, cancellation).
 import type { EventTemplate } from 'nostr-tools/pure';
-import {
-  buildAnnouncement,
-  buildProfile,
-  buildRelayList,
-} from '../../src/agent/protocol/build-announcement.ts';
-import { buildPaymentPrompt, buildRejection } from '../../src/agent/protocol/build-notices.ts';
 import { splitShares } from '../../src/domain/money.ts';
+import { buildAnnouncement, buildProfile, buildRelayList } from '../../src/protocol/build-announcement.ts';
+import { buildPaymentPrompt, buildRejection } from '../../src/protocol/build-notices.ts';
 import {
   action,
   EXAMPLE_KEYS,

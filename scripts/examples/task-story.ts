@@ -1,10 +1,10 @@
 // One task's examples in order, with the prev chain of its transitions.
 import type { EventTemplate } from 'nostr-tools/pure';
-import { buildTransition } from '../../src/agent/protocol/build-transition.ts';
-import type { Transition } from '../../src/agent/protocol/transition-types.ts';
-import type { NostrEvent } from '../../src/agent/schemas.ts';
 import { requiredFinalCltv } from '../../src/domain/deadlines.ts';
 import { feeFor } from '../../src/domain/money.ts';
+import { buildTransition } from '../../src/protocol/build-transition.ts';
+import type { NostrEvent } from '../../src/protocol/schemas.ts';
+import type { Transition } from '../../src/protocol/transition-types.ts';
 import {
   EXAMPLE_KEYS,
   EXAMPLE_POLICY,

@@ -4,13 +4,13 @@
 // Dedupe comes only after verification: recording the id of a forged copy would censor the genuine event.
 // Nothing that failed before verification is answered (its author could be forged); every refusal is counted.
 
-import { type Cause, rejectInTransaction } from './apply-command.ts';
-import type { AgentContext } from './context.ts';
-import type { IntakeReasonCode } from './protocol/reasons.ts';
-import { checkFreshness, verifyEvent } from './protocol/verify-event.ts';
+import { type Cause, rejectInTransaction } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
+import type { IntakeReasonCode } from '../protocol/reasons.ts';
+import { parseEventJson } from '../protocol/schemas.ts';
+import { checkFreshness, verifyEvent } from '../protocol/verify-event.ts';
 import type { RateGate } from './rate-gate.ts';
 import { routeEvent } from './router.ts';
-import { parseEventJson } from './schemas.ts';
 
 export type IntakeOutcome =
   | { status: 'handled' }

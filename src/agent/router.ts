@@ -1,15 +1,16 @@
 // Routes a verified, fresh event to the handler of what it asks for. An unknown or malformed action gets a typed
 // refusal, never a throw inside the intake loop. The switch is exhaustive: a new action that has no handler does
 // not compile.
+
+import type { Cause } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
 import { applyAction } from '../handlers/apply-action.ts';
 import { handlePayoutInvoice } from '../handlers/payout-invoice.ts';
 import { handlePostTask } from '../handlers/post-task.ts';
 import { handleSubmit } from '../handlers/submit.ts';
-import type { Cause } from './apply-command.ts';
-import type { AgentContext } from './context.ts';
+import { KINDS } from '../protocol/constants.ts';
+import { type ParsedAction, parseAction } from '../protocol/parse-action.ts';
 import { type IntakeOutcome, refuse } from './intake.ts';
-import { KINDS } from './protocol/constants.ts';
-import { type ParsedAction, parseAction } from './protocol/parse-action.ts';
 
 export async function routeEvent(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
   const { event } = cause;

@@ -2,20 +2,20 @@
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
 import pino, { type Logger } from 'pino';
 import type { Policy } from '../domain/types.ts';
+import { sign } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
+import { RelayPool } from '../nostr/relay-pool.ts';
+import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
+import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
-import { sign } from './apply-command.ts';
-import type { AgentContext } from './context.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
 import { type OutboxPublisher, quorumOf, startOutboxPublisher } from './jobs/outbox-publisher.ts';
 import { createMetrics } from './metrics.ts';
-import { buildAnnouncement, buildProfile, buildRelayList } from './protocol/build-announcement.ts';
-import { KINDS } from './protocol/constants.ts';
 import { createRateGate } from './rate-gate.ts';
 import type { RelayEntry } from './relay-list.ts';
-import { RelayPool } from './relay-pool.ts';
 
 export interface RunAgentOptions {
   store: EscrowStore;

@@ -1,11 +1,12 @@
 // What every action handler does once its own checks passed: run the command in one transaction and turn the
 // decision into an intake outcome (a refusal is already answered and recorded by applyCommand).
-import type { Cause } from '../agent/apply-command.ts';
-import { applyCommand } from '../agent/apply-command.ts';
-import type { AgentContext } from '../agent/context.ts';
+
 import type { IntakeOutcome } from '../agent/intake.ts';
 import { refuse } from '../agent/intake.ts';
-import type { ParsedAction } from '../agent/protocol/parse-action.ts';
+import type { Cause } from '../engine/apply-command.ts';
+import { applyCommand } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
+import type { ParsedAction } from '../protocol/parse-action.ts';
 
 export async function applyAction(
   ctx: AgentContext,

@@ -1,8 +1,9 @@
 // Money-safety rule 5: a payout invoice is checked when it is given, so the worker hears at once what is wrong
 // with it; it is checked again right before it is paid (src/agent/jobs/pay-out.ts).
-import type { AgentContext } from '../agent/context.ts';
+
 import { netPayableMsat, splitShares } from '../domain/money.ts';
 import type { Payout, PayoutRecipient, Task } from '../domain/types.ts';
+import type { AgentContext } from '../engine/context.ts';
 import { checkPayoutInvoice } from '../ldk/bolt11/index.ts';
 
 /** What a recipient will be owed, as far as it is known before settlement (the worker's full share by default). */

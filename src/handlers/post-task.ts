@@ -1,9 +1,10 @@
 // A NIP-99 listing that tags the agent: a new task. The listing is recorded (inbound_events) in the same
 // transaction as the task, so the `offered` transition can embed it exactly as signed.
-import { applyCommand, type Cause } from '../agent/apply-command.ts';
-import type { AgentContext } from '../agent/context.ts';
+
 import { type IntakeOutcome, refuse } from '../agent/intake.ts';
-import { parseTaskListing } from '../agent/protocol/parse-task-listing.ts';
+import { applyCommand, type Cause } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
+import { parseTaskListing } from '../protocol/parse-task-listing.ts';
 
 export async function handlePostTask(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
   const parsed = parseTaskListing(cause.event, { agentPubkey: ctx.identity.pubkey });

@@ -1,8 +1,9 @@
 // The worker's submission, with the invoice the agent will pay (amount - fee) once the poster approves.
-import type { Cause } from '../agent/apply-command.ts';
-import type { AgentContext } from '../agent/context.ts';
+
 import { type IntakeOutcome, refuse } from '../agent/intake.ts';
-import type { ParsedAction } from '../agent/protocol/parse-action.ts';
+import type { Cause } from '../engine/apply-command.ts';
+import type { AgentContext } from '../engine/context.ts';
+import type { ParsedAction } from '../protocol/parse-action.ts';
 import { applyAction } from './apply-action.ts';
 import { payoutInvoiceProblem } from './check-payout-invoice.ts';
 

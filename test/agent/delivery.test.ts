@@ -4,7 +4,7 @@ import { finalizeEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { publishedAtQuorum, quorumOf } from '../../src/agent/jobs/outbox-publisher.ts';
-import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
+import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
 import { type Harness, person, startHarness, tagValue } from '../fakes/agent-harness.ts';
 
 let harness: Harness;

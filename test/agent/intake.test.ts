@@ -4,8 +4,8 @@ import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { intakeEvent } from '../../src/agent/intake.ts';
-import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
 import { createRateGate } from '../../src/agent/rate-gate.ts';
+import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
 import { collect, type Harness, person, startHarness } from '../fakes/agent-harness.ts';
 
 let harness: Harness;

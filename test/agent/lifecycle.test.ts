@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { verifyEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseTransition } from '../../src/agent/protocol/parse-transition.ts';
+import { parseTransition } from '../../src/protocol/parse-transition.ts';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
 
 let harness: Harness;

@@ -16,6 +16,7 @@ import {
   exampleNodeKey,
   formatEvent,
 } from '../../scripts/generate-examples.ts';
+import { CANT_DO } from '../../src/domain/errors.ts';
 import {
   paymentPromptSchema,
   policyJsonSchema,
@@ -23,27 +24,26 @@ import {
   reasonPrefixOf,
   rejectionSchema,
   relayListSchema,
-} from '../../src/agent/protocol/agent-schemas.ts';
-import { parseAnnouncement } from '../../src/agent/protocol/build-announcement.ts';
+} from '../../src/protocol/agent-schemas.ts';
+import { parseAnnouncement } from '../../src/protocol/build-announcement.ts';
 import {
   ACTION_NAMES,
   FOREIGN_KIND_RANGES,
   REJECTED_LABEL,
   TRANSITION_STATES,
-} from '../../src/agent/protocol/constants.ts';
-import { parseAction } from '../../src/agent/protocol/parse-action.ts';
-import { parseTaskListing } from '../../src/agent/protocol/parse-task-listing.ts';
+} from '../../src/protocol/constants.ts';
+import { parseAction } from '../../src/protocol/parse-action.ts';
+import { parseTaskListing } from '../../src/protocol/parse-task-listing.ts';
 import {
   isTransitionState,
   type ParsedTransition,
   parseTransition,
-} from '../../src/agent/protocol/parse-transition.ts';
-import { readLabel } from '../../src/agent/protocol/read-label.ts';
-import { INTAKE_REASONS, REASON_CODES } from '../../src/agent/protocol/reasons.ts';
-import { verifyEvent } from '../../src/agent/protocol/verify-event.ts';
-import { verifyTaskHistory } from '../../src/agent/protocol/verify-history.ts';
-import { type NostrEvent, parseEventJson, parseLabelled, tagKey } from '../../src/agent/schemas.ts';
-import { CANT_DO } from '../../src/domain/errors.ts';
+} from '../../src/protocol/parse-transition.ts';
+import { readLabel } from '../../src/protocol/read-label.ts';
+import { INTAKE_REASONS, REASON_CODES } from '../../src/protocol/reasons.ts';
+import { type NostrEvent, parseEventJson, parseLabelled, tagKey } from '../../src/protocol/schemas.ts';
+import { verifyEvent } from '../../src/protocol/verify-event.ts';
+import { verifyTaskHistory } from '../../src/protocol/verify-history.ts';
 
 const PROTOCOL = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
 const AGENT = EXAMPLE_KEYS.agent;

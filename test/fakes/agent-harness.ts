@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
 import type { Relay } from 'nostr-tools/relay';
 import { identityFrom } from '../../src/agent/identity.ts';
-import { KINDS, LABEL_NAMESPACE } from '../../src/agent/protocol/constants.ts';
 import { type RunAgentOptions, type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { feeFor } from '../../src/domain/money.ts';
 import type { Policy } from '../../src/domain/types.ts';
 import type { CreatedHoldInvoice, PaymentResult } from '../../src/ldk/port.ts';
 import { Sandbox } from '../../src/ldk/sandbox/sandbox.ts';
+import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
 import { type EscrowStore, openStore } from '../../src/store/index.ts';
 import { connectNostrTools, startTestRelay, type TestRelay } from './relay.ts';
 

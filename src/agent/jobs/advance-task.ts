@@ -5,9 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { requiredFinalCltv } from '../../domain/deadlines.ts';
 import type { Command, Task } from '../../domain/types.ts';
 import { TERMINAL_STATES } from '../../domain/types.ts';
+import { type ApplyResult, applyCommand } from '../../engine/apply-command.ts';
+import type { AgentContext } from '../../engine/context.ts';
 import { isLightningError } from '../../ldk/lightning-error.ts';
-import { type ApplyResult, applyCommand } from '../apply-command.ts';
-import type { AgentContext } from '../context.ts';
 import { payOut } from './pay-out.ts';
 
 export async function advanceTask(ctx: AgentContext, taskId: string): Promise<void> {

@@ -3,7 +3,7 @@
 // are ticked). One task is never advanced twice at the same time in this process; across replicas the store's
 // compare-and-set and the node's idempotent settle/cancel keep it safe.
 import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
-import type { AgentContext } from '../context.ts';
+import type { AgentContext } from '../../engine/context.ts';
 import { advanceTask } from './advance-task.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));

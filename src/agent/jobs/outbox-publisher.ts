@@ -2,8 +2,9 @@
 // write relay, each relay's OK recorded; a relay that refused for a passing reason (rate limit, error, no answer,
 // not connected) is retried with backoff until it takes the event, across restarts. An event counts as published
 // once a quorum of relays said OK.
+
+import type { AgentContext } from '../../engine/context.ts';
 import type { SignedEvent } from '../../store/index.ts';
-import type { AgentContext } from '../context.ts';
 
 export interface Publisher {
   publish(

@@ -2,9 +2,9 @@
 // task and recipient) is committed before the Lightning call; an outcome the node cannot tell yet stays in flight
 // and is asked again later, and a new payout is never sent while an earlier one is in flight or unknown.
 import type { Payout, Task } from '../../domain/types.ts';
+import type { AgentContext } from '../../engine/context.ts';
 import { checkPayoutInvoice } from '../../ldk/bolt11/index.ts';
 import type { PaymentResult } from '../../ldk/port.ts';
-import type { AgentContext } from '../context.ts';
 import { apply } from './advance-task.ts';
 
 /** Backoff between failed payout attempts of one task, in seconds (kept in memory; a restart retries at once). */

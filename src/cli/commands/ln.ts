@@ -1,0 +1,85 @@
+// `escrow-agent ln ...`: what a person needs to try the product by hand with the LDK sandbox that
+// `escrow-agent start` runs: node info, mining, paying from the payer node, invoicing on the worker node.
+// It talks to the running sandbox over the control socket in its data folder.
+import { join } from 'node:path';
+import type { AgentConfig } from '../../agent/config.ts';
+import { ControlError, callControl, controlSocketPath } from '../../ldk/sandbox-control/control-client.ts';
+import type { Output } from '../cli.ts';
+
+const USAGE = 'usage: escrow-agent ln info | mine N | pay BOLT11 | invoice SATS [DESCRIPTION]';
+
+export async function lightningCommand(config: AgentConfig, output: Output, args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  const folder = join(config.dataDir, 'sandbox');
+  const socket = controlSocketPath(folder);
+  if (!socket) {
+    output.err(`escrow-agent ln: no sandbox is running on ${folder}: start it with \`escrow-agent start\``);
+    return 2;
+  }
+  try {
+    switch (verb) {
+      case 'info': {
+        const info = await callControl(socket, 'GET', '/info');
+        output.out(`height ${info.height}`);
+        for (const [name, node] of Object.entries(info.nodes as Record<string, Record<string, unknown>>)) {
+          const channels = node.channels as Array<Record<string, unknown>>;
+          output.out(
+            `${name.padEnd(6)} ${node.nodeId} can send ${sats(node.localBalanceMsat)} sat, can receive ${sats(node.remoteBalanceMsat)} sat, ${channels.length} channel(s)`,
+          );
+        }
+        return 0;
+      }
+      case 'mine': {
+        const blocks = Number(rest[0]);
+        if (!Number.isInteger(blocks) || blocks < 1)
+          return usage(output, 'mine takes a whole number of blocks, e.g. `ln mine 6`');
+        const result = await callControl(socket, 'POST', '/mine', { blocks });
+        output.out(`mined ${blocks} block(s); height ${result.height}`);
+        return 0;
+      }
+      case 'pay': {
+        if (!rest[0]) return usage(output, 'pay takes a BOLT11 invoice');
+        const result = await callControl(socket, 'POST', '/pay', {
+          bolt11: rest[0],
+          node: 'payer',
+          timeoutSeconds: 5,
+        });
+        if (result.status === 'pending')
+          output.out('payment in flight: the agent holds it until the task is settled or refunded');
+        else if (result.status === 'succeeded')
+          output.out(`paid; preimage ${result.preimage}, routing fee ${result.feeMsat} msat`);
+        else output.out(`payment failed: ${result.reason} ${result.detail ?? ''}`);
+        return result.status === 'failed' ? 1 : 0;
+      }
+      case 'invoice': {
+        const amount = rest[0] ?? '';
+        if (!/^[1-9]\d*$/.test(amount))
+          return usage(output, 'invoice takes an amount in whole sats, e.g. `ln invoice 20790`');
+        const result = await callControl(socket, 'POST', '/invoice', {
+          amountMsat: (BigInt(amount) * 1000n).toString(),
+          description: rest.slice(1).join(' ') || 'escrow payout',
+          node: 'worker',
+        });
+        output.out(String(result.bolt11));
+        return 0;
+      }
+      default:
+        return usage(output, verb ? `unknown ln command "${verb}"` : 'which ln command?');
+    }
+  } catch (error) {
+    if (error instanceof ControlError) {
+      output.err(`escrow-agent ln: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function usage(output: Output, problem: string): number {
+  output.err(`escrow-agent ln: ${problem}\n${USAGE}`);
+  return 2;
+}
+
+function sats(msat: unknown): string {
+  return (BigInt(String(msat)) / 1000n).toString();
+}

@@ -1,0 +1,95 @@
+// `escrow-agent start`: the running agent. On the embedded defaults it also runs, in this process, a relay on
+// 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
+// ./data; lightning.backend = "nwc" or "lnd" uses a real node instead. Stops cleanly on SIGINT / SIGTERM.
+import { join } from 'node:path';
+import pino from 'pino';
+import type { AgentConfig } from '../../agent/config.ts';
+import { connectLightning, LightningStartupError } from '../../agent/connect-lightning.ts';
+import { loadIdentity } from '../../agent/identity.ts';
+import { openAgentStore } from '../../agent/open-agent-store.ts';
+import { loadRelayList } from '../../agent/relay-list.ts';
+import { runAgent } from '../../agent/run-agent.ts';
+import { startEmbeddedRelay } from '../../relay/index.ts';
+import type { Output } from '../cli.ts';
+import { redactUrl } from './check-config.ts';
+
+export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
+  const log = pino({
+    level: config.logLevel,
+    redact: ['secretKey', 'preimage', '*.preimage', '*.secretKey'],
+  });
+  const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
+  const { store, createdKey } = await openAgentStore(config);
+  const identity = loadIdentity(config.keyFile);
+  const stops: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    if (config.embeddedRelay) {
+      const relay = await startEmbeddedRelay({
+        ...config.embeddedRelay,
+        dbPath: join(config.dataDir, 'relay.sqlite'),
+        logger: log.child({ component: 'relay' }),
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE') {
+          throw new Error(
+            `port ${config.embeddedRelay!.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
+          );
+        }
+        throw error;
+      });
+      stops.unshift(() => relay.stop());
+      output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
+    }
+    const lightning = await connectLightning(config, log);
+    stops.unshift(() => lightning.close());
+    const agent = await runAgent({
+      store,
+      lightning: lightning.backend,
+      identity,
+      policy: config.policy,
+      relays: relayList.relays,
+      publishQuorum: config.publishQuorum,
+      log,
+    });
+    stops.unshift(() => agent.stop());
+    if (createdKey)
+      output.out(`created the preimage encryption key ${config.preimageKeyFile} (mode 0600): back it up`);
+    if (identity.created) output.out(`created the agent key ${config.keyFile} (mode 0600): back it up`);
+    output.out(`agent:     ${identity.npub}`);
+    output.out(
+      `relays:    ${relayList.relays.map((relay) => relay.url).join(', ')} (from ${relayList.source})`,
+    );
+    output.out(`database:  ${redactUrl(config.databaseUrl)}`);
+    output.out(`lightning: ${lightning.describe}`);
+    if (config.lightning.backend === 'sandbox') {
+      output.out(
+        'try:       `npx escrow-agent ln info` (the sandbox nodes), `npx escrow-agent ln pay <bolt11>` (fund an offer)',
+      );
+    }
+    output.out(
+      'next:      in another terminal, `npx escrow-agent demo` runs a whole task lifecycle on its own embedded set-up',
+    );
+    await waitForSignal();
+    output.out('stopping…');
+    return 0;
+  } catch (error) {
+    if (error instanceof LightningStartupError) {
+      output.err(`escrow-agent: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    for (const stop of stops) await stop().catch((error) => log.error({ err: error }, 'stop failed'));
+  }
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}

@@ -1,0 +1,188 @@
+// Runs one command against one task, in ONE transaction: decide, compare-and-set the task with its audit rows,
+// record the inbound event that caused it, and put the agent's signed transitions into the outbox. Either all of
+// it is committed, or none of it. Lightning calls happen after the commit (the effect runner), never inside.
+import { finalizeEvent } from 'nostr-tools/pure';
+import { decide } from '../domain/decide.ts';
+import type { Rejection } from '../domain/errors.ts';
+import { evolve } from '../domain/evolve.ts';
+import type { Command, Hex32, Task, TaskEvent } from '../domain/types.ts';
+import { buildPaymentPrompt, buildRejection } from '../protocol/build-notices.ts';
+import { buildTransition } from '../protocol/build-transition.ts';
+import { describeTransition } from '../protocol/describe-transition.ts';
+import type { ReasonCode } from '../protocol/reasons.ts';
+import { type NostrEvent, nostrEventSchema } from '../protocol/schemas.ts';
+import type { SignedEvent, StoreTx } from '../store/index.ts';
+import type { AgentContext } from './context.ts';
+
+/** The verified inbound event that asked for the command, with its raw JSON as received. */
+export interface Cause {
+  event: NostrEvent;
+  raw: string;
+}
+
+export interface ApplyInput {
+  taskId: Hex32;
+  command: Command;
+  cause?: Cause | null;
+  /** More writes in the same transaction, once the task change is known to commit (e.g. the funding row). */
+  alsoWrite?: (tx: StoreTx, task: Task) => Promise<void>;
+}
+
+export type ApplyResult =
+  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: false; rejection: Rejection; task: Task | null };
+
+class LostRace extends Error {}
+
+const MAX_ATTEMPTS = 5;
+
+export async function applyCommand(ctx: AgentContext, input: ApplyInput): Promise<ApplyResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await ctx.store.transaction((tx) => applyInTransaction(ctx, tx, input));
+      if (result.ok) ctx.wake(input.taskId);
+      return result;
+    } catch (error) {
+      // Another writer changed the task between our read and our write: decide again on the new state.
+      if (error instanceof LostRace && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyInput): Promise<ApplyResult> {
+  const { taskId, command, cause } = input;
+  const before = await tx.tasks.getForUpdate(taskId);
+  const height = ctx.height();
+  const decision = decide(before, command, { now: ctx.now(), height, policy: ctx.policy });
+  if (!decision.ok) {
+    if (cause)
+      await rejectInTransaction(ctx, tx, cause, decision.rejection.code, decision.rejection.message, taskId);
+    return { ok: false, rejection: decision.rejection, task: before };
+  }
+  let task = before;
+  const transitions: Array<{ before: Task | null; after: Task; event: TaskEvent }> = [];
+  for (const event of decision.events) {
+    const after = evolve(task, event);
+    transitions.push({ before: task, after, event });
+    task = after;
+  }
+  if (task === null) throw new Error('applyCommand: no task after accepted events');
+  const committed = before
+    ? await tx.tasks.commit({
+        task,
+        expected: { state: before.state, version: before.version },
+        events: decision.events,
+      })
+    : await tx.tasks.create(task, decision.events);
+  if (!committed) throw new LostRace();
+  if (cause) await recordInbound(tx, cause, 'handled', null);
+  await input.alsoWrite?.(tx, task);
+
+  // `offered` embeds the listing event exactly as the poster signed it.
+  const offers = transitions.some(
+    (step) => step.after.state === 'offered' && step.before?.state !== 'offered',
+  );
+  const listing = offers ? await readListing(tx, taskId) : null;
+  let prev = await tx.tasks.publishedHead(taskId);
+  for (const step of transitions) {
+    const body = await describeTransition(step.before, step.after, step.event, {
+      policy: ctx.policy,
+      height,
+      listing: () => {
+        if (!listing) throw new Error('applyCommand: listing not loaded');
+        return listing;
+      },
+      preimage: async () =>
+        Buffer.from(await tx.fundings.revealPreimage(step.after.funding!.paymentHash)).toString('hex'),
+    });
+    if (body === null) continue;
+    const template = buildTransition({
+      ...body,
+      taskId,
+      prev,
+      cause: cause?.event.id ?? null,
+      poster: step.after.poster,
+      worker: step.after.worker,
+      createdAt: ctx.now(),
+    } as Parameters<typeof buildTransition>[0]);
+    const signed = sign(ctx, template);
+    await tx.outbox.enqueue(signed, ctx.writeRelays(), taskId);
+    await tx.tasks.setPublishedHead(taskId, signed.id);
+    prev = signed.id;
+    if (body.state === 'offered') {
+      const funding = step.after.funding!;
+      const prompt = buildPaymentPrompt({
+        taskId,
+        poster: step.after.poster,
+        amountMsat: step.after.amountMsat,
+        bolt11: funding.bolt11,
+        expiresAt: funding.invoiceExpiresAt,
+        createdAt: ctx.now(),
+      });
+      await tx.outbox.enqueue(sign(ctx, prompt), ctx.writeRelays(), taskId);
+    }
+  }
+
+  return { ok: true, task, events: decision.events };
+}
+
+async function readListing(tx: StoreTx, taskId: Hex32): Promise<NostrEvent> {
+  const record = await tx.inbound.get(taskId);
+  if (!record) throw new Error(`applyCommand: the listing ${taskId} is not in inbound_events`);
+  return nostrEventSchema.parse(JSON.parse(record.raw));
+}
+
+/** Answers a refused action with a `rejected` label, and remembers the event so it is answered only once. */
+export async function rejectInTransaction(
+  ctx: AgentContext,
+  tx: StoreTx,
+  cause: Cause,
+  code: ReasonCode,
+  reason: string,
+  taskId: Hex32 | null,
+): Promise<void> {
+  ctx.metrics.rejections.inc({ code });
+  const fresh = await recordInbound(tx, cause, 'rejected', reason);
+  if (!fresh) return;
+  const knownTask = taskId !== null && (await tx.tasks.get(taskId)) !== null ? taskId : null;
+  const template = buildRejection({
+    eventId: cause.event.id,
+    author: cause.event.pubkey,
+    taskId: knownTask,
+    code,
+    reason,
+    createdAt: ctx.now(),
+  });
+  await tx.outbox.enqueue(sign(ctx, template), ctx.writeRelays(), knownTask);
+}
+
+async function recordInbound(
+  tx: StoreTx,
+  cause: Cause,
+  status: 'handled' | 'rejected',
+  reason: string | null,
+) {
+  return tx.inbound.record({
+    id: cause.event.id,
+    pubkey: cause.event.pubkey,
+    kind: cause.event.kind,
+    createdAt: cause.event.created_at,
+    raw: cause.raw,
+    status,
+    reason,
+  });
+}
+
+export function sign(ctx: AgentContext, template: Parameters<typeof finalizeEvent>[0]): SignedEvent {
+  const event = finalizeEvent(template, ctx.identity.secretKey);
+  return {
+    id: event.id,
+    pubkey: event.pubkey,
+    created_at: event.created_at,
+    kind: event.kind,
+    tags: event.tags,
+    content: event.content,
+    sig: event.sig,
+  };
+}

@@ -1,0 +1,28 @@
+// The one context built at start-up and handed to every handler and job (manual dependency injection).
+// The clock and the block height are injected values, so tests can move them.
+import type { Logger } from 'pino';
+import type { AgentIdentity } from '../agent/identity.ts';
+import type { AgentMetrics } from '../agent/metrics.ts';
+import type { Policy } from '../domain/types.ts';
+import type { HoldInvoiceBackend, Network } from '../ldk/port.ts';
+import type { EscrowStore } from '../store/index.ts';
+
+export interface AgentContext {
+  store: EscrowStore;
+  lightning: HoldInvoiceBackend;
+  policy: Policy;
+  identity: AgentIdentity;
+  /** The node's own id and network: payout invoices to ourselves or another network are refused. */
+  node: { id: string; network: Network };
+  /** Relays the agent's events are delivered to. */
+  writeRelays: () => string[];
+  now: () => number;
+  height: () => number;
+  log: Logger;
+  metrics: AgentMetrics;
+  /** Asks the effect runner to look at a task soon (after a commit that may need a Lightning call). */
+  wake: (taskId: string) => void;
+  /** Routing-fee cap for payouts, in ppm of the payout (paid by the agent out of its fee). */
+  maxRoutingFeePpm: number;
+  payTimeoutSeconds: number;
+}

@@ -1,0 +1,152 @@
+// The agent's connections to its relays: every inbound event from every read relay reaches onEvent (at least
+// once: the consumer dedupes durably and verifies every event itself), catch-up after any gap resumes from the
+// stored per-relay cursor, and publish reports each write relay's own answer.
+//
+// Built on nostr-tools' AbstractRelay, one per relay connection with its reconnect off: nostr-tools does not
+// retry a failed first connection, and the pool must resubscribe from its own cursor, not from the last event
+// seen in memory. The supervisor of each relay (relay-supervisor.ts) owns reconnects, catch-up, the
+// live subscription, liveness probes and the cursor; its header describes the cursor semantics.
+import { normalizeRelayUrl } from '../agent/relay-list.ts';
+import {
+  type PublishResult,
+  type RelayPoolOptions,
+  type RelayStatus,
+  type SignedEvent,
+  silentLogger,
+} from './pool-types.ts';
+import { RelaySupervisor, type SupervisorSettings } from './relay-supervisor.ts';
+
+export type {
+  Backoff,
+  Filter,
+  PoolLogger,
+  PoolRelay,
+  PublishResult,
+  RelayCursors,
+  RelayPoolOptions,
+  RelayState,
+  RelayStatus,
+  SignedEvent,
+} from './pool-types.ts';
+
+const DEFAULTS = {
+  overlapSeconds: 600,
+  pageLimit: 500,
+  initialSince: 0,
+  backoff: { initialMs: 1000, maxMs: 60_000, jitter: 0.3 },
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  publishTimeoutMs: 10_000,
+  probeIntervalMs: 30_000,
+  maxMessageBytes: 512 * 1024,
+  maxBufferedEvents: 50_000,
+};
+
+/** The pool sets these on every REQ itself. */
+const RESERVED_FILTER_FIELDS = ['since', 'until', 'limit'] as const;
+
+function positive(name: string, value: number, minimum = 1): number {
+  if (!Number.isFinite(value) || value < minimum)
+    throw new Error(`relay pool: ${name} must be at least ${minimum}`);
+  return value;
+}
+
+function resolveSettings(options: RelayPoolOptions): SupervisorSettings {
+  const backoff = { ...DEFAULTS.backoff, ...options.backoff };
+  positive('backoff.initialMs', backoff.initialMs);
+  positive('backoff.maxMs', backoff.maxMs, backoff.initialMs);
+  if (!(backoff.jitter >= 0 && backoff.jitter <= 1))
+    throw new Error('relay pool: backoff.jitter must be from 0 to 1');
+  for (const filter of options.filters) {
+    const reserved = RESERVED_FILTER_FIELDS.find((field) => filter[field] !== undefined);
+    if (reserved) throw new Error(`relay pool: a filter must not set ${reserved}: the pool sets it`);
+  }
+  return {
+    filters: options.filters,
+    cursors: options.cursors,
+    onEvent: options.onEvent,
+    onStatus: options.onStatus ?? (() => {}),
+    logger: options.logger ?? silentLogger,
+    now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+    overlapSeconds: positive('overlapSeconds', options.overlapSeconds ?? DEFAULTS.overlapSeconds, 0),
+    pageLimit: positive('pageLimit', options.pageLimit ?? DEFAULTS.pageLimit),
+    initialSince: positive('initialSince', options.initialSince ?? DEFAULTS.initialSince, 0),
+    backoff,
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
+    publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs),
+    probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? DEFAULTS.probeIntervalMs),
+    maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1024),
+    maxBufferedEvents: positive('maxBufferedEvents', options.maxBufferedEvents ?? DEFAULTS.maxBufferedEvents),
+    random: options.random ?? Math.random,
+  };
+}
+
+export class RelayPool {
+  private readonly supervisors = new Map<string, RelaySupervisor>();
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private stopping: Promise<void> | undefined;
+
+  /** Throws on a bad option (no relay, a duplicate relay, a filter with since/until/limit, ...). */
+  constructor(options: RelayPoolOptions) {
+    const settings = resolveSettings(options);
+    for (const relay of options.relays) {
+      const url = normalizeRelayUrl(relay.url);
+      if (this.supervisors.has(url)) throw new Error(`relay pool: ${url} is listed twice`);
+      this.supervisors.set(url, new RelaySupervisor({ url, read: relay.read, write: relay.write }, settings));
+    }
+    if (this.supervisors.size === 0) throw new Error('relay pool: no relay');
+    const reads = [...this.supervisors.values()].some((supervisor) => supervisor.relay.read);
+    if (reads && settings.filters.length === 0)
+      throw new Error('relay pool: read relays need at least one filter');
+  }
+
+  /** Connects to every relay in the background; returns at once. A pool runs once: after stop() make a new one. */
+  start(): void {
+    if (this.state === 'stopped') throw new Error('relay pool: stopped; create a new pool');
+    if (this.state === 'running') return;
+    this.state = 'running';
+    for (const supervisor of this.supervisors.values()) supervisor.start();
+  }
+
+  /** Closes every connection, cancels every timer and waits for pending onEvent calls and cursor writes. */
+  stop(): Promise<void> {
+    this.state = 'stopped';
+    this.stopping ??= Promise.all([...this.supervisors.values()].map((supervisor) => supervisor.stop())).then(
+      () => {},
+    );
+    return this.stopping;
+  }
+
+  /**
+   * Sends the event to every write relay (or to the given ones) and resolves with one result per relay, in that
+   * order, once each has answered OK or failed locally (`error: not connected`, `error: timeout`, ...). Never rejects.
+   */
+  publish(event: SignedEvent, relays?: readonly string[]): Promise<PublishResult[]> {
+    const targets =
+      relays ?? [...this.supervisors.values()].filter((s) => s.relay.write).map((s) => s.relay.url);
+    return Promise.all(
+      targets.map((target): PublishResult | Promise<PublishResult> => {
+        let url: string;
+        try {
+          url = normalizeRelayUrl(target);
+        } catch {
+          return { relay: target, ok: false, message: 'error: not a relay URL' };
+        }
+        const supervisor = this.supervisors.get(url);
+        if (!supervisor) return { relay: url, ok: false, message: 'error: not one of the pool relays' };
+        if (!supervisor.relay.write) return { relay: url, ok: false, message: 'error: not a write relay' };
+        if (this.state !== 'running') {
+          const message = this.state === 'new' ? 'error: not connected' : 'error: pool stopped';
+          return { relay: url, ok: false, message };
+        }
+        return supervisor.publish(event);
+      }),
+    );
+  }
+
+  /** One entry per relay, in the order given. */
+  status(): RelayStatus[] {
+    return [...this.supervisors.values()].map((supervisor) => supervisor.status());
+  }
+}

@@ -1,0 +1,147 @@
+// What belongs to one open connection and dies with it: its subscriptions, the REQs waiting for their EOSE and the
+// publishes waiting for their OK. A new connection starts a new session, so nothing of an old one leaks into it.
+
+import type { Filter, PublishResult, SignedEvent } from './pool-types.ts';
+import type { RelayConnection } from './relay-connection.ts';
+
+export type RequestKind = 'live' | 'page' | 'probe';
+
+export type RequestFailure =
+  /** The relay ended the REQ with CLOSED. */
+  | 'closed'
+  /** No EOSE in time: the relay counts as silent. */
+  | 'timeout'
+  /** The connection ended first. */
+  | 'disconnected';
+
+export class RelayRequestError extends Error {
+  constructor(
+    readonly failure: RequestFailure,
+    readonly reason: string,
+  ) {
+    super(`${failure}: ${reason}`);
+    this.name = 'RelayRequestError';
+  }
+}
+
+export interface PendingRequest {
+  kind: RequestKind;
+  /** Events received for it so far (catch-up pages need them to find the next `until`). */
+  events: unknown[];
+  resolve(events: unknown[]): void;
+  reject(error: RelayRequestError): void;
+  timer: NodeJS.Timeout;
+}
+
+export type RelayAnswer = Omit<PublishResult, 'relay'>;
+type PublishWaiter = (answer: RelayAnswer) => void;
+
+export class RelaySession {
+  private serial = 0;
+  readonly requests = new Map<string, PendingRequest>();
+  readonly publishes = new Map<string, PublishWaiter[]>();
+  /** The open live subscription's id, if any. */
+  liveId: string | undefined;
+  /** Bumped whenever a catch-up starts or must be abandoned; a catch-up that sees another value stops. */
+  syncGeneration = 0;
+  /** Caught up from the cursor with the live subscription open: the condition for moving the cursor. */
+  caughtUp = false;
+  /** While catching up, events are held back to be delivered oldest first. */
+  buffering = false;
+  buffer: unknown[] = [];
+  probing = false;
+  probeTimer: NodeJS.Timeout | undefined;
+  resyncTimer: NodeJS.Timeout | undefined;
+  ended = false;
+  /** Why the pool itself dropped the connection, for the status once it has closed. */
+  dropReason: string | undefined;
+
+  constructor(readonly connection: RelayConnection) {}
+
+  /** A subscription id, short and unique on this connection. */
+  nextId(prefix: string): string {
+    this.serial += 1;
+    return `${prefix}:${this.serial}`;
+  }
+
+  /** Sends a REQ; resolves with its events at EOSE, rejects at CLOSED or when `timeoutMs` passed without an answer
+   * (then `onTimeout` runs too). */
+  request(
+    kind: RequestKind,
+    id: string,
+    filters: Filter[],
+    timeoutMs: number,
+    onTimeout: () => void,
+  ): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      if (!this.connection.send(['REQ', id, ...filters])) {
+        reject(new RelayRequestError('disconnected', 'not connected'));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        reject(new RelayRequestError('timeout', `no answer to a ${kind} REQ within ${timeoutMs} ms`));
+        onTimeout();
+      }, timeoutMs);
+      this.requests.set(id, { kind, events: [], resolve, reject, timer });
+    });
+  }
+
+  /** EOSE: the REQ is answered. The live subscription stays open after its stored events; pages and probes end. */
+  answered(id: string): void {
+    const request = this.requests.get(id);
+    if (!request) return;
+    this.requests.delete(id);
+    clearTimeout(request.timer);
+    if (request.kind !== 'live') this.connection.send(['CLOSE', id]);
+    request.resolve(request.events);
+  }
+
+  /** CLOSED: the relay refused or ended the REQ. */
+  refused(id: string, reason: string): void {
+    const request = this.requests.get(id);
+    if (!request) return;
+    this.requests.delete(id);
+    clearTimeout(request.timer);
+    request.reject(new RelayRequestError('closed', reason));
+  }
+
+  /** Sends EVENT and resolves with the relay's OK, or with a local failure. Never rejects. */
+  publish(event: SignedEvent, timeoutMs: number): Promise<RelayAnswer> {
+    return new Promise((resolve) => {
+      const answer: PublishWaiter = (result) => {
+        clearTimeout(timer);
+        const rest = (this.publishes.get(event.id) ?? []).filter((waiter) => waiter !== answer);
+        if (rest.length > 0) this.publishes.set(event.id, rest);
+        else this.publishes.delete(event.id);
+        resolve(result);
+      };
+      const timer = setTimeout(() => answer({ ok: false, message: 'error: timeout' }), timeoutMs);
+      this.publishes.set(event.id, [...(this.publishes.get(event.id) ?? []), answer]);
+      if (!this.connection.send(['EVENT', event])) answer({ ok: false, message: 'error: not connected' });
+    });
+  }
+
+  /** OK: every publish of that event id waiting on this connection gets the relay's answer. */
+  acknowledged(eventId: string, answer: RelayAnswer): void {
+    for (const waiter of this.publishes.get(eventId) ?? []) waiter(answer);
+  }
+
+  /** Fails everything still waiting: REQs reject, publishes answer `message`. */
+  end(message: string): void {
+    this.ended = true;
+    this.syncGeneration += 1;
+    this.caughtUp = false;
+    clearInterval(this.probeTimer);
+    clearTimeout(this.resyncTimer);
+    for (const request of this.requests.values()) {
+      clearTimeout(request.timer);
+      request.reject(new RelayRequestError('disconnected', message));
+    }
+    this.requests.clear();
+    for (const waiters of [...this.publishes.values()]) {
+      for (const answer of [...waiters]) answer({ ok: false, message });
+    }
+    this.publishes.clear();
+  }
+}
