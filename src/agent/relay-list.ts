@@ -9,6 +9,9 @@
 // one relay are caught as a duplicate and the relay cursors are keyed by one name.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { normalizeRelayUrl } from '../nostr/relay-url.ts';
+
+export { normalizeRelayUrl };
 
 export interface RelayEntry {
   url: string;
@@ -21,22 +24,6 @@ export class RelayListError extends Error {
     super(`invalid relay list:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'RelayListError';
   }
-}
-
-/** Credentials in a URL would be logged and stored with the cursors, so they are refused rather than kept. */
-export function normalizeRelayUrl(input: string): string {
-  let url: URL;
-  try {
-    url = new URL(input.trim());
-  } catch {
-    throw new Error('is not a URL');
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error('must be a ws:// or wss:// URL');
-  if (url.username !== '' || url.password !== '') throw new Error('must not contain a user name or password');
-  if (url.hostname === '') throw new Error('has no host');
-  // URL already lower-cases the scheme and host and drops the default port of ws (80) and wss (443).
-  const path = url.pathname.replace(/\/+$/, '');
-  return `${url.protocol}//${url.host}${path}${url.search}`;
 }
 
 const relayUrl = z.string().transform((value, context) => {

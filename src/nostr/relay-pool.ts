@@ -6,7 +6,6 @@
 // retry a failed first connection, and the pool must resubscribe from its own cursor, not from the last event
 // seen in memory. The supervisor of each relay (relay-supervisor.ts) owns reconnects, catch-up, the
 // live subscription, liveness probes and the cursor; its header describes the cursor semantics.
-import { normalizeRelayUrl } from '../agent/relay-list.ts';
 import {
   type PublishResult,
   type RelayPoolOptions,
@@ -15,6 +14,7 @@ import {
   silentLogger,
 } from './pool-types.ts';
 import { RelaySupervisor, type SupervisorSettings } from './relay-supervisor.ts';
+import { normalizeRelayUrl } from './relay-url.ts';
 
 export type {
   Backoff,
