@@ -46,6 +46,19 @@ export interface PublishResult {
   message: string;
 }
 
+/** Local failures after which the event may still have reached the relay (it was sent; no answer came). */
+const UNANSWERED = new Set(['error: timeout', 'error: connection closed', 'error: pool stopped']);
+
+/**
+ * What a publish result says of the event at that relay: `accepted` (OK true), `refused` (OK false, or the pool
+ * never sent it: `error: not connected`, ...) or `unknown` (sent, and no answer before a timeout, the connection's
+ * end or stop()). A relay's own OK false message equal to one of the unknown ones reads as unknown: the safe side.
+ */
+export function publishOutcome(result: PublishResult): 'accepted' | 'refused' | 'unknown' {
+  if (result.ok) return 'accepted';
+  return UNANSWERED.has(result.message) ? 'unknown' : 'refused';
+}
+
 export interface Backoff {
   initialMs: number;
   maxMs: number;
@@ -81,12 +94,18 @@ export interface RelayStatus {
 }
 
 export interface RelayPoolOptions {
+  /** `read` relays carry the inbound feed (catch-up from the cursor, then live); plain subscriptions
+   * (RelayPool.subscribe) go to every relay. */
   relays: readonly PoolRelay[];
-  /** The agent's inbound filters (kinds, #p, ...) without since, until or limit: the pool sets those. */
-  filters: readonly Filter[];
-  cursors: RelayCursors;
-  /** Every event as parsed from the relay's frame, unverified: the consumer verifies and dedupes. Errors are logged. */
-  onEvent(event: unknown, relay: string): void | Promise<void>;
+  /** The inbound feed's filters (kinds, #p, ...) without since, until or limit: the pool sets those. Required,
+   * like cursors and onEvent, when a relay is `read`. */
+  filters?: readonly Filter[];
+  cursors?: RelayCursors;
+  /** Every event of the inbound feed as parsed from the relay's frame, unverified: the consumer verifies and
+   * dedupes. Errors are logged. */
+  onEvent?(event: unknown, relay: string): void | Promise<void>;
+  /** A connection to the relay opened (again); the plain subscriptions have just been sent on it. */
+  onConnect?(relay: string): void;
   /** Called when a relay's state, connection, attempts or last error changes (not for every event). */
   onStatus?(relay: string, status: RelayStatus): void;
   logger?: PoolLogger;

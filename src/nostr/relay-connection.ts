@@ -1,17 +1,22 @@
-// One WebSocket connection to one relay: nostr-tools' AbstractRelay (connect with a timeout, send, NOTICE, the
-// AUTH challenge), with nostr-tools' own reconnect off (the supervisor owns reconnects) and with the frames the pool
-// acts on (EVENT, EOSE, CLOSED, OK) taken before nostr-tools sees them, because nostr-tools
-//   - drops an event that does not match the subscription's filters or fails `verifyEvent`, and only logs one it
-//     cannot read: the intake must see every event, to verify it itself and count the forgeries per relay;
+// One WebSocket connection to one relay, on `ws` directly: open (with a timeout), send, and every text frame that
+// is a JSON array handed to the supervisor as parsed, NOTICE to the log.
+//
+// Why not nostr-tools' AbstractRelay: the pool must see every frame raw, and nostr-tools' public surface does not
+// give that. Its relay
+//   - drops an event that does not match the subscription's filters or fails `verifyEvent` (only `oninvalidevent`
+//     sees it, after a filter match that throws on malformed events), and only logs one it cannot read: the intake
+//     must see every event, unverified, to verify it itself and count the forgeries per relay;
 //   - fires `oneose` on its own EOSE timeout too: catch-up must know the relay really finished a page;
 //   - rejects a publish with the same Error for a relay's `OK false` and for a local timeout.
-// The pool also holds the `ws` socket itself, to bound the frame size and to terminate a silent connection at
-// once (a close handshake with a dead peer waits 30 s).
-import { AbstractRelay, type AbstractRelayConstructorOptions } from 'nostr-tools/abstract-relay';
-import { WebSocket } from 'ws';
+// Reaching under that surface meant overriding its private `_onmessage`, which any nostr-tools release may change.
+// NIP-01 needs five frame types (EVENT, EOSE, CLOSED, OK, NOTICE), and the pool already had to hold the `ws` socket
+// (to bound the frame size and to terminate a silent connection at once: a close handshake with a dead peer waits
+// 30 s), so the pool owns the socket layer outright. AUTH challenges are ignored (nostr-tools did the same without
+// an `onauth`). No nostr-tools internal is used.
+import { type RawData, WebSocket } from 'ws';
 
-/** Returns true when it handled the frame; other frames (NOTICE, AUTH, ...) go to nostr-tools. */
-export type FrameHandler = (message: unknown[]) => boolean;
+/** Every frame that is a JSON array (EVENT, EOSE, CLOSED, OK, ...), as parsed; NOTICE goes to onNotice. */
+export type FrameHandler = (message: unknown[]) => void;
 
 export interface RelayConnectionOptions {
   url: string;
@@ -23,25 +28,10 @@ export interface RelayConnectionOptions {
   onClose(): void;
 }
 
-type RelayMessageEvent = Parameters<AbstractRelay['_onmessage']>[0];
-
-class FrameRelay extends AbstractRelay {
-  frameHandler: FrameHandler = () => false;
-
-  override _onmessage(messageEvent: RelayMessageEvent): void {
-    const data: unknown = messageEvent.data;
-    // Nostr frames are text; binary frames and text that is not a JSON array carry nothing to act on.
-    if (typeof data !== 'string') return;
-    let message: unknown;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(message)) return;
-    if (this.frameHandler(message)) return;
-    super._onmessage(messageEvent);
-  }
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }
 
 export class RelayConnection {
@@ -50,52 +40,50 @@ export class RelayConnection {
   private opened = false;
   private closedByUs = false;
   private abortOpen: (() => void) | undefined;
-  private readonly relay: FrameRelay;
 
-  constructor(private readonly options: RelayConnectionOptions) {
-    const connection = this;
-    // nostr-tools constructs the socket (`new WebSocket(url)`); this class gives it our limits and hands it to us.
-    class PoolSocket extends WebSocket {
-      constructor(address: string) {
-        super(address, { maxPayload: options.maxMessageBytes, handshakeTimeout: options.connectTimeoutMs });
-        // Also keeps an 'error' after nostr-tools has detached its handlers from becoming an uncaught exception.
-        this.on('error', (error: Error) => {
-          connection.lastSocketError = error.message;
-        });
-        this.once('open', () => {
-          connection.opened = true;
-        });
-        connection.socket = this;
-      }
-    }
-    this.relay = new FrameRelay(options.url, {
-      // Every event must reach the intake, which verifies it on its own parsed copy (see above).
-      verifyEvent: () => true,
-      websocketImplementation:
-        PoolSocket as unknown as AbstractRelayConstructorOptions['websocketImplementation'],
-      enablePing: false,
-      enableReconnect: false,
-    });
-    this.relay.frameHandler = options.onFrame;
-    this.relay.onnotice = options.onNotice;
-    this.relay.onclose = () => {
-      if (this.opened && !this.closedByUs) options.onClose();
-    };
-  }
+  constructor(private readonly options: RelayConnectionOptions) {}
 
   /** Resolves when the WebSocket is open; rejects with the socket's own reason (refused, 503, timed out, ...). */
-  async open(): Promise<void> {
-    // close() during the opening detaches nostr-tools' handlers, and its connect() would then never settle.
-    const aborted = new Promise<never>((_resolve, reject) => {
-      this.abortOpen = () => reject(new Error('closed while connecting'));
+  open(): Promise<void> {
+    if (this.socket) return Promise.reject(new Error('already opened'));
+    if (this.closedByUs) return Promise.reject(new Error('closed while connecting'));
+    const { url, connectTimeoutMs, maxMessageBytes } = this.options;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (reason: string) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.abortOpen = undefined;
+        socket.terminate();
+        reject(new Error(reason));
+      };
+      const socket = new WebSocket(url, { maxPayload: maxMessageBytes, handshakeTimeout: connectTimeoutMs });
+      this.socket = socket;
+      // Also covers a TCP connect that hangs before the handshake starts.
+      const timer = setTimeout(() => fail(`no connection within ${connectTimeoutMs} ms`), connectTimeoutMs);
+      this.abortOpen = () => fail('closed while connecting');
+      // Every 'error' is followed by 'close'; the handler keeps it from being an uncaught exception.
+      socket.on('error', (error: Error) => {
+        this.lastSocketError = error.message;
+        fail(error.message);
+      });
+      socket.once('open', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.abortOpen = undefined;
+        this.opened = true;
+        resolve();
+      });
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        if (!isBinary && this.socket === socket) this.onMessage(textOf(data));
+      });
+      socket.on('close', () => {
+        fail(this.lastSocketError ?? 'connection closed');
+        if (this.opened && !this.closedByUs) this.options.onClose();
+      });
     });
-    try {
-      await Promise.race([this.relay.connect({ timeout: this.options.connectTimeoutMs }), aborted]);
-    } catch (error) {
-      throw new Error(this.lastSocketError ?? (error instanceof Error ? error.message : String(error)));
-    } finally {
-      this.abortOpen = undefined;
-    }
   }
 
   /** The socket's last error (a frame over the size limit, a reset, ...), for the status. */
@@ -104,13 +92,13 @@ export class RelayConnection {
   }
 
   get isOpen(): boolean {
-    return this.relay.connected && this.socket?.readyState === WebSocket.OPEN;
+    return this.opened && !this.closedByUs && this.socket?.readyState === WebSocket.OPEN;
   }
 
   /** False when the connection is not open. */
   send(message: unknown[]): boolean {
-    if (!this.isOpen) return false;
-    this.relay.send(JSON.stringify(message)).catch(() => {});
+    if (!this.isOpen || !this.socket) return false;
+    this.socket.send(JSON.stringify(message));
     return true;
   }
 
@@ -122,9 +110,8 @@ export class RelayConnection {
   /** Closes the connection politely, but for at most `graceMs`. onClose is not called. */
   async close(graceMs = 500): Promise<void> {
     this.closedByUs = true;
-    const socket = this.socket;
-    this.relay.close();
     this.abortOpen?.();
+    const socket = this.socket;
     if (!socket || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -135,6 +122,24 @@ export class RelayConnection {
         clearTimeout(timer);
         resolve();
       });
+      if (socket.readyState === WebSocket.OPEN) socket.close();
+      else socket.terminate();
     });
+  }
+
+  private onMessage(text: string): void {
+    // Frames that are not a JSON array carry nothing to act on.
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(message)) return;
+    if (message[0] === 'NOTICE') {
+      this.options.onNotice(String(message[1] ?? '').slice(0, 500));
+      return;
+    }
+    this.options.onFrame(message);
   }
 }

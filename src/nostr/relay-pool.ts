@@ -1,12 +1,17 @@
-// The agent's connections to its relays: every inbound event from every read relay reaches onEvent (at least
-// once: the consumer dedupes durably and verifies every event itself), catch-up after any gap resumes from the
-// stored per-relay cursor, and publish reports each write relay's own answer.
+// The connections of one party to its relays. Two ways to read, on the same connections:
+//   - the inbound feed of the `read` relays (the agent's intake): every matching event from every read relay
+//     reaches onEvent (at least once: the consumer dedupes durably and verifies every event itself), and catch-up
+//     after any gap resumes from the stored per-relay cursor (live-sync.ts describes the cursor semantics);
+//   - plain subscriptions (subscribe(), subscriptions.ts): a REQ under the caller's id on every relay, sent again
+//     on every new connection, nothing stored (the NWC adapter and wallet service use these).
+// publish() reports each write relay's own answer. The pool is a transport layer: it imports nothing of the agent,
+// the engine, the store or the Lightning adapters.
 //
-// Built on nostr-tools' AbstractRelay, one per relay connection with its reconnect off: nostr-tools does not
-// retry a failed first connection, and the pool must resubscribe from its own cursor, not from the last event
-// seen in memory. The supervisor of each relay (relay-supervisor.ts) owns reconnects, catch-up, the
-// live subscription, liveness probes and the cursor; its header describes the cursor semantics.
+// Each relay has a supervisor (relay-supervisor.ts) that owns its connection, reconnects, liveness probes and
+// publishes; the connection itself is a `ws` socket the pool owns (relay-connection.ts says why not nostr-tools').
 import {
+  type Filter,
+  type PoolLogger,
   type PublishResult,
   type RelayPoolOptions,
   type RelayStatus,
@@ -15,6 +20,7 @@ import {
 } from './pool-types.ts';
 import { RelaySupervisor, type SupervisorSettings } from './relay-supervisor.ts';
 import { normalizeRelayUrl } from './relay-url.ts';
+import { checkSubscriptionId, PoolSubscription, type SubscriptionOptions } from './subscriptions.ts';
 
 export type {
   Backoff,
@@ -28,6 +34,8 @@ export type {
   RelayStatus,
   SignedEvent,
 } from './pool-types.ts';
+export { publishOutcome } from './pool-types.ts';
+export type { PoolSubscription, SubscriptionOptions } from './subscriptions.ts';
 
 const DEFAULTS = {
   overlapSeconds: 600,
@@ -51,21 +59,32 @@ function positive(name: string, value: number, minimum = 1): number {
   return value;
 }
 
-function resolveSettings(options: RelayPoolOptions): SupervisorSettings {
+/** Read relays are given these when a pool has none: the constructor refuses such a pool anyway. */
+const NO_CURSORS = {
+  get: async (): Promise<number | null> => null,
+  set: async (): Promise<void> => {},
+};
+
+function resolveSettings(
+  options: RelayPoolOptions,
+  hooks: Pick<SupervisorSettings, 'onStatus' | 'subscriptions'>,
+): SupervisorSettings {
   const backoff = { ...DEFAULTS.backoff, ...options.backoff };
   positive('backoff.initialMs', backoff.initialMs);
   positive('backoff.maxMs', backoff.maxMs, backoff.initialMs);
   if (!(backoff.jitter >= 0 && backoff.jitter <= 1))
     throw new Error('relay pool: backoff.jitter must be from 0 to 1');
-  for (const filter of options.filters) {
+  const filters: readonly Filter[] = options.filters ?? [];
+  for (const filter of filters) {
     const reserved = RESERVED_FILTER_FIELDS.find((field) => filter[field] !== undefined);
     if (reserved) throw new Error(`relay pool: a filter must not set ${reserved}: the pool sets it`);
   }
   return {
-    filters: options.filters,
-    cursors: options.cursors,
-    onEvent: options.onEvent,
-    onStatus: options.onStatus ?? (() => {}),
+    filters,
+    cursors: options.cursors ?? NO_CURSORS,
+    onEvent: options.onEvent ?? (() => {}),
+    onConnect: options.onConnect ?? (() => {}),
+    ...hooks,
     logger: options.logger ?? silentLogger,
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     overlapSeconds: positive('overlapSeconds', options.overlapSeconds ?? DEFAULTS.overlapSeconds, 0),
@@ -84,12 +103,23 @@ function resolveSettings(options: RelayPoolOptions): SupervisorSettings {
 
 export class RelayPool {
   private readonly supervisors = new Map<string, RelaySupervisor>();
+  private readonly subscriptions = new Map<string, PoolSubscription>();
+  private readonly watchers = new Set<() => void>();
+  private readonly logger: PoolLogger;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
   /** Throws on a bad option (no relay, a duplicate relay, a filter with since/until/limit, ...). */
   constructor(options: RelayPoolOptions) {
-    const settings = resolveSettings(options);
+    const onStatus = options.onStatus;
+    const settings = resolveSettings(options, {
+      subscriptions: this.subscriptions,
+      onStatus: (relay, status) => {
+        onStatus?.(relay, status);
+        this.changed();
+      },
+    });
+    this.logger = settings.logger;
     for (const relay of options.relays) {
       const url = normalizeRelayUrl(relay.url);
       if (this.supervisors.has(url)) throw new Error(`relay pool: ${url} is listed twice`);
@@ -99,6 +129,8 @@ export class RelayPool {
     const reads = [...this.supervisors.values()].some((supervisor) => supervisor.relay.read);
     if (reads && settings.filters.length === 0)
       throw new Error('relay pool: read relays need at least one filter');
+    if (reads && (options.cursors === undefined || options.onEvent === undefined))
+      throw new Error('relay pool: read relays need cursors and onEvent');
   }
 
   /** Connects to every relay in the background; returns at once. A pool runs once: after stop() make a new one. */
@@ -145,8 +177,49 @@ export class RelayPool {
     );
   }
 
+  /**
+   * A plain subscription on every relay of the pool (subscriptions.ts): sent on each connection, now or when it
+   * opens, and again after the relay CLOSEs it. Throws on an id already in use or with a ':'.
+   */
+  subscribe(options: SubscriptionOptions): PoolSubscription {
+    checkSubscriptionId(options.id);
+    if (this.subscriptions.has(options.id))
+      throw new Error(`relay pool: a subscription "${options.id}" is open already`);
+    if (this.state === 'stopped') throw new Error('relay pool: stopped; create a new pool');
+    const subscription: PoolSubscription = new PoolSubscription(options, {
+      changed: () => this.changed(),
+      closed: () => {
+        if (this.subscriptions.get(options.id) !== subscription) return;
+        this.subscriptions.delete(options.id);
+        for (const supervisor of this.supervisors.values()) supervisor.unsubscribed(subscription);
+      },
+    });
+    this.subscriptions.set(options.id, subscription);
+    for (const supervisor of this.supervisors.values()) supervisor.subscribed(subscription);
+    return subscription;
+  }
+
+  /** Calls `listener` whenever a relay's status or a subscription's liveness changes, until the returned
+   * function is called. */
+  watch(listener: () => void): () => void {
+    this.watchers.add(listener);
+    return () => {
+      this.watchers.delete(listener);
+    };
+  }
+
   /** One entry per relay, in the order given. */
   status(): RelayStatus[] {
     return [...this.supervisors.values()].map((supervisor) => supervisor.status());
+  }
+
+  private changed(): void {
+    for (const listener of [...this.watchers]) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error({ err: error }, 'a relay pool watcher failed');
+      }
+    }
   }
 }

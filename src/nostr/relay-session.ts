@@ -1,5 +1,6 @@
-// What belongs to one open connection and dies with it: its subscriptions, the REQs waiting for their EOSE and the
-// publishes waiting for their OK. A new connection starts a new session, so nothing of an old one leaks into it.
+// What belongs to one open connection and dies with it: its subscriptions (and the timers that ask again for the
+// ones the relay CLOSEd), the REQs waiting for their EOSE and the publishes waiting for their OK. A new connection
+// starts a new session, so nothing of an old one leaks into it.
 
 import type { Filter, PublishResult, SignedEvent } from './pool-types.ts';
 import type { RelayConnection } from './relay-connection.ts';
@@ -52,6 +53,9 @@ export class RelaySession {
   probing = false;
   probeTimer: NodeJS.Timeout | undefined;
   resyncTimer: NodeJS.Timeout | undefined;
+  /** Plain subscriptions the relay CLOSEd, by id: the timer that asks again, and how often it refused in a row. */
+  readonly subscriptionRetries = new Map<string, NodeJS.Timeout>();
+  readonly subscriptionRefusals = new Map<string, number>();
   ended = false;
   /** Why the pool itself dropped the connection, for the status once it has closed. */
   dropReason: string | undefined;
@@ -134,6 +138,8 @@ export class RelaySession {
     this.caughtUp = false;
     clearInterval(this.probeTimer);
     clearTimeout(this.resyncTimer);
+    for (const timer of this.subscriptionRetries.values()) clearTimeout(timer);
+    this.subscriptionRetries.clear();
     for (const request of this.requests.values()) {
       clearTimeout(request.timer);
       request.reject(new RelayRequestError('disconnected', message));

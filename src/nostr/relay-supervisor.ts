@@ -1,54 +1,34 @@
 // One relay, for the life of the pool: connect (the first connection is retried like any other, with exponential
-// backoff and jitter, forever), catch up from the stored cursor, keep one live subscription, probe the connection,
-// move the cursor, publish, and start over when anything of that fails.
-//
-// Cursor semantics. The cursor C of a relay means: every event matching the filters with `created_at` <= C that the
-// relay had stored when the cursor was saved has been handed to onEvent and onEvent has settled. On every
-// (re)connect and resubscribe the pool
-//   1. opens the live subscription with `since` = S = C - overlap (everything from S on: stored, then new);
-//   2. pages back through every stored event from S on, per filter (catch-up.ts);
-//   3. delivers what 1 and 2 returned oldest first (held back until 2 ends), then passes live events straight on;
-//   4. sends a probe REQ; its EOSE proves that the relay has sent us everything it had before the probe, so once
-//      the onEvent calls made so far settle, the cursor moves to the time the probe was sent.
-// Step 4 repeats every probe interval while the live subscription stands. A catch-up that fails, a subscription the
-// relay CLOSEs, or a connection that drops moves nothing: the next catch-up starts again from the last saved
-// cursor. The overlap covers events that arrive late with an older `created_at` (clients with slow clocks, relays
-// that answer out of order); an event backdated by more than the overlap and stored while the pool was not
-// subscribed is missed.
+// backoff and jitter, forever), probe the connection, publish, and start over when anything of that fails. On each
+// new connection it starts the inbound feed of a read relay (live-sync.ts: catch-up from the stored cursor, the live
+// subscription, the cursor) and sends the pool's plain subscriptions (subscriptions.ts) again.
 import { backoffDelay } from './backoff.ts';
-import { catchUpFilter } from './catch-up.ts';
-import { EventDelivery } from './event-delivery.ts';
+import { LiveSync, type LiveSyncSettings } from './live-sync.ts';
 import type {
   Backoff,
   Filter,
-  PoolLogger,
   PoolRelay,
   PublishResult,
-  RelayCursors,
   RelayState,
   RelayStatus,
   SignedEvent,
 } from './pool-types.ts';
 import { RelayConnection } from './relay-connection.ts';
 import { RelayRequestError, RelaySession, type RequestKind } from './relay-session.ts';
+import type { PoolSubscription } from './subscriptions.ts';
 
-export interface SupervisorSettings {
-  filters: readonly Filter[];
-  cursors: RelayCursors;
-  onEvent(event: unknown, relay: string): void | Promise<void>;
+export interface SupervisorSettings extends LiveSyncSettings {
   onStatus(relay: string, status: RelayStatus): void;
-  logger: PoolLogger;
-  now: () => number;
-  overlapSeconds: number;
-  pageLimit: number;
-  initialSince: number;
+  /** A connection opened and the plain subscriptions were sent on it. */
+  onConnect(relay: string): void;
+  /** The pool's plain subscriptions, by id. */
+  subscriptions: ReadonlyMap<string, PoolSubscription>;
   backoff: Backoff;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   publishTimeoutMs: number;
   probeIntervalMs: number;
   maxMessageBytes: number;
-  maxBufferedEvents: number;
   random: () => number;
 }
 
@@ -73,11 +53,9 @@ export class RelaySupervisor {
   private attempts = 0;
   private lastError: string | null = null;
   private lastEventAt: number | null = null;
-  private cursor: number | null = null;
   private lastReported = '';
-  /** Cursor writes run one after another, so that a slower earlier write cannot land after a later one. */
-  private checkpoints: Promise<void> = Promise.resolve();
-  private readonly delivery: EventDelivery;
+  /** The inbound feed, on read relays only. */
+  private readonly liveSync: LiveSync | undefined;
   /** Catch-ups, probes, connects and checkpoints under way: stop() waits for them. */
   private readonly background = new Set<Promise<void>>();
 
@@ -85,7 +63,25 @@ export class RelaySupervisor {
     readonly relay: PoolRelay,
     private readonly settings: SupervisorSettings,
   ) {
-    this.delivery = new EventDelivery(relay.url, settings.onEvent, settings.logger);
+    if (relay.read) {
+      this.liveSync = new LiveSync(
+        {
+          url: relay.url,
+          isCurrent: (session) => this.session === session && !this.stopped && !session.ended,
+          request: (session, kind, id, filters) => this.request(session, kind, id, filters),
+          probe: (session) => this.probe(session),
+          track: (task) => this.track(task),
+          failed: (reason) => this.failed(reason),
+          healthy: () => {
+            this.attempts = 0;
+            this.update({ state: 'live', lastError: null });
+          },
+          setState: (state) => this.update({ state }),
+          cursorChanged: () => this.update({}),
+        },
+        settings,
+      );
+    }
   }
 
   start(): void {
@@ -102,13 +98,13 @@ export class RelaySupervisor {
     this.session = undefined;
     const closing: Promise<void>[] = [];
     if (session) {
-      session.end('error: pool stopped');
+      this.ended(session, 'error: pool stopped');
       closing.push(session.connection.close());
     }
     if (this.connecting) closing.push(this.connecting.close());
     await Promise.all(closing);
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
-    await this.delivery.drain();
+    await this.liveSync?.drain();
     this.update({ state: 'idle' });
   }
 
@@ -122,7 +118,7 @@ export class RelaySupervisor {
       attempts: this.attempts,
       lastError: this.lastError,
       lastEventAt: this.lastEventAt,
-      cursor: this.cursor,
+      cursor: this.liveSync?.cursor ?? null,
     };
   }
 
@@ -134,6 +130,60 @@ export class RelaySupervisor {
       return Promise.resolve({ relay, ok: false, message: 'error: not connected' });
     }
     return session.publish(event, this.settings.publishTimeoutMs).then((answer) => ({ relay, ...answer }));
+  }
+
+  // ---- plain subscriptions ----
+
+  /** A subscription made while the pool runs: sent at once on an open connection. */
+  subscribed(subscription: PoolSubscription): void {
+    const session = this.session;
+    if (session && !session.ended) this.sendSubscription(session, subscription);
+  }
+
+  /** A subscription closed by its owner. */
+  unsubscribed(subscription: PoolSubscription): void {
+    const session = this.session;
+    if (!session || session.ended) return;
+    clearTimeout(session.subscriptionRetries.get(subscription.id));
+    session.subscriptionRetries.delete(subscription.id);
+    session.connection.send(['CLOSE', subscription.id]);
+  }
+
+  private sendSubscription(session: RelaySession, subscription: PoolSubscription): void {
+    subscription.setLive(this.relay.url, false);
+    let filters: Filter[];
+    try {
+      filters = subscription.filters();
+    } catch (error) {
+      this.settings.logger.error(
+        { relay: this.relay.url, subscription: subscription.id, err: error },
+        'the filters of a subscription failed',
+      );
+      return;
+    }
+    session.connection.send(['REQ', subscription.id, ...filters]);
+  }
+
+  /** CLOSED for a plain subscription: asked again after a delay that grows while the relay keeps refusing. */
+  private subscriptionRefused(session: RelaySession, subscription: PoolSubscription, reason: string): void {
+    subscription.setLive(this.relay.url, false);
+    const refusals = (session.subscriptionRefusals.get(subscription.id) ?? 0) + 1;
+    session.subscriptionRefusals.set(subscription.id, refusals);
+    const delayMs = backoffDelay(this.settings.backoff, refusals, this.settings.random);
+    this.settings.logger.warn(
+      { relay: this.relay.url, subscription: subscription.id, reason, delayMs },
+      'the relay closed a subscription; asking again',
+    );
+    clearTimeout(session.subscriptionRetries.get(subscription.id));
+    session.subscriptionRetries.set(
+      subscription.id,
+      setTimeout(() => {
+        session.subscriptionRetries.delete(subscription.id);
+        if (this.session !== session || session.ended) return;
+        if (this.settings.subscriptions.get(subscription.id) !== subscription) return;
+        this.sendSubscription(session, subscription);
+      }, delayMs),
+    );
   }
 
   // ---- connection ----
@@ -173,8 +223,16 @@ export class RelaySupervisor {
     this.session = session;
     this.settings.logger.info({ relay: this.relay.url }, 'relay connected');
     session.probeTimer = setInterval(() => this.track(this.probe(session)), this.settings.probeIntervalMs);
-    if (this.relay.read) {
-      await this.sync(session);
+    for (const subscription of this.settings.subscriptions.values()) {
+      this.sendSubscription(session, subscription);
+    }
+    try {
+      this.settings.onConnect(this.relay.url);
+    } catch (error) {
+      this.settings.logger.error({ relay: this.relay.url, err: error }, 'onConnect failed');
+    }
+    if (this.liveSync) {
+      await this.liveSync.sync(session);
     } else {
       this.attempts = 0;
       this.update({ state: 'live', lastError: null });
@@ -187,21 +245,35 @@ export class RelaySupervisor {
     this.session = undefined;
     const reason =
       session.dropReason ?? `connection closed${describeSocketError(session.connection.lastError)}`;
-    session.end('error: connection closed');
+    this.ended(session, 'error: connection closed');
     if (this.stopped) return;
     this.settings.logger.warn({ relay: this.relay.url, reason }, 'relay connection lost');
     this.retryLater(reason);
   }
 
+  /** Fails what waited on the session; no plain subscription is live here any more. */
+  private ended(session: RelaySession, message: string): void {
+    session.end(message);
+    for (const subscription of this.settings.subscriptions.values()) {
+      subscription.setLive(this.relay.url, false);
+    }
+  }
+
   private retryLater(reason: string): void {
-    this.attempts += 1;
-    const delayMs = backoffDelay(this.settings.backoff, this.attempts, this.settings.random);
+    const delayMs = this.failed(reason);
     this.settings.logger.debug(
       { relay: this.relay.url, reason, delayMs, attempts: this.attempts },
       'relay retry',
     );
-    this.update({ state: 'waiting', lastError: reason });
     this.reconnectTimer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  /** Counts a failed attempt, reports it, and returns the delay before the next one. */
+  private failed(reason: string): number {
+    this.attempts += 1;
+    const delayMs = backoffDelay(this.settings.backoff, this.attempts, this.settings.random);
+    this.update({ state: 'waiting', lastError: reason });
+    return delayMs;
   }
 
   /** The relay stopped answering: drop the connection, and the reconnect starts over. */
@@ -214,55 +286,55 @@ export class RelaySupervisor {
 
   // ---- frames ----
 
-  private onFrame(session: RelaySession, message: unknown[]): boolean {
-    // nostr-tools leaves the message handler on a socket it is closing: nothing may act on a finished session.
-    if (session.ended) return true;
+  private onFrame(session: RelaySession, message: unknown[]): void {
+    // Frames still buffered when a session ended: nothing may act on a finished session.
+    if (session.ended) return;
     const [type, key] = message;
+    if (typeof key !== 'string') return;
+    const subscription = this.settings.subscriptions.get(key);
     switch (type) {
       case 'EVENT':
-        if (typeof key === 'string') this.onRelayEvent(session, key, message[2]);
-        return true;
-      case 'EOSE':
-        if (typeof key === 'string') session.answered(key);
-        return true;
-      case 'CLOSED':
-        if (typeof key === 'string') this.onClosed(session, key, String(message[2] ?? ''));
-        return true;
-      case 'OK':
-        if (typeof key === 'string') {
-          session.acknowledged(key, {
-            ok: message[2] === true,
-            message: typeof message[3] === 'string' ? message[3] : '',
-          });
+        if (subscription) {
+          this.lastEventAt = this.settings.now();
+          try {
+            subscription.deliver(message[2], this.relay.url);
+          } catch (error) {
+            this.settings.logger.error(
+              { relay: this.relay.url, subscription: key, err: error },
+              'onEvent of a subscription failed',
+            );
+          }
+        } else if (this.liveSync?.onEvent(session, key, message[2])) {
+          this.lastEventAt = this.settings.now();
         }
-        return true;
+        return;
+      case 'EOSE':
+        if (subscription) {
+          session.subscriptionRefusals.delete(key);
+          subscription.setLive(this.relay.url, true);
+        } else {
+          session.answered(key);
+        }
+        return;
+      case 'CLOSED': {
+        const reason = String(message[2] ?? '');
+        if (subscription) {
+          this.subscriptionRefused(session, subscription, reason);
+        } else {
+          session.refused(key, reason);
+          this.liveSync?.onClosed(session, key, reason);
+        }
+        return;
+      }
+      case 'OK':
+        session.acknowledged(key, {
+          ok: message[2] === true,
+          message: typeof message[3] === 'string' ? message[3] : '',
+        });
+        return;
       default:
-        return false;
+        return;
     }
-  }
-
-  private onRelayEvent(session: RelaySession, subscriptionId: string, event: unknown): void {
-    const request = session.requests.get(subscriptionId);
-    if (request?.kind === 'probe') return;
-    if (subscriptionId !== session.liveId && request === undefined) return;
-    request?.events.push(event);
-    this.lastEventAt = this.settings.now();
-    if (session.buffering) session.buffer.push(event);
-    else this.delivery.deliver(event);
-  }
-
-  private onClosed(session: RelaySession, subscriptionId: string, reason: string): void {
-    session.refused(subscriptionId, reason);
-    if (subscriptionId !== session.liveId) return;
-    // The live subscription is gone: what follows is not covered until a new catch-up has run. The CLOSE is for a
-    // relay (or a proxy) that said CLOSED but kept the subscription: it would otherwise be open twice.
-    session.connection.send(['CLOSE', subscriptionId]);
-    session.liveId = undefined;
-    session.caughtUp = false;
-    session.syncGeneration += 1;
-    this.flush(session);
-    this.settings.logger.warn({ relay: this.relay.url, reason }, 'relay closed the subscription');
-    this.resyncLater(session, `subscription closed by the relay: ${reason}`);
   }
 
   /** Sends a REQ and resolves with its events at EOSE. A relay that does not answer in time is dropped. */
@@ -277,102 +349,11 @@ export class RelaySupervisor {
     );
   }
 
-  /** Delivers the events held back during a catch-up, oldest first. */
-  private flush(session: RelaySession): void {
-    const held = session.buffer;
-    session.buffer = [];
-    this.delivery.deliverInOrder(held);
-  }
-
-  // ---- catch-up and the live subscription ----
-
-  private resyncLater(session: RelaySession, reason: string): void {
-    this.attempts += 1;
-    const delayMs = backoffDelay(this.settings.backoff, this.attempts, this.settings.random);
-    this.update({ state: 'waiting', lastError: reason });
-    clearTimeout(session.resyncTimer);
-    session.resyncTimer = setTimeout(() => {
-      if (this.session === session && !this.stopped) this.track(this.sync(session));
-    }, delayMs);
-  }
-
-  private async sync(session: RelaySession): Promise<void> {
-    const generation = ++session.syncGeneration;
-    const current = () => !this.stopped && !session.ended && session.syncGeneration === generation;
-    const { filters, overlapSeconds, pageLimit, logger } = this.settings;
-    const relay = this.relay.url;
-    session.caughtUp = false;
-    session.buffering = true;
-    session.buffer = [];
-    this.update({ state: 'syncing' });
-    try {
-      const cursor = await this.settings.cursors.get(relay);
-      if (!current()) return;
-      this.cursor = cursor;
-      const since = cursor === null ? this.settings.initialSince : Math.max(0, cursor - overlapSeconds);
-      // Live first: from its REQ on the relay sends every new event, so none stored while the pages are read
-      // can fall between the pages and the subscription.
-      if (session.liveId !== undefined) session.connection.send(['CLOSE', session.liveId]);
-      session.liveId = session.nextId('live');
-      await this.request(
-        session,
-        'live',
-        session.liveId,
-        filters.map((filter) => ({ ...filter, since })),
-      );
-      let pages = 0;
-      for (const filter of filters) {
-        if (!current()) return;
-        const result = await catchUpFilter({
-          filter,
-          since,
-          pageLimit,
-          request: async (page) => {
-            const events = await this.request(session, 'page', session.nextId('catch-up'), [page]);
-            if (current() && session.buffer.length >= this.settings.maxBufferedEvents) {
-              logger.warn({ relay, held: session.buffer.length }, 'long catch-up: delivering it in chunks');
-              this.flush(session);
-            }
-            return events;
-          },
-          onSkippedSecond: (second) =>
-            logger.warn(
-              { relay, second },
-              `more than ${pageLimit} events in one second; some may be skipped`,
-            ),
-        });
-        pages += result.pages;
-      }
-      if (!current()) return;
-      session.buffering = false;
-      this.flush(session);
-      session.caughtUp = true;
-      this.attempts = 0;
-      logger.info({ relay, since, pages }, 'relay caught up');
-      this.update({ state: 'live', lastError: null });
-      await this.probe(session);
-    } catch (error) {
-      if (!current()) return;
-      session.buffering = false;
-      this.flush(session);
-      // A timeout drops the connection and the reconnect starts over; anything else is retried on this one.
-      if (error instanceof RelayRequestError && error.failure === 'timeout') return;
-      const reason =
-        error instanceof RelayRequestError
-          ? `subscription closed by the relay: ${error.reason}`
-          : `catch-up failed: ${describe(error)}`;
-      logger.warn({ relay, reason }, 'relay catch-up failed');
-      this.resyncLater(session, reason);
-    }
-  }
-
-  /** Checks that the relay still answers; when caught up, it also moves the cursor (see the top of this file). */
+  /** Checks that the relay still answers; on a read relay that is caught up, the cursor moves (live-sync.ts). */
   private async probe(session: RelaySession): Promise<void> {
     if (session.probing || session.ended) return;
     session.probing = true;
-    const sentAt = this.settings.now();
-    const generation = session.syncGeneration;
-    const wasCaughtUp = session.caughtUp;
+    const mark = this.liveSync?.mark(session);
     try {
       await this.request(session, 'probe', session.nextId('probe'), [PROBE_FILTER]);
     } catch (error) {
@@ -381,25 +362,7 @@ export class RelaySupervisor {
     } finally {
       session.probing = false;
     }
-    if (!this.relay.read || !wasCaughtUp || !session.caughtUp || session.syncGeneration !== generation) {
-      return;
-    }
-    // Every event the relay sent before the probe's answer has been handed to onEvent by now.
-    const handedOver = this.delivery.unsettled();
-    this.checkpoints = this.checkpoints.then(() => this.checkpoint(sentAt, handedOver));
-    await this.checkpoints;
-  }
-
-  private async checkpoint(coveredUntil: number, handedOver: Promise<void>[]): Promise<void> {
-    await Promise.allSettled(handedOver);
-    if (this.cursor !== null && coveredUntil <= this.cursor) return;
-    try {
-      await this.settings.cursors.set(this.relay.url, coveredUntil);
-      this.cursor = coveredUntil;
-      this.update({});
-    } catch (error) {
-      this.settings.logger.error({ relay: this.relay.url, err: error }, 'could not save the relay cursor');
-    }
+    if (mark) await this.liveSync?.checkpoint(session, mark);
   }
 
   // ---- bookkeeping ----
