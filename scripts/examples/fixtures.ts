@@ -5,7 +5,7 @@ import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bech32 } from '@scure/base';
 import { type EventTemplate, getEventHash, getPublicKey } from 'nostr-tools/pure';
 import type { Policy } from '../../src/domain/types.ts';
-import { LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
+import { type ActionInput, type ActionInputWithout, buildAction } from '../../src/protocol/build-action.ts';
 import type { NostrEvent } from '../../src/protocol/schemas.ts';
 
 export const sha256 = (data: string | Uint8Array): Buffer => createHash('sha256').update(data).digest();
@@ -134,26 +134,9 @@ export function sign(template: EventTemplate, secret: Uint8Array): NostrEvent {
   return { ...unsigned, id, sig };
 }
 
-/** An action event template from a person, tagging the agent. */
-export function action(
-  name: string,
-  taskId: string,
-  createdAt: number,
-  extra: string[][] = [],
-  content = '',
-): EventTemplate {
-  return {
-    kind: 1985,
-    created_at: createdAt,
-    tags: [
-      ['L', LABEL_NAMESPACE],
-      ['l', name, LABEL_NAMESPACE],
-      ['e', taskId, RELAY, 'task'],
-      ['p', EXAMPLE_KEYS.agent],
-      ...extra,
-    ],
-    content,
-  };
+/** An action from a person, tagging the example agent, with the example relay as the listing's hint. */
+export function act(input: ActionInputWithout<'agent' | 'relayHint'>): EventTemplate {
+  return buildAction({ ...input, agent: EXAMPLE_KEYS.agent, relayHint: RELAY } as ActionInput);
 }
 
 /** A payout invoice of `who`, with the preimage its node reveals when paid. */

@@ -5,7 +5,7 @@ import { splitShares } from '../../src/domain/money.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../../src/protocol/build-announcement.ts';
 import { buildPaymentPrompt, buildRejection } from '../../src/protocol/build-notices.ts';
 import {
-  action,
+  act,
   EXAMPLE_KEYS,
   EXAMPLE_POLICY,
   type Example,
@@ -81,20 +81,24 @@ function happyPath(out: Example[]): void {
     ),
   );
   task.fund(T0 + 120, HEIGHT);
-  const claim = task.act('claim', SECRET.worker, action('claim', task.taskId, T0 + 3_600, [], 'On it.'));
+  const claim = task.act(
+    'claim',
+    SECRET.worker,
+    act({ action: 'claim', taskId: task.taskId, createdAt: T0 + 3_600, note: 'On it.' }),
+  );
   task.worker = EXAMPLE_KEYS.worker;
   task.transition(T0 + 3_602, claim, { state: 'claimed', details: { windowEndsAt: T0 + 3_602 + 86_400 } });
   const payout = payoutInvoice('happy worker', 'worker', task.amountMsat - task.feeMsat, T0 + 50_000);
   const submit = task.act(
     'submit',
     SECRET.worker,
-    action(
-      'submit',
-      task.taskId,
-      T0 + 50_000,
-      [['bolt11', payout.bolt11]],
-      'https://example.com/readme-es.md',
-    ),
+    act({
+      action: 'submit',
+      taskId: task.taskId,
+      createdAt: T0 + 50_000,
+      bolt11: payout.bolt11,
+      delivery: 'https://example.com/readme-es.md',
+    }),
   );
   task.transition(T0 + 50_002, submit, {
     state: 'submitted',
@@ -104,7 +108,7 @@ function happyPath(out: Example[]): void {
   const wrongApprove = task.act(
     'rejected-approve',
     SECRET.worker,
-    action('approve', task.taskId, T0 + 55_000),
+    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 55_000 }),
   );
   task.add(
     'rejected',
@@ -123,7 +127,7 @@ function happyPath(out: Example[]): void {
   const approve = task.act(
     'approve',
     SECRET.poster,
-    action('approve', task.taskId, T0 + 60_000, [], 'Thanks!'),
+    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 60_000, note: 'Thanks!' }),
   );
   task.transition(T0 + 60_001, approve, {
     state: 'settling',
@@ -162,7 +166,12 @@ function refundPath(out: Example[]): void {
   const cancel = task.act(
     'cancel',
     SECRET.poster,
-    action('cancel', task.taskId, T0 + 5_000, [], 'Not needed any more, sorry.'),
+    act({
+      action: 'cancel',
+      taskId: task.taskId,
+      createdAt: T0 + 5_000,
+      note: 'Not needed any more, sorry.',
+    }),
   );
   task.transition(T0 + 5_001, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
   task.transition(T0 + 5_003, null, {
@@ -186,7 +195,11 @@ function disputePath(out: Example[]): void {
   });
   task.offer(T0 + 2_003);
   task.fund(T0 + 2_400, HEIGHT + 3);
-  const claim = task.act('claim', SECRET.worker, action('claim', task.taskId, T0 + 4_000));
+  const claim = task.act(
+    'claim',
+    SECRET.worker,
+    act({ action: 'claim', taskId: task.taskId, createdAt: T0 + 4_000 }),
+  );
   task.worker = EXAMPLE_KEYS.worker;
   task.transition(T0 + 4_001, claim, { state: 'claimed', details: { windowEndsAt: T0 + 4_001 + 129_600 } });
   const net = task.amountMsat - task.feeMsat;
@@ -195,13 +208,13 @@ function disputePath(out: Example[]): void {
   const submit = task.act(
     'submit',
     SECRET.worker,
-    action(
-      'submit',
-      task.taskId,
-      T0 + 90_000,
-      [['bolt11', workerPayout.bolt11]],
-      'https://example.com/sqlite-bench/report.md',
-    ),
+    act({
+      action: 'submit',
+      taskId: task.taskId,
+      createdAt: T0 + 90_000,
+      bolt11: workerPayout.bolt11,
+      delivery: 'https://example.com/sqlite-bench/report.md',
+    }),
   );
   task.transition(T0 + 90_001, submit, {
     state: 'submitted',
@@ -210,13 +223,12 @@ function disputePath(out: Example[]): void {
   const dispute = task.act(
     'dispute',
     SECRET.poster,
-    action(
-      'dispute',
-      task.taskId,
-      T0 + 100_000,
-      [],
-      'Only two drivers were benchmarked, and WAL is missing.',
-    ),
+    act({
+      action: 'dispute',
+      taskId: task.taskId,
+      createdAt: T0 + 100_000,
+      reason: 'Only two drivers were benchmarked, and WAL is missing.',
+    }),
   );
   task.transition(T0 + 100_001, dispute, {
     state: 'disputed',
@@ -225,16 +237,14 @@ function disputePath(out: Example[]): void {
   const verdict = task.act(
     'verdict',
     SECRET.arbitrator,
-    action(
-      'verdict',
-      task.taskId,
-      T0 + 120_000,
-      [
-        ['outcome', 'split'],
-        ['share_bps', '6000'],
-      ],
-      'Two of three drivers done well; WAL part missing. 60% to the worker.',
-    ),
+    act({
+      action: 'verdict',
+      taskId: task.taskId,
+      createdAt: T0 + 120_000,
+      outcome: 'split',
+      workerShareBps: 6_000,
+      note: 'Two of three drivers done well; WAL part missing. 60% to the worker.',
+    }),
   );
   task.transition(T0 + 120_001, verdict, {
     state: 'settling',
@@ -254,10 +264,13 @@ function disputePath(out: Example[]): void {
   const given = task.act(
     'payout-invoice',
     SECRET.poster,
-    action('payout_invoice', task.taskId, T0 + 130_000, [
-      ['bolt11', posterPayout.bolt11],
-      ['recipient', 'poster'],
-    ]),
+    act({
+      action: 'payout_invoice',
+      taskId: task.taskId,
+      createdAt: T0 + 130_000,
+      bolt11: posterPayout.bolt11,
+      recipient: 'poster',
+    }),
   );
   task.transition(T0 + 130_001, given, {
     state: 'custody',
@@ -317,7 +330,11 @@ function cancelledPath(out: Example[]): void {
     at: T0 + 3_500,
   });
   task.offer(T0 + 3_501);
-  const cancel = task.act('cancel', SECRET.poster, action('cancel', task.taskId, T0 + 3_900));
+  const cancel = task.act(
+    'cancel',
+    SECRET.poster,
+    act({ action: 'cancel', taskId: task.taskId, createdAt: T0 + 3_900 }),
+  );
   task.transition(T0 + 3_901, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
   task.transition(T0 + 3_903, null, { state: 'cancelled', details: { paymentHash: task.paymentHash } });
 }

@@ -2,6 +2,7 @@
 import type { EventTemplate } from 'nostr-tools/pure';
 import { requiredFinalCltv } from '../../src/domain/deadlines.ts';
 import { feeFor } from '../../src/domain/money.ts';
+import { buildListing } from '../../src/protocol/build-listing.ts';
 import { buildTransition } from '../../src/protocol/build-transition.ts';
 import type { NostrEvent } from '../../src/protocol/schemas.ts';
 import type { Transition } from '../../src/protocol/transition-types.ts';
@@ -40,21 +41,18 @@ export class TaskStory {
     this.listing = this.add(
       'task-listing',
       sign(
-        {
-          kind: 30402,
-          created_at: listing.at,
-          tags: [
-            ['d', listing.d],
-            ['title', listing.title],
-            ['summary', listing.summary],
-            ['price', String(listing.sats), 'SAT'],
-            ['amount', this.amountMsat.toString()],
-            ['p', EXAMPLE_KEYS.agent],
-            ['t', 'escrow'],
-            ...(listing.windows ?? []),
-          ],
+        buildListing({
+          d: listing.d,
+          title: listing.title,
+          summary: listing.summary,
+          amountMsat: this.amountMsat,
+          agent: EXAMPLE_KEYS.agent,
+          windows: Object.fromEntries(
+            (listing.windows ?? []).map(([, name, seconds]) => [name, Number(seconds)]),
+          ),
           content: `${listing.summary}\n\nDeliver a link in your submission. Paid through the escrow agent.`,
-        },
+          createdAt: listing.at,
+        }),
         SECRET.poster,
       ),
     );

@@ -1,5 +1,6 @@
 // A verified NIP-99 listing that tags the agent -> the domain's `post` command (docs/protocol.md, "Task").
 import type { Command, Hex32, Windows } from '../domain/types.ts';
+import { utf8ByteLength } from './bytes.ts';
 import { KINDS, LIMITS, WINDOW_FIELDS } from './constants.ts';
 import { type IntakeFailure, intakeFailure } from './reasons.ts';
 import { listingSchema, type NostrEvent, parseLabelled } from './schemas.ts';
@@ -22,7 +23,7 @@ export function parseTaskListing(event: NostrEvent, options: { agentPubkey: Hex3
     return intakeFailure('NotForThisAgent', 'the listing does not tag this agent');
   }
   // The offer embeds the listing whole, so it must leave room in one event for the rest of the offer.
-  if (Buffer.byteLength(JSON.stringify(event), 'utf8') > LIMITS.listingBytes) {
+  if (utf8ByteLength(JSON.stringify(event)) > LIMITS.listingBytes) {
     return intakeFailure('MalformedListing', `listing is larger than ${LIMITS.listingBytes} bytes`);
   }
   const parsed = parseLabelled(listingSchema, event);

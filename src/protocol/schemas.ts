@@ -4,6 +4,8 @@
 // event id is a hash over the exact bytes and a repaired event is a different event.
 import { bech32 } from '@scure/base';
 import { z } from 'zod';
+import { HEX32_PATTERN, hexPattern } from '../domain/hex.ts';
+import { utf8ByteLength } from './bytes.ts';
 import {
   ACTION_NAMES,
   type ActionName,
@@ -51,11 +53,11 @@ export function nonEmptyText(maxChars: number) {
 
 export const hex64 = z
   .string(expecting('64 lowercase hex characters'))
-  .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+  .regex(HEX32_PATTERN, 'must be 64 lowercase hex characters');
 
 export const sig128 = z
   .string(expecting('128 lowercase hex characters'))
-  .regex(/^[0-9a-f]{128}$/, 'must be 128 lowercase hex characters');
+  .regex(hexPattern(64), 'must be 128 lowercase hex characters');
 
 export const kind = z
   .number(expecting('an integer from 0 to 65535'))
@@ -147,7 +149,7 @@ export type ParseEventResult = { ok: true; event: NostrEvent } | IntakeFailure;
  */
 export function parseEventJson(json: string, maxBytes: number = LIMITS.eventBytes): ParseEventResult {
   // String length is a cheap lower bound on the UTF-8 size; only measure bytes when it could matter.
-  if (json.length > maxBytes || Buffer.byteLength(json, 'utf8') > maxBytes) {
+  if (json.length > maxBytes || utf8ByteLength(json) > maxBytes) {
     return intakeFailure('TooLarge', `event is larger than ${maxBytes} bytes`);
   }
   const parsed = parseStrictJson(json);

@@ -1,8 +1,8 @@
 // Tag groups shared by the transition schemas: the common head of every transition, window ends,
 // resolutions and the settlement proof.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Resolution } from '../domain/types.ts';
+import { sha256Hex } from './bytes.ts';
 import { RESOLUTION_KINDS, type TransitionState, type WindowName } from './constants.ts';
 import {
   bpsString,
@@ -22,9 +22,7 @@ import {
 } from './schemas.ts';
 import type { Settlement, TransitionCommon } from './transition-types.ts';
 
-export function sha256Hex(hex: string): string {
-  return createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
-}
+export { sha256Hex };
 
 interface Rules {
   /** required: every transition but the first; forbidden: `offered`, always the first; optional: `cancelled`. */

@@ -12,7 +12,9 @@ import { feeFor } from '../../src/domain/money.ts';
 import type { Policy } from '../../src/domain/types.ts';
 import type { CreatedHoldInvoice, PaymentResult } from '../../src/ldk/port.ts';
 import { Sandbox } from '../../src/ldk/sandbox/sandbox.ts';
-import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
+import { actionTemplate } from '../../src/protocol/build-action.ts';
+import { buildListing } from '../../src/protocol/build-listing.ts';
+import { KINDS, type WindowName } from '../../src/protocol/constants.ts';
 import { type EscrowStore, openStore } from '../../src/store/index.ts';
 import { connectNostrTools, startTestRelay, type TestRelay } from './relay.ts';
 
@@ -168,39 +170,31 @@ export async function startHarness(
       const author = by ?? harness.poster;
       const sats = amountMsat / 1000n;
       const event = finalizeEvent(
-        {
-          kind: KINDS.listing,
-          created_at: Math.floor(Date.now() / 1000),
-          tags: [
-            ['d', `task-${randomBytes(4).toString('hex')}`],
-            ['title', title],
-            ['price', sats.toString(), 'SAT'],
-            ['amount', amountMsat.toString()],
-            ['p', agentKey.pubkey],
-            ['t', 'escrow'],
-            ...Object.entries(windows).map(([name, seconds]) => ['window', name, String(seconds)]),
-          ],
+        buildListing({
+          d: `task-${randomBytes(4).toString('hex')}`,
+          title,
+          amountMsat,
+          agent: agentKey.pubkey,
+          windows: windows as Partial<Record<WindowName, number>>,
           content: 'Five, seven, five syllables.',
-        },
+          createdAt: Math.floor(Date.now() / 1000),
+        }),
         author.secretKey,
       );
       await client.publish(event);
       return event;
     },
     async act(by, name, taskId, extra = {}) {
+      // Unchecked on purpose: tests also send actions the agent must refuse.
       const event = finalizeEvent(
-        {
-          kind: KINDS.label,
-          created_at: Math.floor(Date.now() / 1000),
-          tags: [
-            ['L', LABEL_NAMESPACE],
-            ['l', name, LABEL_NAMESPACE],
-            ['e', taskId, '', 'task'],
-            ['p', agentKey.pubkey],
-            ...(extra.tags ?? []),
-          ],
+        actionTemplate({
+          name,
+          taskId,
+          agent: agentKey.pubkey,
+          createdAt: Math.floor(Date.now() / 1000),
+          extraTags: extra.tags ?? [],
           content: extra.content ?? '',
-        },
+        }),
         by.secretKey,
       );
       await client.publish(event);

@@ -21,7 +21,9 @@ import { identityFrom } from '../../agent/identity.ts';
 import { runAgent } from '../../agent/run-agent.ts';
 import { formatMsat } from '../../domain/money.ts';
 import { Sandbox } from '../../ldk/sandbox/sandbox.ts';
-import { KINDS, LABEL_NAMESPACE } from '../../protocol/constants.ts';
+import { type ActionInput, type ActionInputWithout, buildAction } from '../../protocol/build-action.ts';
+import { buildListing } from '../../protocol/build-listing.ts';
+import { KINDS } from '../../protocol/constants.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
 import { openStore } from '../../store/index.ts';
 import type { Output } from '../cli.ts';
@@ -68,37 +70,19 @@ export async function demoCommand(config: AgentConfig, output: Output): Promise<
       const event = finalizeEvent(template, key);
       return client.publish(event).then(() => event);
     };
-    const action = (name: string, taskId: string, key: Uint8Array, tags: string[][] = [], content = '') =>
-      publish(
-        {
-          kind: KINDS.label,
-          created_at: now(),
-          tags: [
-            ['L', LABEL_NAMESPACE],
-            ['l', name, LABEL_NAMESPACE],
-            ['e', taskId, '', 'task'],
-            ['p', agentPubkey],
-            ...tags,
-          ],
-          content,
-        },
-        key,
-      );
+    // The people's events are built with the protocol module, as any client would build them.
+    const act = (input: ActionInputWithout<'agent' | 'createdAt'>, key: Uint8Array) =>
+      publish(buildAction({ ...input, agent: agentPubkey, createdAt: now() } as ActionInput), key);
 
     const listing = await publish(
-      {
-        kind: KINDS.listing,
-        created_at: now(),
-        tags: [
-          ['d', 'demo-task'],
-          ['title', 'Demo: write a haiku about escrow'],
-          ['price', String(AMOUNT_MSAT / 1000n), 'SAT'],
-          ['amount', AMOUNT_MSAT.toString()],
-          ['p', agentPubkey],
-          ['t', 'escrow'],
-        ],
+      buildListing({
+        d: 'demo-task',
+        title: 'Demo: write a haiku about escrow',
+        amountMsat: AMOUNT_MSAT,
+        agent: agentPubkey,
         content: 'Five, seven, five.',
-      },
+        createdAt: now(),
+      }),
       poster,
     );
     output.out(`poster  -> listing ${short(listing.id)} for ${formatMsat(AMOUNT_MSAT)}`);
@@ -125,7 +109,7 @@ export async function demoCommand(config: AgentConfig, output: Output): Promise<
     output.out('payer   -> pays the hold invoice from the payer node');
     const payment = sandbox.payer.pay({ bolt11, maxFeeMsat: 10_000n, timeoutSeconds: 120 });
     await waitFor('funded');
-    await action('claim', listing.id, worker);
+    await act({ action: 'claim', taskId: listing.id }, worker);
     output.out('worker  -> claims');
     await waitFor('claimed');
     // What the worker's node can still receive shrinks by exactly what it is paid (a direct channel, no routing fee).
@@ -135,16 +119,18 @@ export async function demoCommand(config: AgentConfig, output: Output): Promise<
       description: 'haiku',
       expirySeconds: 3600,
     });
-    await action(
-      'submit',
-      listing.id,
+    await act(
+      {
+        action: 'submit',
+        taskId: listing.id,
+        bolt11: invoice.bolt11,
+        delivery: 'Hold the sats still / until the work is approved / then they flow onward',
+      },
       worker,
-      [['bolt11', invoice.bolt11]],
-      'Hold the sats still / until the work is approved / then they flow onward',
     );
     output.out(`worker  -> submits, with an invoice for ${formatMsat(AMOUNT_MSAT - fee)}`);
     await waitFor('submitted');
-    await action('approve', listing.id, poster);
+    await act({ action: 'approve', taskId: listing.id }, poster);
     output.out('poster  -> approves');
     const settled = await waitFor('settled');
     await waitFor('paid');
