@@ -5,10 +5,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { HEX32_PATTERN } from '../domain/hex.ts';
 import { policyProblems } from '../domain/policy.ts';
 import type { Policy } from '../domain/types.ts';
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const MAX_MSAT = 2_100_000_000_000_000_000n; // 21 million BTC
 
 const wholeNumber = (min: number, max: number) =>
@@ -103,7 +103,9 @@ const configSchema = z
         safety_margin_blocks: wholeNumber(3, 144).default(16),
         invoice_expiry_seconds: wholeNumber(60, 7 * 86_400).default(3600),
         arbitrators: z
-          .array(z.string().regex(HEX64, 'each arbitrator must be a 64-character lowercase hex pubkey'))
+          .array(
+            z.string().regex(HEX32_PATTERN, 'each arbitrator must be a 64-character lowercase hex pubkey'),
+          )
           .default([]),
         dispute_deadline_rule: z
           .enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' })

@@ -3,6 +3,7 @@
 
 import { decode, npubEncode } from 'nostr-tools/nip19';
 import { getPublicKey } from 'nostr-tools/pure';
+import { isHex32 } from '../domain/hex.ts';
 import { readOrCreateSecret, SecretFileError } from './secret-files.ts';
 
 export interface AgentIdentity {
@@ -31,7 +32,7 @@ export function identityFrom(secretKey: Uint8Array): AgentIdentity {
 }
 
 function parseSecret(text: string): Uint8Array {
-  if (/^[0-9a-f]{64}$/.test(text)) return Uint8Array.from(Buffer.from(text, 'hex'));
+  if (isHex32(text)) return Uint8Array.from(Buffer.from(text, 'hex'));
   if (text.startsWith('nsec1')) {
     const decoded = decode(text);
     if (decoded.type === 'nsec') return decoded.data;

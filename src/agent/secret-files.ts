@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isHex32 } from '../domain/hex.ts';
 
 export class SecretFileError extends Error {
   override name = 'SecretFileError';
@@ -27,7 +28,7 @@ export function readSecret(path: string, what: string): Uint8Array {
     );
   }
   const text = readFileSync(path, 'utf8').trim();
-  if (!/^[0-9a-f]{64}$/.test(text)) {
+  if (!isHex32(text)) {
     throw new SecretFileError(`${what} file ${path} must hold 64 lowercase hex characters (32 bytes)`);
   }
   return Uint8Array.from(Buffer.from(text, 'hex'));

@@ -1,7 +1,8 @@
 // Canonical JSON: object keys sorted, bigints as decimal strings, no whitespace, undefined dropped.
 // Used wherever two machines must produce the same bytes (audit chain, projection hash), whatever the
 // database or the insertion order.
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(normalise(value));
@@ -23,6 +24,7 @@ function normalise(value: unknown): unknown {
   return out;
 }
 
+/** sha256 as lowercase hex; a string is hashed as its UTF-8 bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return bytesToHex(sha256(typeof data === 'string' ? utf8ToBytes(data) : data));
 }

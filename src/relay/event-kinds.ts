@@ -1,6 +1,7 @@
 // NIP-01 kind ranges, NIP-40 expiration and the replaceable "address" of an event, as this relay reads them.
 // (@nostr-relay/common's EventUtils.getType also treats kind 41 as replaceable; NIP-01 does not.)
 import type { Event } from '@nostr-relay/common';
+import { isHex32 } from '../domain/hex.ts';
 
 export type KindClass = 'regular' | 'replaceable' | 'ephemeral' | 'addressable';
 
@@ -48,10 +49,14 @@ export interface Coordinate {
 
 /** Parses an `a` tag value `<kind>:<pubkey>:<d>`; the d part may itself contain colons. */
 export function parseCoordinate(value: string): Coordinate | null {
-  const match = /^(\d{1,5}):([0-9a-f]{64}):(.*)$/s.exec(value);
-  if (!match) return null;
-  const kind = Number(match[1]);
+  const first = value.indexOf(':');
+  const second = value.indexOf(':', first + 1);
+  if (first < 0 || second < 0) return null;
+  const kindText = value.slice(0, first);
+  const pubkey = value.slice(first + 1, second);
+  if (!/^\d{1,5}$/.test(kindText) || !isHex32(pubkey)) return null;
+  const kind = Number(kindText);
   const cls = kindClass(kind);
   if (kind > MAX_KIND || (cls !== 'replaceable' && cls !== 'addressable')) return null;
-  return { kind, pubkey: match[2]!, d: match[3]! };
+  return { kind, pubkey, d: value.slice(second + 1) };
 }

@@ -12,6 +12,7 @@
 // - NIP-26 delegation makes the delegator the "author"; here the author is always the signing pubkey.
 import type { Event, Filter } from '@nostr-relay/common';
 import { EventRepositorySqlite } from '@nostr-relay/event-repository-sqlite';
+import { isHex32 } from '../domain/hex.ts';
 import { DELETION_KIND, expiresAt, parseCoordinate, replaceableSlot } from './event-kinds.ts';
 import { tagConditions } from './filter-match.ts';
 
@@ -35,7 +36,6 @@ interface EventRow {
 }
 
 const EVENT_COLUMNS = 'e.id, e.pubkey, e.created_at, e.kind, e.tags, e.content, e.sig';
-const HEX64 = /^[0-9a-f]{64}$/;
 
 function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
@@ -136,9 +136,7 @@ export class SqliteEventStore extends EventRepositorySqlite {
     const db = this.getDatabase();
     let deleted = 0;
     const ids = [
-      ...new Set(
-        deletion.tags.filter((tag) => tag[0] === 'e' && HEX64.test(tag[1] ?? '')).map((tag) => tag[1]!),
-      ),
+      ...new Set(deletion.tags.flatMap((tag) => (tag[0] === 'e' && isHex32(tag[1]) ? [tag[1]] : []))),
     ];
     if (ids.length > 0) {
       deleted += db
