@@ -2,13 +2,12 @@
 // an open invoice so that any later payment is refused. LND's rules: canceling twice succeeds, canceling a
 // settled invoice fails (AlreadySettled), an unknown hash fails (UnknownHash).
 import { cancelHodlInvoice } from 'lightning';
+import { checkPaymentHash } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { LndContext } from './lnd-context.ts';
 
 export async function cancelHold(context: LndContext, paymentHash: string): Promise<void> {
-  if (typeof paymentHash !== 'string' || !/^[0-9a-f]{64}$/.test(paymentHash)) {
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex characters');
-  }
+  checkPaymentHash(paymentHash);
   // LND does not record who canceled; remembered (before asking, so an update racing the answer already
   // sees it) so that lookups say 'requested' rather than guess. Forgotten again if LND refused.
   const known = context.canceledByUs.has(paymentHash);

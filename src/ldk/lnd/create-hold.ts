@@ -5,21 +5,22 @@
 // and checked against the request: a hold whose invoice says something else must never be handed out.
 import { cancelHodlInvoice, createHodlInvoice } from 'lightning';
 import { Bolt11Error, decodeBolt11 } from '../bolt11/index.ts';
+import { checkHoldRequest } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { CreatedHoldInvoice, CreateHoldInvoiceRequest } from '../port.ts';
 import type { LndContext } from './lnd-context.ts';
 import { receivableMsat } from './read-node-info.ts';
 
-/** What a BOLT11 description field can carry (1023 five-bit words). */
-const MAX_DESCRIPTION_BYTES = 639;
-/** LND refuses an expiry above one year. */
-const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
-
 export async function createHold(
   context: LndContext,
   request: CreateHoldInvoiceRequest,
 ): Promise<CreatedHoldInvoice> {
-  checkRequest(context, request);
+  const { minFinalCltvDelta, maxFinalCltvDelta, holdExpiryDelta } = context.settings;
+  checkHoldRequest(request, {
+    minFinalCltvDelta,
+    maxFinalCltvDelta,
+    why: `LND's minimum and auto-cancel delta ${holdExpiryDelta}, and the route cap`,
+  });
   const receivable = await receivableMsat(context);
   if (request.amountMsat > receivable) {
     throw new LightningError(
@@ -48,40 +49,6 @@ export async function createHold(
   }
   const decoded = decodeBolt11(created.request);
   return { bolt11: created.request, paymentHash: request.paymentHash, expiresAt: decoded.expiresAt };
-}
-
-function checkRequest(context: LndContext, request: CreateHoldInvoiceRequest): void {
-  const { paymentHash, amountMsat, description, expirySeconds, finalCltvDelta } = request;
-  const { minFinalCltvDelta, maxFinalCltvDelta } = context.settings;
-  if (typeof paymentHash !== 'string' || !/^[0-9a-f]{64}$/.test(paymentHash)) {
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex characters');
-  }
-  if (typeof amountMsat !== 'bigint' || amountMsat <= 0n) {
-    throw new LightningError('AmountInvalid', `amount ${String(amountMsat)} msat must be a positive bigint`);
-  }
-  if (typeof description !== 'string' || Buffer.byteLength(description) > MAX_DESCRIPTION_BYTES) {
-    throw new LightningError(
-      'InvalidArgument',
-      `description must be text of at most ${MAX_DESCRIPTION_BYTES} bytes`,
-    );
-  }
-  if (!Number.isInteger(expirySeconds) || expirySeconds <= 0 || expirySeconds > MAX_EXPIRY_SECONDS) {
-    throw new LightningError(
-      'ExpiryInvalid',
-      `expiry ${expirySeconds} s must be a whole 1..${MAX_EXPIRY_SECONDS}`,
-    );
-  }
-  if (
-    !Number.isInteger(finalCltvDelta) ||
-    finalCltvDelta < minFinalCltvDelta ||
-    finalCltvDelta > maxFinalCltvDelta
-  ) {
-    throw new LightningError(
-      'CltvInvalid',
-      `final CLTV delta ${finalCltvDelta} is outside ${minFinalCltvDelta}..${maxFinalCltvDelta} blocks ` +
-        `(LND's minimum and auto-cancel delta ${context.settings.holdExpiryDelta}, and the route cap)`,
-    );
-  }
 }
 
 function invoiceProblem(bolt11: string, request: CreateHoldInvoiceRequest): string | null {

@@ -9,6 +9,7 @@
 
 import { getPayment, subscribeToPastPayment, subscribeToPayViaRequest } from 'lightning';
 import { Bolt11Error, decodeBolt11 } from '../bolt11/index.ts';
+import { checkPaymentHash } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import { paymentEventOf } from '../payment-event.ts';
 import type { PaymentResult, PayRequest } from '../port.ts';
@@ -72,9 +73,7 @@ export async function payInvoice(context: LndContext, request: PayRequest): Prom
 }
 
 export async function paymentStatus(context: LndContext, paymentHash: string): Promise<PaymentResult | null> {
-  if (typeof paymentHash !== 'string' || !/^[0-9a-f]{64}$/.test(paymentHash)) {
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex characters');
-  }
+  checkPaymentHash(paymentHash);
   try {
     const status = await context.call('pay', () => getPayment({ lnd: context.lnd, id: paymentHash }));
     if (status.is_confirmed && status.payment) return succeededPayment(paymentHash, status.payment);

@@ -3,6 +3,7 @@
 // invoice LND has (OPEN and ACCEPTED ones with pending_only), including invoices other software created on a
 // shared node: the agent acts only on hashes it knows.
 import { getInvoice, getInvoices } from 'lightning';
+import { checkPaymentHash } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { HoldInvoice, HoldState } from '../port.ts';
 import { type LndInvoice, lndHoldState, needsHeight, toHoldInvoice } from './hold-invoice-view.ts';
@@ -17,9 +18,7 @@ export async function lookupHold(context: LndContext, paymentHash: string): Prom
 }
 
 export async function readInvoice(context: LndContext, paymentHash: string): Promise<LndInvoice | null> {
-  if (typeof paymentHash !== 'string' || !/^[0-9a-f]{64}$/.test(paymentHash)) {
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex characters');
-  }
+  checkPaymentHash(paymentHash);
   try {
     return await context.call('lookup', () => getInvoice({ lnd: context.lnd, id: paymentHash }));
   } catch (error) {

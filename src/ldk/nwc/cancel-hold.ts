@@ -2,8 +2,8 @@
 // refuses, the hash is looked up: CANCELED means the cancel already happened (fine), SETTLED is AlreadySettled,
 // unknown is UnknownHash; a refusal while OPEN or ACCEPTED keeps the wallet's reason (our sandbox service says
 // AlreadySettled for a hold whose settle has begun).
+import { checkPaymentHash } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
-import { isHex32 } from './hex.ts';
 import { lookupHold } from './lookup-transaction.ts';
 import { toLightningError } from './map-wallet-error.ts';
 import { emptyResultSchema } from './nip47-schemas.ts';
@@ -11,8 +11,7 @@ import type { NwcContext } from './nwc-context.ts';
 import { refreshAfter } from './settle-hold.ts';
 
 export async function cancelHold(context: NwcContext, paymentHash: string): Promise<void> {
-  if (!isHex32(paymentHash))
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex');
+  checkPaymentHash(paymentHash);
   context.tracker.markCanceledByUs(paymentHash);
   const reply = await context.client.request(
     'cancel_hold_invoice',

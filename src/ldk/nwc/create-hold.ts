@@ -5,9 +5,9 @@
 // shorter than asked. A wallet that ignores min_cltv_expiry_delta would issue a hold that expires before the
 // escrow's windows end; such an invoice is canceled before anyone sees it, and the call fails CltvInvalid.
 import { tryDecodeBolt11 } from '../bolt11/index.ts';
+import { checkHoldRequest } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { CreatedHoldInvoice, CreateHoldInvoiceRequest } from '../port.ts';
-import { isHex32 } from './hex.ts';
 import { parseTransactionFor } from './lookup-transaction.ts';
 import { toHoldInvoice } from './map-transaction.ts';
 import { toLightningError } from './map-wallet-error.ts';
@@ -17,14 +17,17 @@ import type { NwcContext } from './nwc-context.ts';
 export const MIN_FINAL_CLTV_DELTA = 18;
 /** LND and CLN cap a route's total CLTV at 2016 blocks; the wallet's node may refuse less (LDK: 1001). */
 export const MAX_FINAL_CLTV_DELTA = 2016;
-const MAX_DESCRIPTION_BYTES = 639;
-const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
 
 export async function createHold(
   context: NwcContext,
   request: CreateHoldInvoiceRequest,
 ): Promise<CreatedHoldInvoice> {
-  checkRequest(request);
+  // The wallet takes the amount as a JSON number: above 2^53 it would be rounded.
+  checkHoldRequest(request, {
+    minFinalCltvDelta: MIN_FINAL_CLTV_DELTA,
+    maxFinalCltvDelta: MAX_FINAL_CLTV_DELTA,
+    maxAmountMsat: BigInt(Number.MAX_SAFE_INTEGER),
+  });
   const { paymentHash, amountMsat, description, expirySeconds, finalCltvDelta } = request;
   const known = await context.client.request(
     'lookup_invoice',
@@ -60,40 +63,6 @@ export async function createHold(
   const hold = toHoldInvoice(reply.result, context.tracker);
   if (hold) context.tracker.observe(hold, false);
   return { bolt11, paymentHash, expiresAt: decoded.ok ? decoded.invoice.expiresAt : reply.result.created_at };
-}
-
-function checkRequest(request: CreateHoldInvoiceRequest): void {
-  const { paymentHash, amountMsat, description, expirySeconds, finalCltvDelta } = request;
-  if (!isHex32(paymentHash))
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex');
-  if (typeof amountMsat !== 'bigint' || amountMsat <= 0n || amountMsat > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new LightningError(
-      'AmountInvalid',
-      `amount ${String(amountMsat)} msat must be a positive bigint below 2^53`,
-    );
-  }
-  if (!Number.isInteger(expirySeconds) || expirySeconds <= 0 || expirySeconds > MAX_EXPIRY_SECONDS) {
-    throw new LightningError(
-      'ExpiryInvalid',
-      `expiry ${expirySeconds} s must be a whole number of seconds, 1 s to a year`,
-    );
-  }
-  if (
-    !Number.isInteger(finalCltvDelta) ||
-    finalCltvDelta < MIN_FINAL_CLTV_DELTA ||
-    finalCltvDelta > MAX_FINAL_CLTV_DELTA
-  ) {
-    throw new LightningError(
-      'CltvInvalid',
-      `final CLTV delta ${finalCltvDelta} is outside ${MIN_FINAL_CLTV_DELTA}..${MAX_FINAL_CLTV_DELTA} blocks`,
-    );
-  }
-  if (typeof description !== 'string' || Buffer.byteLength(description, 'utf8') > MAX_DESCRIPTION_BYTES) {
-    throw new LightningError(
-      'InvalidArgument',
-      `description must be a string of at most ${MAX_DESCRIPTION_BYTES} bytes`,
-    );
-  }
 }
 
 function invoiceProblem(

@@ -1,12 +1,8 @@
 // Hex helpers for the NWC adapter: the port's hashes and preimages are 64 lowercase hex characters, and a
-// string in any other spelling is refused, never repaired.
-import { sha256 } from '@noble/hashes/sha2.js';
-
-const HEX32 = /^[0-9a-f]{64}$/;
-
-export function isHex32(value: unknown): value is string {
-  return typeof value === 'string' && HEX32.test(value);
-}
+// string in any other spelling is refused, never repaired. The checks themselves are the domain's and the
+// port's (src/domain/hex.ts, src/ldk/check-port-arguments.ts); the wallet's keys are bytes here.
+export { isHex32 } from '../../domain/hex.ts';
+export { paymentHashOf } from '../check-port-arguments.ts';
 
 export function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
@@ -14,9 +10,4 @@ export function hexToBytes(hex: string): Uint8Array {
 
 export function bytesToHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
-}
-
-/** sha256 of a 32-byte hex preimage, as hex. */
-export function paymentHashOf(preimage: string): string {
-  return bytesToHex(sha256(hexToBytes(preimage)));
 }

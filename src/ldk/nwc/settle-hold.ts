@@ -1,8 +1,8 @@
 // settle(preimage) over NWC: settle_hold_invoice. LND's rules hold whatever the wallet does: when the wallet
 // refuses, the hash is looked up and the refusal is read from the hold's state: SETTLED means the settle
 // already happened (fine), CANCELED is AlreadyCanceled, OPEN is NotAccepted, unknown is UnknownHash.
+import { checkSettleArguments } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
-import { isHex32, paymentHashOf } from './hex.ts';
 import { lookupHold } from './lookup-transaction.ts';
 import { toLightningError } from './map-wallet-error.ts';
 import { emptyResultSchema } from './nip47-schemas.ts';
@@ -13,12 +13,7 @@ export async function settleHold(
   preimage: string,
   expectedPaymentHash?: string,
 ): Promise<void> {
-  if (!isHex32(preimage))
-    throw new LightningError('WrongPreimage', 'a preimage is 64 lowercase hex characters');
-  const paymentHash = paymentHashOf(preimage);
-  if (expectedPaymentHash !== undefined && expectedPaymentHash !== paymentHash) {
-    throw new LightningError('WrongPreimage', `the preimage does not hash to ${expectedPaymentHash}`);
-  }
+  const paymentHash = checkSettleArguments(preimage, expectedPaymentHash);
   const reply = await context.client.request(
     'settle_hold_invoice',
     { preimage },

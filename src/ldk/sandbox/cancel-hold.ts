@@ -1,12 +1,12 @@
 // cancel(hash): fail the held HTLCs back, or make an OPEN invoice refuse any payment. LND's rules: canceling
 // twice is fine, canceling a settled hold (or one whose settle has begun) is an error.
+import { checkPaymentHash } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { BackendContext } from './backend-context.ts';
-import { fromHex, isHex32 } from './bytes.ts';
+import { fromHex } from './bytes.ts';
 
 export function cancelHold(context: BackendContext, paymentHash: string): void {
-  if (!isHex32(paymentHash))
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex');
+  checkPaymentHash(paymentHash);
   const record = context.invoices.get(paymentHash);
   if (record?.kind !== 'hold') throw new LightningError('UnknownHash', `no hold invoice for ${paymentHash}`);
   if (record.state === 'CANCELED') return;

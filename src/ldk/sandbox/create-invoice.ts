@@ -2,29 +2,27 @@
 // preimage, so it can only hold the payment until settle() brings it); a regular invoice lets LDK derive the
 // preimage and claim at once (the payee side of a payout).
 import * as ldk from 'lightningdevkit';
+import { checkHoldRequest, checkInvoiceArguments } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { CreatedHoldInvoice, CreateHoldInvoiceRequest } from '../port.ts';
 import type { BackendContext } from './backend-context.ts';
-import { fromHex, isHex32, toHex } from './bytes.ts';
+import { fromHex, toHex } from './bytes.ts';
 import type { InvoiceRecord } from './invoice-records.ts';
 
 /** LDK refuses a smaller final CLTV delta for its invoices (MIN_FINAL_CLTV_EXPIRY_DELTA). */
 export const MIN_FINAL_CLTV_DELTA = 24;
 /** LDK payers cannot route a final CLTV of 1005 or more, and LDK adds 3 to what the invoice asks. */
 export const MAX_FINAL_CLTV_DELTA = 1001;
-/** BOLT 11 limits the description field to 639 bytes. */
-const MAX_DESCRIPTION_BYTES = 639;
-const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
 
 export function createHoldInvoice(
   context: BackendContext,
   request: CreateHoldInvoiceRequest,
 ): CreatedHoldInvoice {
   const { paymentHash, amountMsat, description, expirySeconds, finalCltvDelta } = request;
-  if (!isHex32(paymentHash)) {
-    throw new LightningError('InvalidArgument', 'payment hash must be 64 lowercase hex');
-  }
-  checkInvoiceArguments(amountMsat, description, expirySeconds);
+  checkHoldRequest(request, {
+    minFinalCltvDelta: MIN_FINAL_CLTV_DELTA,
+    maxFinalCltvDelta: MAX_FINAL_CLTV_DELTA,
+  });
   // A hold the node cannot receive would only fail at the payer, after the agent has published it.
   const receivable = context.node.manager
     .list_usable_channels()
@@ -33,16 +31,6 @@ export function createHoldInvoice(
     throw new LightningError(
       'AmountInvalid',
       `amount ${amountMsat} msat is more than the ${receivable} msat this node can receive now`,
-    );
-  }
-  if (
-    !Number.isInteger(finalCltvDelta) ||
-    finalCltvDelta < MIN_FINAL_CLTV_DELTA ||
-    finalCltvDelta > MAX_FINAL_CLTV_DELTA
-  ) {
-    throw new LightningError(
-      'CltvInvalid',
-      `final CLTV delta ${finalCltvDelta} is outside ${MIN_FINAL_CLTV_DELTA}..${MAX_FINAL_CLTV_DELTA} blocks`,
     );
   }
   // LDK would happily issue a second invoice for the same hash; two payments could then share one preimage.
@@ -79,7 +67,7 @@ export function createRegularInvoice(
   context: BackendContext,
   request: CreateInvoiceRequest,
 ): CreatedHoldInvoice {
-  checkInvoiceArguments(request.amountMsat, request.description, request.expirySeconds);
+  checkInvoiceArguments(request);
   const created = ldk.UtilMethods.constructor_create_invoice_from_channelmanager(
     context.node.manager,
     ldk.Option_u64Z.constructor_some(request.amountMsat),
@@ -92,21 +80,6 @@ export function createRegularInvoice(
   context.invoices.save(record);
   context.changed();
   return { bolt11: record.bolt11, paymentHash: record.paymentHash, expiresAt: record.expiresAt };
-}
-
-function checkInvoiceArguments(amountMsat: bigint, description: string, expirySeconds: number): void {
-  if (typeof amountMsat !== 'bigint' || amountMsat <= 0n) {
-    throw new LightningError('AmountInvalid', 'amount must be a positive whole number of msat');
-  }
-  if (typeof description !== 'string' || Buffer.byteLength(description, 'utf8') > MAX_DESCRIPTION_BYTES) {
-    throw new LightningError(
-      'InvalidArgument',
-      `description must be a string of at most ${MAX_DESCRIPTION_BYTES} bytes`,
-    );
-  }
-  if (!Number.isInteger(expirySeconds) || expirySeconds <= 0 || expirySeconds > MAX_EXPIRY_SECONDS) {
-    throw new LightningError('ExpiryInvalid', `expiry must be 1..${MAX_EXPIRY_SECONDS} whole seconds`);
-  }
 }
 
 function unwrapInvoice(created: ldk.Result_Bolt11InvoiceSignOrCreationErrorZ): ldk.Bolt11Invoice {

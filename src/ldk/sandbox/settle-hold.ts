@@ -1,9 +1,9 @@
 // settle(preimage): claim the held HTLCs. LND's rules: settling twice is fine, settling a canceled hold is an
 // error, settling an OPEN hold (nothing held yet) is an error. Refusals change nothing.
-import { sha256 } from '@noble/hashes/sha2.js';
+import { checkSettleArguments } from '../check-port-arguments.ts';
 import { LightningError } from '../lightning-error.ts';
 import type { BackendContext } from './backend-context.ts';
-import { fromHex, isHex32, toHex } from './bytes.ts';
+import { fromHex } from './bytes.ts';
 
 /** PaymentClaimed comes within one loop turn of claim_funds (monitors are written synchronously). */
 const CLAIM_CONFIRMATION_TIMEOUT_MS = 10_000;
@@ -13,13 +13,8 @@ export async function settleHold(
   preimage: string,
   expectedPaymentHash?: string,
 ): Promise<void> {
-  if (!isHex32(preimage))
-    throw new LightningError('WrongPreimage', 'a preimage is 64 lowercase hex characters');
+  const paymentHash = checkSettleArguments(preimage, expectedPaymentHash);
   const preimageBytes = fromHex(preimage);
-  const paymentHash = toHex(sha256(preimageBytes));
-  if (expectedPaymentHash !== undefined && expectedPaymentHash !== paymentHash) {
-    throw new LightningError('WrongPreimage', `the preimage does not hash to ${expectedPaymentHash}`);
-  }
   const record = context.invoices.get(paymentHash);
   if (record?.kind !== 'hold') {
     throw new LightningError('UnknownHash', `no hold invoice has the hash of this preimage (${paymentHash})`);
