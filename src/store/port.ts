@@ -196,6 +196,15 @@ export interface PayoutRecord {
   updatedAt: number;
 }
 
+/** A payout row with its retry state (kept out of PayoutRecord: the projection hash covers only what the
+ * history decides, and the retry time is the wall clock's). */
+export interface PayoutAttempt extends PayoutRecord {
+  /** Set when the attempt failed: the earliest time (unix seconds) the next attempt may start. */
+  nextAttemptAt: number | null;
+  /** Set when the attempt failed: why. */
+  lastError: string | null;
+}
+
 export interface NewPayout {
   taskId: Hex32;
   recipient: PayoutRecipient;
@@ -208,6 +217,8 @@ export interface PayoutReader {
   listInFlight(): Promise<PayoutRecord[]>;
   /** Every payout of the task, by recipient then attempt. */
   forTask(taskId: Hex32): Promise<PayoutRecord[]>;
+  /** The latest attempt (highest attempt number) of the payout to this recipient of this task, or null. */
+  latestAttempt(taskId: Hex32, recipient: PayoutRecipient): Promise<PayoutAttempt | null>;
 }
 
 export interface PayoutRepository extends PayoutReader {
@@ -216,8 +227,13 @@ export interface PayoutRepository extends PayoutReader {
    * unless a settled hold of the task covers it: received - fee - every live payout >= amount. The
    * transaction stays usable after either refusal. */
   start(payout: NewPayout): Promise<number>;
-  /** Compare-and-set from in_flight; false if the payout was already finished. */
-  finish(id: number, outcome: 'succeeded' | 'failed', patch?: { routingFeeMsat?: bigint }): Promise<boolean>;
+  /** Compare-and-set from in_flight; false if the payout was already finished. A failed attempt may carry its
+   * error and the time the next attempt may start. */
+  finish(
+    id: number,
+    outcome: 'succeeded' | 'failed',
+    patch?: { routingFeeMsat?: bigint; error?: string; nextAttemptAt?: number },
+  ): Promise<boolean>;
 }
 
 // ---- inbound events: durable dedupe ----

@@ -5,6 +5,7 @@ import type { TestDatabases } from '../fakes/store-databases.ts';
 import { registerAuditContract } from './contract-audit.ts';
 import { registerMessagingContract } from './contract-messaging.ts';
 import { registerMoneyContract } from './contract-money.ts';
+import { registerPayoutRetryContract } from './contract-payout-retry.ts';
 import { registerTaskContract } from './contract-tasks.ts';
 import { registerTransactionContract } from './contract-transactions.ts';
 
@@ -12,6 +13,7 @@ export function registerStoreContract(test: Test, databases: TestDatabases): voi
   registerTransactionContract(test, databases);
   registerTaskContract(test, databases);
   registerMoneyContract(test, databases);
+  registerPayoutRetryContract(test, databases);
   registerMessagingContract(test, databases);
   registerAuditContract(test, databases);
   test.after(() => databases.dispose());

@@ -3,8 +3,15 @@
 // in flight or succeeded, so the database itself refuses to pay twice. A payout is also refused unless a
 // settled hold of the task covers it (with what is already paid or paying): never pay out money not received.
 import { sql } from 'drizzle-orm';
-import { integerValue, moneyValue, nullableIntegerValue, oneOf, textValue } from '../column-values.ts';
-import type { NewPayout, PayoutRecord, PayoutRepository } from '../port.ts';
+import {
+  integerValue,
+  moneyValue,
+  nullableIntegerValue,
+  nullableTextValue,
+  oneOf,
+  textValue,
+} from '../column-values.ts';
+import type { NewPayout, PayoutAttempt, PayoutRecord, PayoutRepository } from '../port.ts';
 import { LIVE_PAYOUT_STATES, PAYOUT_RECIPIENTS, PAYOUT_STATES } from '../schema/values.ts';
 import { inList, lockForUpdate, type RepositoryContext, type Row, type SqlSession } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
@@ -22,6 +29,15 @@ export function payoutFromRow(row: Row): PayoutRecord {
     attempt: integerValue(row.attempt, 'payouts.attempt'),
     createdAt: integerValue(row.created_at, 'payouts.created_at'),
     updatedAt: integerValue(row.updated_at, 'payouts.updated_at'),
+  };
+}
+
+/** The row with its retry state (payoutFromRow leaves it out: the projection hash must not see the clock). */
+export function payoutAttemptFromRow(row: Row): PayoutAttempt {
+  return {
+    ...payoutFromRow(row),
+    nextAttemptAt: nullableIntegerValue(row.next_attempt_at, 'payouts.next_attempt_at'),
+    lastError: nullableTextValue(row.last_error, 'payouts.last_error'),
   };
 }
 
@@ -76,6 +92,13 @@ export function createPayoutRepository({ session, now }: RepositoryContext): Pay
       return rows.map(payoutFromRow);
     },
 
+    async latestAttempt(taskId, recipient) {
+      const [row] = await session.rows(sql`
+        SELECT * FROM payouts WHERE task_id = ${taskId} AND recipient = ${recipient}
+        ORDER BY attempt DESC LIMIT 1`);
+      return row ? payoutAttemptFromRow(row) : null;
+    },
+
     async start(payout) {
       await checkPayoutAllowed(session, payout);
       const { taskId, recipient, bolt11, paymentHash, amountMsat } = payout;
@@ -102,6 +125,8 @@ export function createPayoutRepository({ session, now }: RepositoryContext): Pay
       if (patch.routingFeeMsat !== undefined) {
         assignments.push(sql`routing_fee_msat = ${patch.routingFeeMsat}`);
       }
+      if (patch.error !== undefined) assignments.push(sql`last_error = ${patch.error}`);
+      if (patch.nextAttemptAt !== undefined) assignments.push(sql`next_attempt_at = ${patch.nextAttemptAt}`);
       // Compare-and-set from in_flight: a payment result may be reported twice (node event and reconciler).
       const changed = await session.run(sql`
         UPDATE payouts SET ${sql.join(assignments, sql`, `)} WHERE id = ${id} AND state = 'in_flight'`);

@@ -75,6 +75,10 @@ export const payouts = pgTable(
     state: text('state').notNull(),
     routingFeeMsat: money('routing_fee_msat').notNull(),
     attempt: integer('attempt').notNull(),
+    // Set when this attempt failed: when the next one may start (unix seconds) and why this one failed. In the
+    // store, not in memory, so a restart or another replica keeps the backoff.
+    nextAttemptAt: unixSeconds('next_attempt_at'),
+    lastError: text('last_error'),
     createdAt: unixSeconds('created_at').notNull(),
     updatedAt: unixSeconds('updated_at').notNull(),
   },

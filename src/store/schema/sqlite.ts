@@ -84,6 +84,10 @@ export const payouts = sqliteTable(
     state: text('state').notNull(),
     routingFeeMsat: int64('routing_fee_msat').notNull(),
     attempt: integer('attempt').notNull(),
+    // Set when this attempt failed: when the next one may start (unix seconds) and why this one failed. In the
+    // store, not in memory, so a restart or another replica keeps the backoff.
+    nextAttemptAt: integer('next_attempt_at'),
+    lastError: text('last_error'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
