@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command (`npm test`): type check, lint, then every uvu suite under test/,
+// The README's test command (`npm test`): type check, lint, the import rules, then every uvu suite under test/,
 // each file in its own process (tsx), two at a time. PostgreSQL suites share one throwaway server
 // started here unless DATABASE_URL is set. The last line is `N passed, N failed` (`, N skipped` when
 // suites were skipped, each skip explained on the line above it).
@@ -52,6 +52,23 @@ if (only.length === 0) {
   for (const [name, args] of [
     ['typecheck', ['npx', 'tsc', '--noEmit']],
     ['lint', ['npx', 'biome', 'check', '.']],
+    // The house's import rules (.dependency-cruiser.cjs): no circles, each layer imports only those below it.
+    [
+      'dependency rules',
+      [
+        'npx',
+        'depcruise',
+        'src',
+        'test',
+        'scripts',
+        'bench',
+        '--config',
+        '.dependency-cruiser.cjs',
+        '--output-type',
+        'err',
+      ],
+    ],
+    ['nothing reads ../shared', [process.execPath, 'scripts/check-no-shared.mjs']],
   ]) {
     const result = await run(args[0], args.slice(1));
     if (result.code === 0) {
