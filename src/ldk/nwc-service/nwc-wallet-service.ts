@@ -112,11 +112,7 @@ export class NwcWalletService {
     this.relays = new RelayGroup({
       urls: options.relays,
       log: this.log,
-      onEvent: (_subscription, event) => {
-        this.onRequest(event).catch((error) =>
-          this.log.error({ err: String(error) }, 'NWC service: a request failed'),
-        );
-      },
+      publishTimeoutMs: PUBLISH_TIMEOUT_MS,
       // A relay that restarted (or lost its database) must hold the info event again.
       onOpen: () => {
         this.publishInfo().catch((error) =>
@@ -130,12 +126,20 @@ export class NwcWalletService {
   static async start(options: NwcWalletServiceOptions): Promise<NwcWalletService> {
     const service = new NwcWalletService(options);
     const timeoutMs = options.startTimeoutMs ?? 15_000;
-    service.relays.subscribe(REQUEST_SUBSCRIPTION, () => [
-      { kinds: [KIND_REQUEST], '#p': [service.walletPubkey], since: Math.floor(Date.now() / 1000) - 60 },
-    ]);
+    service.relays.subscribe(
+      REQUEST_SUBSCRIPTION,
+      () => [
+        { kinds: [KIND_REQUEST], '#p': [service.walletPubkey], since: Math.floor(Date.now() / 1000) - 60 },
+      ],
+      (event) => {
+        service
+          .onRequest(event)
+          .catch((error) => service.log.error({ err: String(error) }, 'NWC service: a request failed'));
+      },
+    );
     service.relays.start();
     if (!(await service.relays.whenLive(REQUEST_SUBSCRIPTION, timeoutMs))) {
-      service.relays.close();
+      await service.relays.close();
       throw new Error(`the NWC wallet service cannot reach any of its relays (${options.relays.join(', ')})`);
     }
     await service.publishInfo();
@@ -156,7 +160,7 @@ export class NwcWalletService {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribeBackend?.();
-    this.relays.close();
+    await this.relays.close();
   }
 
   private async publishInfo(): Promise<void> {
@@ -175,7 +179,7 @@ export class NwcWalletService {
       this.options.walletSecretKey,
     );
     await this.relays
-      .publish(event, PUBLISH_TIMEOUT_MS)
+      .publish(event)
       .catch((error: Error) =>
         this.log.error({ err: error.message }, 'NWC service: the info event was not published'),
       );
@@ -268,7 +272,7 @@ export class NwcWalletService {
     );
     this.counters.answered += 1;
     await this.relays
-      .publish(response, PUBLISH_TIMEOUT_MS)
+      .publish(response)
       .catch((error: Error) =>
         this.log.warn({ method, err: error.message }, 'NWC service: a response was not published'),
       );
@@ -325,7 +329,7 @@ export class NwcWalletService {
         this.counters.notificationsSent += 1;
         sends.push(
           this.relays
-            .publish(event, PUBLISH_TIMEOUT_MS)
+            .publish(event)
             .catch((error: Error) =>
               this.log.warn({ type, err: error.message }, 'NWC service: a notification was not published'),
             ),

@@ -20,8 +20,7 @@ import { PayloadCipher } from './nip47-encryption.ts';
 import { notificationSchema, responseSchema } from './nip47-schemas.ts';
 import type { NwcLogger } from './nwc-log.ts';
 import type { NwcConnection } from './nwc-uri.ts';
-import { RelayGroup, SeenIds } from './relay-group.ts';
-import { RelayRefusal } from './relay-link.ts';
+import { RelayGroup, RelayRefusal, SeenIds } from './relay-group.ts';
 import { checkEvent, hasTag, tagValue } from './verify-event.ts';
 
 export type Nip47Reply<T> = { ok: true; result: T } | { ok: false; error: Nip47Error };
@@ -78,8 +77,8 @@ export class Nip47Client {
     this.relays = new RelayGroup({
       urls: options.connection.relays,
       log: options.log,
-      onEvent: (subscription, event) => this.onEvent(subscription, event),
       onOpen: (relay) => this.resend(relay),
+      publishTimeoutMs: PUBLISH_OK_TIMEOUT_MS,
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       ...(options.reconnectInitialMs !== undefined ? { reconnectInitialMs: options.reconnectInitialMs } : {}),
       ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
@@ -107,9 +106,11 @@ export class Nip47Client {
   /** The wallet's newest info event (kind 13194) on the connected relays, or null if none has one. */
   async fetchInfoEvent(timeoutMs: number): Promise<NostrEvent | null> {
     this.infoEvents.length = 0;
-    this.relays.subscribe(INFO_SUBSCRIPTION, () => [
-      { kinds: [KIND_INFO], authors: [this.walletPubkey], limit: 1 },
-    ]);
+    this.relays.subscribe(
+      INFO_SUBSCRIPTION,
+      () => [{ kinds: [KIND_INFO], authors: [this.walletPubkey], limit: 1 }],
+      (event) => this.onInfoEvent(event),
+    );
     await this.relays.whenLiveEverywhere(INFO_SUBSCRIPTION, timeoutMs);
     this.relays.unsubscribe(INFO_SUBSCRIPTION);
     return this.infoEvents.reduce<NostrEvent | null>(
@@ -129,7 +130,7 @@ export class Nip47Client {
         { kinds: [notificationKind(encryption)], ...mine },
       ];
     };
-    this.relays.subscribe(REPLY_SUBSCRIPTION, filters);
+    this.relays.subscribe(REPLY_SUBSCRIPTION, filters, (event) => this.onReplyEvent(event));
     return this.relays.whenLive(REPLY_SUBSCRIPTION, timeoutMs);
   }
 
@@ -193,7 +194,7 @@ export class Nip47Client {
       });
     });
     this.scheduleResend(event.id, RESEND_FIRST_MS);
-    this.relays.publish(event, Math.min(PUBLISH_OK_TIMEOUT_MS, remainingMs)).catch((error: Error) => {
+    this.relays.publish(event).catch((error: Error) => {
       const pending = this.pending.get(event.id);
       if (!pending) return;
       if (error instanceof RelayRefusal) {
@@ -219,7 +220,7 @@ export class Nip47Client {
         new LightningError('NodeUnavailable', `${pending.method}: the NWC connection was closed`),
       );
     }
-    this.relays.close();
+    void this.relays.close();
   }
 
   /**
@@ -231,7 +232,7 @@ export class Nip47Client {
    */
   private resend(relay: string): void {
     for (const pending of this.pending.values()) {
-      this.relays.publishOn(relay, pending.event, PUBLISH_OK_TIMEOUT_MS).catch(() => {
+      this.relays.publishOn(relay, pending.event).catch(() => {
         // The reply timer still runs; nothing else to do.
       });
     }
@@ -242,7 +243,7 @@ export class Nip47Client {
     if (!pending) return;
     pending.resendTimer = setTimeout(() => {
       if (!this.pending.has(id)) return;
-      this.relays.publish(pending.event, PUBLISH_OK_TIMEOUT_MS).catch(() => {
+      this.relays.publish(pending.event).catch(() => {
         // Not connected, or refused: the next attempt (or the reply timer) follows.
       });
       this.scheduleResend(id, Math.min(delayMs * 2, RESEND_MAX_MS));
@@ -258,14 +259,14 @@ export class Nip47Client {
     return pending;
   }
 
-  private onEvent(subscription: string, raw: unknown): void {
-    if (subscription === INFO_SUBSCRIPTION) {
-      const checked = checkEvent(raw, { kinds: [KIND_INFO], author: this.walletPubkey });
-      if (checked.ok) this.infoEvents.push(checked.event);
-      else this.ignore('info event', checked.reason);
-      return;
-    }
-    if (subscription !== REPLY_SUBSCRIPTION || this.encryption === null) return;
+  private onInfoEvent(raw: unknown): void {
+    const checked = checkEvent(raw, { kinds: [KIND_INFO], author: this.walletPubkey });
+    if (checked.ok) this.infoEvents.push(checked.event);
+    else this.ignore('info event', checked.reason);
+  }
+
+  private onReplyEvent(raw: unknown): void {
+    if (this.encryption === null) return;
     const checked = checkEvent(raw, {
       kinds: [KIND_RESPONSE, notificationKind(this.encryption)],
       author: this.walletPubkey,

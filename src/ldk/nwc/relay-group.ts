@@ -1,58 +1,93 @@
-// The relays of one NWC connection (the URI may name several): the same subscriptions on each, and a publish
-// that succeeds when one relay accepts it. Events are passed on raw, from every relay: the receiver verifies
-// each one and only then drops duplicates (SeenIds), so that a forged copy cannot censor the genuine event.
-import type { Filter } from 'nostr-tools/filter';
+// The relays of one NWC connection (the URI may name several), on the project's relay pool (src/nostr) with a pool
+// of its own: plain subscriptions (no cursor: NIP-47 traffic is ephemeral) under fixed ids on every relay, and a
+// publish that succeeds when one relay accepts it. The pool reconnects, re-sends the subscriptions on every new
+// connection, probes each connection and hands events on raw, from every relay: the receiver verifies each one
+// and only then drops duplicates (SeenIds), so that a forged copy cannot censor the genuine event.
+import {
+  type Filter,
+  type PoolSubscription,
+  publishOutcome,
+  RelayPool,
+  type SignedEvent,
+} from '../../nostr/relay-pool.ts';
+import { normalizeRelayUrl } from '../../nostr/relay-url.ts';
 import type { NwcLogger } from './nwc-log.ts';
-import { RelayLink, RelayRefusal } from './relay-link.ts';
 
 export interface RelayGroupOptions {
   urls: readonly string[];
-  /** Every event as a relay sent it: raw, unverified, possibly a duplicate of one another relay sent. */
-  onEvent(subscriptionId: string, event: unknown, relay: string): void;
-  /** A relay connection opened (again). */
+  /** A relay connection opened (again); the subscriptions have just been sent on it. */
   onOpen?(relay: string): void;
   log: NwcLogger;
   connectTimeoutMs?: number;
   reconnectInitialMs?: number;
   reconnectMaxMs?: number;
-  pingIntervalMs?: number;
+  /** How often each connection is probed (a REQ that must be answered); a silent one is dropped and dialled again. */
+  probeIntervalMs?: number;
+  /** How long a publish waits for a relay's OK. */
+  publishTimeoutMs?: number;
 }
 
+/** No relay took the event: none was connected, or each answered OK false. Nothing was delivered. */
+export class RelayRefusal extends Error {
+  override name = 'RelayRefusal';
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 5000,
+  reconnectInitialMs: 250,
+  reconnectMaxMs: 10_000,
+  probeIntervalMs: 20_000,
+  publishTimeoutMs: 5000,
+  /** A NIP-44 payload is at most 64 KiB before base64. */
+  maxMessageBytes: 1024 * 1024,
+};
+
 export class RelayGroup {
-  readonly links: RelayLink[];
+  private readonly pool: RelayPool;
+  private readonly subscriptions = new Map<string, PoolSubscription>();
+  private readonly urls: string[];
+  private closing: Promise<void> | undefined;
 
   constructor(options: RelayGroupOptions) {
-    this.links = options.urls.map(
-      (url) =>
-        new RelayLink({
-          url,
-          log: options.log,
-          onEvent: (subscriptionId, event) => options.onEvent(subscriptionId, event, url),
-          onOpen: () => options.onOpen?.(url),
-          ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-          ...(options.reconnectInitialMs !== undefined
-            ? { reconnectInitialMs: options.reconnectInitialMs }
-            : {}),
-          ...(options.reconnectMaxMs !== undefined ? { reconnectMaxMs: options.reconnectMaxMs } : {}),
-          ...(options.pingIntervalMs !== undefined ? { pingIntervalMs: options.pingIntervalMs } : {}),
-        }),
-    );
+    this.urls = [...new Set(options.urls.map((url) => normalizeRelayUrl(url)))];
+    this.pool = new RelayPool({
+      relays: this.urls.map((url) => ({ url, read: false, write: true })),
+      logger: options.log,
+      ...(options.onOpen ? { onConnect: options.onOpen } : {}),
+      backoff: {
+        initialMs: options.reconnectInitialMs ?? DEFAULTS.reconnectInitialMs,
+        maxMs: Math.max(
+          options.reconnectMaxMs ?? DEFAULTS.reconnectMaxMs,
+          options.reconnectInitialMs ?? DEFAULTS.reconnectInitialMs,
+        ),
+        jitter: 0.3,
+      },
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      probeIntervalMs: options.probeIntervalMs ?? DEFAULTS.probeIntervalMs,
+      requestTimeoutMs: options.probeIntervalMs ?? DEFAULTS.probeIntervalMs,
+      publishTimeoutMs: options.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs,
+      maxMessageBytes: DEFAULTS.maxMessageBytes,
+    });
   }
 
   start(): void {
-    for (const link of this.links) link.start();
+    this.pool.start();
   }
 
-  subscribe(id: string, filters: () => Filter[]): void {
-    for (const link of this.links) link.subscribe(id, filters);
+  /** Kept across reconnects; `filters` is called again for each (re)send, so `since` can move on. */
+  subscribe(id: string, filters: () => Filter[], onEvent: (event: unknown, relay: string) => void): void {
+    this.unsubscribe(id);
+    this.subscriptions.set(id, this.pool.subscribe({ id, filters, onEvent }));
   }
 
   unsubscribe(id: string): void {
-    for (const link of this.links) link.unsubscribe(id);
+    this.subscriptions.get(id)?.close();
+    this.subscriptions.delete(id);
   }
 
+  /** Some relay has sent this subscription's EOSE on its current connection: new events will reach us. */
   isLive(id: string): boolean {
-    return this.links.some((link) => link.isLive(id));
+    return this.subscriptions.get(id)?.isLive() === true;
   }
 
   /** Resolves true as soon as one relay has the subscription live, false after timeoutMs. */
@@ -62,18 +97,25 @@ export class RelayGroup {
 
   /** Resolves true as soon as one relay is connected, false after timeoutMs. */
   whenConnected(timeoutMs: number): Promise<boolean> {
-    return this.waitUntil(() => this.links.some((link) => link.isOpen), timeoutMs);
+    return this.waitUntil(() => this.openUrls().length > 0, timeoutMs);
+  }
+
+  /** Resolves true once every connected relay (at least one) has the subscription live, false after timeoutMs. */
+  whenLiveEverywhere(id: string, timeoutMs: number): Promise<boolean> {
+    return this.waitUntil(() => {
+      const open = this.openUrls();
+      const subscription = this.subscriptions.get(id);
+      return open.length > 0 && subscription !== undefined && open.every((url) => subscription.isLive(url));
+    }, timeoutMs);
   }
 
   /**
    * Resolves when one relay accepted the event. Rejects with a RelayRefusal when every relay refused it or none
    * was connected (nobody can have received it), and with a plain Error when some relay's answer is unknown.
    */
-  async publish(event: { id: string }, timeoutMs: number): Promise<void> {
-    const open = this.links.filter((link) => link.isOpen);
-    if (open.length === 0) throw new RelayRefusal('no relay of the connection is connected');
+  async publish(event: SignedEvent): Promise<void> {
     try {
-      await Promise.any(open.map((link) => link.publish(event, timeoutMs)));
+      await Promise.any(this.urls.map((url) => this.publishOn(url, event)));
     } catch (error) {
       const errors: unknown[] = error instanceof AggregateError ? error.errors : [error];
       const reasons = errors.map((item) => (item instanceof Error ? item.message : String(item))).join('; ');
@@ -84,40 +126,42 @@ export class RelayGroup {
   }
 
   /** Publishes on one relay only (a request re-sent to a relay that just came back). */
-  publishOn(url: string, event: { id: string }, timeoutMs: number): Promise<void> {
-    const link = this.links.find((candidate) => candidate.url === url);
-    return link
-      ? link.publish(event, timeoutMs)
-      : Promise.reject(new RelayRefusal(`${url}: not a relay of this group`));
-  }
-
-  /** Resolves true once every connected relay (at least one) has the subscription live, false after timeoutMs. */
-  whenLiveEverywhere(id: string, timeoutMs: number): Promise<boolean> {
-    return this.waitUntil(() => {
-      const open = this.links.filter((link) => link.isOpen);
-      return open.length > 0 && open.every((link) => link.isLive(id));
-    }, timeoutMs);
+  async publishOn(url: string, event: SignedEvent): Promise<void> {
+    const [result] = await this.pool.publish(event, [url]);
+    if (!result || result.ok) return;
+    const reason = `${result.relay}: ${result.message || 'refused'}`;
+    throw publishOutcome(result) === 'refused' ? new RelayRefusal(reason) : new Error(reason);
   }
 
   status(): { url: string; open: boolean }[] {
-    return this.links.map((link) => ({ url: link.url, open: link.isOpen }));
+    return this.pool.status().map((status) => ({ url: status.url, open: status.connected }));
   }
 
-  close(): void {
-    for (const link of this.links) link.close();
+  /** Closes every connection; resolves once they are closed. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.stop();
+    return this.closing;
+  }
+
+  private openUrls(): string[] {
+    return this.pool
+      .status()
+      .filter((status) => status.connected)
+      .map((status) => status.url);
   }
 
   private waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
     if (check()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const stops: (() => void)[] = [];
       const finish = (value: boolean) => {
         clearTimeout(timer);
-        for (const stop of stops) stop();
+        stop();
         resolve(value);
       };
       const timer = setTimeout(() => finish(false), timeoutMs);
-      for (const link of this.links) stops.push(link.onChange(() => check() && finish(true)));
+      const stop = this.pool.watch(() => {
+        if (check()) finish(true);
+      });
     });
   }
 }
