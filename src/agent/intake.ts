@@ -4,18 +4,15 @@
 // Dedupe comes only after verification: recording the id of a forged copy would censor the genuine event.
 // Nothing that failed before verification is answered (its author could be forged); every refusal is counted.
 
-import { type Cause, rejectInTransaction } from '../engine/apply-command.ts';
+import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
+import type { IntakeOutcome } from '../engine/outcome.ts';
+import { refuse } from '../engine/refuse.ts';
 import type { IntakeReasonCode } from '../protocol/reasons.ts';
 import { parseEventJson } from '../protocol/schemas.ts';
 import { checkFreshness, verifyEvent } from '../protocol/verify-event.ts';
 import type { RateGate } from './rate-gate.ts';
 import { routeEvent } from './router.ts';
-
-export type IntakeOutcome =
-  | { status: 'handled' }
-  | { status: 'refused'; code: string; reason: string }
-  | { status: 'dropped'; code: IntakeReasonCode; reason: string };
 
 export async function intakeEvent(
   ctx: AgentContext,
@@ -54,15 +51,4 @@ function drop(ctx: AgentContext, code: IntakeReasonCode, reason: string): Intake
   ctx.metrics.rejections.inc({ code });
   ctx.metrics.inboundEvents.inc({ outcome: 'dropped' });
   return { status: 'dropped', code, reason };
-}
-
-export async function refuse(
-  ctx: AgentContext,
-  cause: Cause,
-  code: IntakeReasonCode,
-  reason: string,
-  taskId: string | null,
-): Promise<IntakeOutcome> {
-  await ctx.store.transaction((tx) => rejectInTransaction(ctx, tx, cause, code, reason, taskId));
-  return { status: 'refused', code, reason };
 }

@@ -1,20 +1,56 @@
-// Routes a verified, fresh event to the handler of what it asks for. An unknown or malformed action gets a typed
-// refusal, never a throw inside the intake loop. The switch is exhaustive: a new action that has no handler does
-// not compile.
+// Routes a verified, fresh event to the handler of what it asks for. The event is parsed once, here, and each
+// handler gets a value narrowed to its own action. An unknown or malformed action gets a typed refusal, never a
+// throw inside the intake loop: a handler that fails unexpectedly is logged and counted, and the event is dropped
+// WITHOUT being recorded, so a later catch-up tries it again. The switch is exhaustive: a new action that has no
+// handler does not compile.
 
-import type { Cause } from '../engine/apply-command.ts';
+import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
-import { applyAction } from '../handlers/apply-action.ts';
+import type { IntakeOutcome } from '../engine/outcome.ts';
+import { refuse } from '../engine/refuse.ts';
+import type { ActionCommand } from '../handlers/action-of.ts';
+import { handleApprove } from '../handlers/approve.ts';
+import { handleCancel } from '../handlers/cancel.ts';
+import { handleClaim } from '../handlers/claim.ts';
+import { handleDispute } from '../handlers/dispute.ts';
 import { handlePayoutInvoice } from '../handlers/payout-invoice.ts';
 import { handlePostTask } from '../handlers/post-task.ts';
 import { handleSubmit } from '../handlers/submit.ts';
-import { KINDS } from '../protocol/constants.ts';
+import { handleVerdict } from '../handlers/verdict.ts';
+import { ACTION_NAMES, KINDS } from '../protocol/constants.ts';
 import { type ParsedAction, parseAction } from '../protocol/parse-action.ts';
-import { type IntakeOutcome, refuse } from './intake.ts';
+import { parseTaskListing } from '../protocol/parse-task-listing.ts';
 
 export async function routeEvent(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
+  try {
+    return await route(ctx, cause);
+  } catch (error) {
+    const { event } = cause;
+    ctx.metrics.handlerFailures.inc({ kind: String(event.kind) });
+    // The event id and kind only: never the event's content or anything of the agent's keys.
+    ctx.log.error(
+      { err: error, eventId: event.id, kind: event.kind },
+      'handler failed; the event is not recorded',
+    );
+    return {
+      status: 'dropped',
+      code: 'HandlerFailed',
+      reason: 'error: the agent could not handle this event; it will be tried again',
+    };
+  }
+}
+
+async function route(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
   const { event } = cause;
-  if (event.kind === KINDS.listing) return handlePostTask(ctx, cause);
+  if (event.kind === KINDS.listing) {
+    const parsed = parseTaskListing(event, { agentPubkey: ctx.identity.pubkey });
+    if (!parsed.ok) {
+      if (parsed.code === 'NotForThisAgent')
+        return { status: 'dropped', code: parsed.code, reason: parsed.reason };
+      return refuse(ctx, cause, parsed.code, parsed.reason, null);
+    }
+    return handlePostTask(ctx, parsed.listing, cause);
+  }
   if (event.kind !== KINDS.label) {
     return {
       status: 'dropped',
@@ -34,26 +70,36 @@ export async function routeEvent(ctx: AgentContext, cause: Cause): Promise<Intak
 }
 
 function dispatch(ctx: AgentContext, action: ParsedAction, cause: Cause): Promise<IntakeOutcome> {
-  switch (action.name) {
+  const { command } = action;
+  if (!isActionCommand(command)) throw new Error(`router: "${command.type}" is not an action`);
+  switch (command.type) {
     // Who may claim, approve, cancel, dispute or give a verdict, and when, is entirely the decider's rule.
     case 'claim':
+      return handleClaim(ctx, { ...action, name: command.type, command }, cause);
     case 'approve':
+      return handleApprove(ctx, { ...action, name: command.type, command }, cause);
     case 'cancel':
+      return handleCancel(ctx, { ...action, name: command.type, command }, cause);
     case 'dispute':
+      return handleDispute(ctx, { ...action, name: command.type, command }, cause);
     case 'verdict':
-      return applyAction(ctx, action, cause);
-    // These carry a payout invoice, checked here before the decider sees it.
+      return handleVerdict(ctx, { ...action, name: command.type, command }, cause);
+    // These carry a payout invoice, checked before the decider sees it.
     case 'submit':
-      return handleSubmit(ctx, action, cause);
+      return handleSubmit(ctx, { ...action, name: command.type, command }, cause);
     case 'payout_invoice':
-      return handlePayoutInvoice(ctx, action, cause);
+      return handlePayoutInvoice(ctx, { ...action, name: command.type, command }, cause);
     default:
-      return assertNever(action.name);
+      return assertNever(command);
   }
 }
 
+function isActionCommand(command: ParsedAction['command']): command is ActionCommand {
+  return (ACTION_NAMES as readonly string[]).includes(command.type);
+}
+
 function assertNever(value: never): never {
-  throw new Error(`router: no handler for ${String(value)}`);
+  throw new Error(`router: no handler for the action ${String((value as { type?: unknown }).type)}`);
 }
 
 function taskIdOf(tags: string[][]): string | null {

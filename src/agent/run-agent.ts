@@ -2,8 +2,10 @@
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
 import pino, { type Logger } from 'pino';
 import type { Policy } from '../domain/types.ts';
-import { sign } from '../engine/apply-command.ts';
 import type { AgentContext } from '../engine/context.ts';
+import { createMetrics } from '../engine/metrics.ts';
+import { sign } from '../engine/sign.ts';
+import { handleBlock } from '../handlers/block.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
@@ -13,7 +15,6 @@ import type { AgentIdentity } from './identity.ts';
 import { intakeEvent } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
 import { type OutboxPublisher, quorumOf, startOutboxPublisher } from './jobs/outbox-publisher.ts';
-import { createMetrics } from './metrics.ts';
 import { createRateGate } from './rate-gate.ts';
 import type { RelayEntry } from './relay-list.ts';
 
@@ -116,9 +117,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   const unsubscribe = options.lightning.subscribe((event) => {
     if (event.type === 'block') {
-      height = Math.max(height, event.height);
       // Deadlines are in blocks: every holding task is looked at on every block (the guardian).
-      void effects?.reconcileAll().catch((error) => log.warn({ err: error }, 'block round failed'));
+      void handleBlock(ctx, event.height, (next) => {
+        height = Math.max(height, next);
+      }).catch((error) => log.warn({ err: error }, 'block round failed'));
       return;
     }
     void wakeForNodeEvent(event.paymentHash);

@@ -1,24 +1,20 @@
 // Runs one command against one task, in ONE transaction: decide, compare-and-set the task with its audit rows,
 // record the inbound event that caused it, and put the agent's signed transitions into the outbox. Either all of
 // it is committed, or none of it. Lightning calls happen after the commit (the effect runner), never inside.
-import { finalizeEvent } from 'nostr-tools/pure';
 import { decide } from '../domain/decide.ts';
 import type { Rejection } from '../domain/errors.ts';
 import { evolve } from '../domain/evolve.ts';
 import type { Command, Hex32, Task, TaskEvent } from '../domain/types.ts';
-import { buildPaymentPrompt, buildRejection } from '../protocol/build-notices.ts';
+import { buildPaymentPrompt } from '../protocol/build-notices.ts';
 import { buildTransition } from '../protocol/build-transition.ts';
 import { describeTransition } from '../protocol/describe-transition.ts';
-import type { ReasonCode } from '../protocol/reasons.ts';
 import { type NostrEvent, nostrEventSchema } from '../protocol/schemas.ts';
-import type { SignedEvent, StoreTx } from '../store/index.ts';
+import type { StoreTx } from '../store/index.ts';
+import type { Cause } from './cause.ts';
 import type { AgentContext } from './context.ts';
-
-/** The verified inbound event that asked for the command, with its raw JSON as received. */
-export interface Cause {
-  event: NostrEvent;
-  raw: string;
-}
+import { recordInbound } from './record-inbound.ts';
+import { rejectInTransaction } from './refuse.ts';
+import { sign } from './sign.ts';
 
 export interface ApplyInput {
   taskId: Hex32;
@@ -131,58 +127,4 @@ async function readListing(tx: StoreTx, taskId: Hex32): Promise<NostrEvent> {
   const record = await tx.inbound.get(taskId);
   if (!record) throw new Error(`applyCommand: the listing ${taskId} is not in inbound_events`);
   return nostrEventSchema.parse(JSON.parse(record.raw));
-}
-
-/** Answers a refused action with a `rejected` label, and remembers the event so it is answered only once. */
-export async function rejectInTransaction(
-  ctx: AgentContext,
-  tx: StoreTx,
-  cause: Cause,
-  code: ReasonCode,
-  reason: string,
-  taskId: Hex32 | null,
-): Promise<void> {
-  ctx.metrics.rejections.inc({ code });
-  const fresh = await recordInbound(tx, cause, 'rejected', reason);
-  if (!fresh) return;
-  const knownTask = taskId !== null && (await tx.tasks.get(taskId)) !== null ? taskId : null;
-  const template = buildRejection({
-    eventId: cause.event.id,
-    author: cause.event.pubkey,
-    taskId: knownTask,
-    code,
-    reason,
-    createdAt: ctx.now(),
-  });
-  await tx.outbox.enqueue(sign(ctx, template), ctx.writeRelays(), knownTask);
-}
-
-async function recordInbound(
-  tx: StoreTx,
-  cause: Cause,
-  status: 'handled' | 'rejected',
-  reason: string | null,
-) {
-  return tx.inbound.record({
-    id: cause.event.id,
-    pubkey: cause.event.pubkey,
-    kind: cause.event.kind,
-    createdAt: cause.event.created_at,
-    raw: cause.raw,
-    status,
-    reason,
-  });
-}
-
-export function sign(ctx: AgentContext, template: Parameters<typeof finalizeEvent>[0]): SignedEvent {
-  const event = finalizeEvent(template, ctx.identity.secretKey);
-  return {
-    id: event.id,
-    pubkey: event.pubkey,
-    created_at: event.created_at,
-    kind: event.kind,
-    tags: event.tags,
-    content: event.content,
-    sig: event.sig,
-  };
 }

@@ -1,17 +1,23 @@
 // The one context built at start-up and handed to every handler and job (manual dependency injection).
 // The clock and the block height are injected values, so tests can move them.
 import type { Logger } from 'pino';
-import type { AgentIdentity } from '../agent/identity.ts';
-import type { AgentMetrics } from '../agent/metrics.ts';
 import type { Policy } from '../domain/types.ts';
 import type { HoldInvoiceBackend, Network } from '../ldk/port.ts';
 import type { EscrowStore } from '../store/index.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+/** The agent's Nostr identity as the engine needs it (src/agent/identity.ts loads one; the secret never logs). */
+export interface EngineIdentity {
+  pubkey: string;
+  npub: string;
+  secretKey: Uint8Array;
+}
 
 export interface AgentContext {
   store: EscrowStore;
   lightning: HoldInvoiceBackend;
   policy: Policy;
-  identity: AgentIdentity;
+  identity: EngineIdentity;
   /** The node's own id and network: payout invoices to ourselves or another network are refused. */
   node: { id: string; network: Network };
   /** Relays the agent's events are delivered to. */

@@ -1,19 +1,19 @@
 // A new invoice from a recipient whose payout is pending (or the poster's share of a split).
 
-import { type IntakeOutcome, refuse } from '../agent/intake.ts';
-import type { Cause } from '../engine/apply-command.ts';
+import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
-import type { ParsedAction } from '../protocol/parse-action.ts';
+import type { IntakeOutcome } from '../engine/outcome.ts';
+import { refuse } from '../engine/refuse.ts';
+import type { ActionOf } from './action-of.ts';
 import { applyAction } from './apply-action.ts';
 import { payoutInvoiceProblem } from './check-payout-invoice.ts';
 
 export async function handlePayoutInvoice(
   ctx: AgentContext,
-  action: ParsedAction,
+  action: ActionOf<'payout_invoice'>,
   cause: Cause,
 ): Promise<IntakeOutcome> {
   const { command } = action;
-  if (command.type !== 'payout_invoice') throw new Error('handlePayoutInvoice: not a payout_invoice');
   const task = await ctx.store.read((reader) => reader.tasks.get(action.taskId));
   const recipientKey = command.recipient === 'worker' ? task?.worker : task?.poster;
   if (task && command.by === recipientKey) {

@@ -1,19 +1,19 @@
 // The worker's submission, with the invoice the agent will pay (amount - fee) once the poster approves.
 
-import { type IntakeOutcome, refuse } from '../agent/intake.ts';
-import type { Cause } from '../engine/apply-command.ts';
+import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
-import type { ParsedAction } from '../protocol/parse-action.ts';
+import type { IntakeOutcome } from '../engine/outcome.ts';
+import { refuse } from '../engine/refuse.ts';
+import type { ActionOf } from './action-of.ts';
 import { applyAction } from './apply-action.ts';
 import { payoutInvoiceProblem } from './check-payout-invoice.ts';
 
 export async function handleSubmit(
   ctx: AgentContext,
-  action: ParsedAction,
+  action: ActionOf<'submit'>,
   cause: Cause,
 ): Promise<IntakeOutcome> {
   const { command } = action;
-  if (command.type !== 'submit') throw new Error('handleSubmit: not a submit');
   const task = await ctx.store.read((reader) => reader.tasks.get(action.taskId));
   // Only the claiming worker's invoice is worth checking: anyone else is refused by the decider.
   if (task && command.payoutInvoice && command.by === task.worker) {

@@ -2,21 +2,19 @@
 // task and recipient) is committed before the Lightning call; an outcome the node cannot tell yet stays in flight
 // and is asked again later, and a new payout is never sent while an earlier one is in flight or unknown.
 import type { Payout, Task } from '../../domain/types.ts';
+import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
+import { handlePaymentResult } from '../../handlers/payment-result.ts';
 import { checkPayoutInvoice } from '../../ldk/bolt11/index.ts';
-import type { PaymentResult } from '../../ldk/port.ts';
-import { apply } from './advance-task.ts';
-
-/** Backoff between failed payout attempts of one task, in seconds (kept in memory; a restart retries at once). */
-const retryNotBefore = new Map<string, number>();
 
 export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
   const inFlight = task.payouts.find((payout) => payout.state === 'in_flight');
   if (inFlight) return resumePayout(ctx, task, inFlight);
   const due = task.payouts.find((payout) => payout.state === 'due');
   if (!due?.bolt11) return;
-  const key = `${task.id}:${due.recipient}`;
-  if ((retryNotBefore.get(key) ?? 0) > ctx.now()) return;
+  // The backoff after a failed attempt is in the store (next_attempt_at), so a restart or a replica honours it.
+  const last = await ctx.store.read((reader) => reader.payouts.latestAttempt(task.id, due.recipient));
+  if (last?.state === 'failed' && (last.nextAttemptAt ?? 0) > ctx.now()) return;
 
   const check = checkPayoutInvoice(due.bolt11, {
     expectedAmountMsat: due.amountMsat,
@@ -63,7 +61,7 @@ export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
     maxFeeMsat: maxRoutingFee(ctx, due.amountMsat),
     timeoutSeconds: ctx.payTimeoutSeconds,
   });
-  await recordOutcome(ctx, task.id, due, result);
+  await handlePaymentResult(ctx, task.id, due, result);
 }
 
 /** A payout whose outcome was not known: ask the node, and only ever re-send the SAME invoice. */
@@ -77,60 +75,9 @@ async function resumePayout(ctx: AgentContext, task: Task, payout: Payout): Prom
       maxFeeMsat: maxRoutingFee(ctx, payout.amountMsat),
       timeoutSeconds: ctx.payTimeoutSeconds,
     });
-    return recordOutcome(ctx, task.id, payout, result);
+    return handlePaymentResult(ctx, task.id, payout, result);
   }
-  return recordOutcome(ctx, task.id, payout, status);
-}
-
-async function recordOutcome(
-  ctx: AgentContext,
-  taskId: string,
-  payout: Payout,
-  result: PaymentResult,
-): Promise<void> {
-  if (result.status === 'pending') return;
-  const record = await ctx.store.read(async (reader) =>
-    (await reader.payouts.forTask(taskId)).find(
-      (row) => row.recipient === payout.recipient && row.state === 'in_flight',
-    ),
-  );
-  if (result.status === 'succeeded') {
-    await apply(
-      ctx,
-      taskId,
-      {
-        type: 'payout_succeeded',
-        recipient: payout.recipient,
-        routingFeeMsat: result.feeMsat,
-        preimage: result.preimage,
-      },
-      async (tx) => {
-        if (record) await tx.payouts.finish(record.id, 'succeeded', { routingFeeMsat: result.feeMsat });
-      },
-    );
-    retryNotBefore.delete(`${taskId}:${payout.recipient}`);
-    return;
-  }
-  ctx.metrics.lightningFailures.inc({ operation: 'pay' });
-  ctx.log.warn(
-    { taskId, recipient: payout.recipient, reason: result.reason, detail: result.detail },
-    'payout failed',
-  );
-  await apply(
-    ctx,
-    taskId,
-    {
-      type: 'payout_failed',
-      recipient: payout.recipient,
-      reason: `${result.reason}: ${result.detail}`.slice(0, 300),
-      invoiceUnusable: result.reason === 'invoice_expired',
-    },
-    async (tx) => {
-      if (record) await tx.payouts.finish(record.id, 'failed');
-    },
-  );
-  const attempts = payout.attempts + 1;
-  retryNotBefore.set(`${taskId}:${payout.recipient}`, ctx.now() + Math.min(300, 2 ** attempts));
+  return handlePaymentResult(ctx, task.id, payout, status);
 }
 
 /** The most a payout's route may cost: ppm of the payout, at least 1 sat, paid by the agent out of its fee. */

@@ -56,6 +56,12 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
+    handlerFailures: new Counter({
+      name: 'escrow_handler_failures_total',
+      help: 'Inbound events a handler failed on unexpectedly (dropped unrecorded, retried by catch-up), by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     lightningFailures: new Counter({
       name: 'ldk_invoice_failures_total',
       help: 'Lightning calls that failed, by operation',

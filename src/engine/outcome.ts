@@ -1,0 +1,10 @@
+// What became of one inbound event: handled, refused (and answered), or dropped (not answered).
+import type { IntakeReasonCode } from '../protocol/reasons.ts';
+
+/** Codes of our own making, never published: the event was not handled and a later catch-up retries it. */
+export type InternalDropCode = 'HandlerFailed';
+
+export type IntakeOutcome =
+  | { status: 'handled' }
+  | { status: 'refused'; code: string; reason: string }
+  | { status: 'dropped'; code: IntakeReasonCode | InternalDropCode; reason: string };

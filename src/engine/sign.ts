@@ -1,0 +1,17 @@
+// Signs an event template with the agent's key (the secret stays in the identity, never in a log).
+import { finalizeEvent } from 'nostr-tools/pure';
+import type { SignedEvent } from '../store/index.ts';
+import type { AgentContext } from './context.ts';
+
+export function sign(ctx: AgentContext, template: Parameters<typeof finalizeEvent>[0]): SignedEvent {
+  const event = finalizeEvent(template, ctx.identity.secretKey);
+  return {
+    id: event.id,
+    pubkey: event.pubkey,
+    created_at: event.created_at,
+    kind: event.kind,
+    tags: event.tags,
+    content: event.content,
+    sig: event.sig,
+  };
+}

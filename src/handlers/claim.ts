@@ -1,0 +1,15 @@
+// A worker claims a funded task. Who may claim, and when, is entirely the decider's rule.
+
+import type { Cause } from '../engine/cause.ts';
+import type { AgentContext } from '../engine/context.ts';
+import type { IntakeOutcome } from '../engine/outcome.ts';
+import type { ActionOf } from './action-of.ts';
+import { applyAction } from './apply-action.ts';
+
+export function handleClaim(
+  ctx: AgentContext,
+  action: ActionOf<'claim'>,
+  cause: Cause,
+): Promise<IntakeOutcome> {
+  return applyAction(ctx, action, cause);
+}
