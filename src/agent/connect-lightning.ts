@@ -1,19 +1,11 @@
 // The agent's Lightning node, from the configuration: the embedded LDK sandbox (with its control socket for
 // `escrow-agent ln`), a wallet over Nostr Wallet Connect, or LND. Each remote backend checks at start-up that it
-// offers what the agent needs, and refuses with a message that names what is missing.
+// offers what the agent needs, and refuses with a message that names what is missing. Each backend's module is
+// loaded only when that backend is chosen (LND's gRPC client and the LDK WebAssembly are large), so importing this
+// module for LightningStartupError costs nothing.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  LndBackend,
-  LndConfigError,
-  LndConnectionError,
-  lndConfigFromEnv,
-  lndConfigFromUrl,
-} from '../ldk/lnd/index.ts';
-import { NwcBackend, NwcStartupError, NwcUriError } from '../ldk/nwc/index.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
-import { Sandbox } from '../ldk/sandbox/sandbox.ts';
-import { startControlServer } from '../ldk/sandbox-control/control-server.ts';
 import type { AgentConfig } from './config.ts';
 
 export interface ConnectedLightning {
@@ -23,35 +15,51 @@ export interface ConnectedLightning {
   close(): Promise<void>;
 }
 
+/** The configured Lightning node cannot be used as it is: the message names the backend and what to change. */
 export class LightningStartupError extends Error {
   override name = 'LightningStartupError';
 }
 
 export async function connectLightning(config: AgentConfig, log: Logger): Promise<ConnectedLightning> {
   const { backend, url } = config.lightning;
-  try {
-    if (backend === 'sandbox') {
-      const folder = join(config.dataDir, 'sandbox');
-      const sandbox = await Sandbox.start({ directory: folder, blockIntervalMs: 30_000 });
-      // `escrow-agent ln ...` reaches the payer and worker nodes through this socket while the agent runs.
-      const control = await startControlServer(sandbox, folder);
-      return {
-        backend: sandbox.agent,
-        describe: `LDK sandbox in ${folder} (regtest, a block every 30 s)`,
-        async close() {
-          await control.close();
-          await sandbox.stop();
-        },
-      };
-    }
-    if (backend === 'nwc') {
+  if (backend === 'sandbox') {
+    const [{ Sandbox }, { startControlServer }] = await Promise.all([
+      import('../ldk/sandbox/sandbox.ts'),
+      import('../ldk/sandbox-control/control-server.ts'),
+    ]);
+    const folder = join(config.dataDir, 'sandbox');
+    const sandbox = await Sandbox.start({ directory: folder, blockIntervalMs: 30_000 });
+    // `escrow-agent ln ...` reaches the payer and worker nodes through this socket while the agent runs.
+    const control = await startControlServer(sandbox, folder);
+    return {
+      backend: sandbox.agent,
+      describe: `LDK sandbox in ${folder} (regtest, a block every 30 s)`,
+      async close() {
+        await control.close();
+        await sandbox.stop();
+      },
+    };
+  }
+  if (backend === 'nwc') {
+    const { NwcBackend, NwcStartupError, NwcUriError } = await import('../ldk/nwc/index.ts');
+    try {
       const nwc = await NwcBackend.connect({ uri: url ?? '', log: log.child({ component: 'nwc' }) });
       return {
         backend: nwc,
         describe: 'a wallet over Nostr Wallet Connect (NIP-47 hold invoices)',
         close: async () => nwc.close(),
       };
+    } catch (error) {
+      if (error instanceof NwcStartupError || error instanceof NwcUriError) {
+        throw new LightningStartupError(`lightning (nwc): ${error.message}`, { cause: error });
+      }
+      throw error;
     }
+  }
+  const { LndBackend, LndConfigError, LndConnectionError, lndConfigFromEnv, lndConfigFromUrl } = await import(
+    '../ldk/lnd/index.ts'
+  );
+  try {
     const settings = url ? lndConfigFromUrl(url) : lndConfigFromEnv();
     const lnd = await LndBackend.connect({
       ...settings,
@@ -60,13 +68,8 @@ export async function connectLightning(config: AgentConfig, log: Logger): Promis
     });
     return { backend: lnd, describe: `LND at ${settings.socket}`, close: async () => lnd.close() };
   } catch (error) {
-    if (
-      error instanceof NwcStartupError ||
-      error instanceof NwcUriError ||
-      error instanceof LndConnectionError ||
-      error instanceof LndConfigError
-    ) {
-      throw new LightningStartupError(`lightning (${backend}): ${error.message}`);
+    if (error instanceof LndConnectionError || error instanceof LndConfigError) {
+      throw new LightningStartupError(`lightning (lnd): ${error.message}`, { cause: error });
     }
     throw error;
   }

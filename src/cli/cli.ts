@@ -1,7 +1,19 @@
-// `escrow-agent`: the product's command line. Each command returns its exit code; bad input gets a message that
-// says what to change, and exit code 2.
+// `escrow-agent`: the product's command line. Each command returns its exit code. An expected problem (bad input,
+// a configuration or relay list to fix, a Lightning node or database that cannot be used as configured) prints
+// one message that says what to change, and exits 2; describeExpectedError below is the one place that knows
+// them. Anything else is a bug: one line and exit 1, the stack trace only with LOG_LEVEL=debug (or trace).
 import { parseArgs } from 'node:util';
 import { type AgentConfig, ConfigError, loadConfig } from '../agent/config.ts';
+import { LightningStartupError } from '../agent/connect-lightning.ts';
+import { DatabaseOpenError } from '../agent/open-agent-store.ts';
+import { RelayListError } from '../agent/relay-list.ts';
+import { SecretFileError } from '../agent/secret-files.ts';
+import { InternalError } from '../domain/errors.ts';
+import { CliError } from './cli-error.ts';
+import type { Command, Output } from './output.ts';
+import { redactSecrets } from './redact.ts';
+
+export type { Output } from './output.ts';
 
 export const USAGE = `escrow-agent: a Nostr bot that escrows paid tasks with Lightning hold invoices
 
@@ -26,13 +38,6 @@ Options:
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
 AGENT_DATA_DIR, AGENT_KEY_FILE, LOG_LEVEL override the file. See docs/configuration.md.
 `;
-
-export interface Output {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-type Command = (config: AgentConfig, output: Output, args: string[]) => Promise<number>;
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -62,18 +67,73 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     output.err(`escrow-agent: unknown command "${name}"; run "escrow-agent help" for the list`);
     return 2;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let config: AgentConfig | undefined;
   try {
     config = loadConfig({ file: parsed.values.config });
+    const command = await load();
+    return await command(config, output, parsed.positionals.slice(1));
   } catch (error) {
-    if (error instanceof ConfigError) {
-      output.err(`escrow-agent: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return reportError(error, output, debugWanted(config?.logLevel ?? process.env.LOG_LEVEL));
   }
-  const command = await load();
-  return command(config, output, parsed.positionals.slice(1));
+}
+
+/**
+ * `escrow-agent` as the bin runs it: main() on the console, and the same one-line report (exit 1) for an error
+ * that escapes every command, e.g. one thrown by a timer while `start` runs.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const output = consoleOutput();
+  const crash = (error: unknown) => {
+    process.exit(reportError(error, output, debugWanted(process.env.LOG_LEVEL)));
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  return main(argv, output);
+}
+
+/** The message for an error the person running the command must fix, or undefined when it is a bug. */
+export function describeExpectedError(error: unknown): string | undefined {
+  if (error instanceof ConfigError) return problemList('invalid configuration', error.problems);
+  if (error instanceof RelayListError) return problemList('relay list', error.problems);
+  if (
+    error instanceof LightningStartupError ||
+    error instanceof DatabaseOpenError ||
+    error instanceof SecretFileError ||
+    error instanceof CliError
+  ) {
+    return error.message;
+  }
+  // The store refuses a database URL it cannot open (an unknown scheme, a sqlite: URL without a path).
+  if (error instanceof InternalError && error.code === 'Config') return `database.url: ${error.message}`;
+  return undefined;
+}
+
+/** Prints an error the way the command line reports every error, and returns the exit code. */
+export function reportError(error: unknown, output: Output, debug: boolean): number {
+  const expected = describeExpectedError(error);
+  if (expected !== undefined) {
+    output.err(`escrow-agent: ${redactSecrets(expected)}`);
+    return 2;
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (debug) {
+    const stack = error instanceof Error && error.stack ? error.stack : message;
+    output.err(`escrow-agent: internal error: ${redactSecrets(stack)}`);
+  } else {
+    const line = (message.split('\n')[0] ?? '').trim();
+    output.err(`escrow-agent: internal error: ${redactSecrets(line)} (run with LOG_LEVEL=debug for details)`);
+  }
+  return 1;
+}
+
+/** One problem on one line; several as a list under the heading. */
+function problemList(heading: string, problems: readonly string[]): string {
+  if (problems.length === 1) return `${heading}: ${problems[0]}`;
+  return `${heading}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`;
+}
+
+function debugWanted(level: string | undefined): boolean {
+  return level === 'debug' || level === 'trace';
 }
 
 function parseArguments(argv: string[]) {

@@ -1,6 +1,6 @@
 // The command line: help, bad input, and the runbook commands on a real SQLite file.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,12 +8,49 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readSecret } from '../../src/agent/secret-files.ts';
-import { main, type Output } from '../../src/cli/cli.ts';
+import { main, type Output, reportError } from '../../src/cli/cli.ts';
+import { redactSecrets, redactUrl } from '../../src/cli/redact.ts';
 import { fold } from '../../src/domain/evolve.ts';
 import { openStore } from '../../src/store/index.ts';
 import { HISTORY } from '../fakes/domain.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'escrow-agent.js');
+const CONFIG_VARIABLES = [
+  'DATABASE_URL',
+  'NOSTR_RELAYS',
+  'LIGHTNING_BACKEND',
+  'LIGHTNING_URL',
+  'AGENT_DATA_DIR',
+  'AGENT_KEY_FILE',
+  'ESCROW_CONFIG',
+  'EMBEDDED_RELAY',
+  'LOG_LEVEL',
+];
+
+// The bin runs the compiled CLI in dist/ when it is at least as new as src/ (else the sources through tsx): build
+// it first, so the child-process tests below run what `npm start` and `npx escrow-agent` run.
+test.before(() => {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  assert.is(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+});
+
+/** Runs `escrow-agent ARGS` in a fresh empty folder, with only the given configuration variables set. */
+function runBin(args: string[], env: Record<string, string> = {}, prepare?: (dir: string) => void) {
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-bin-'));
+  prepare?.(dir);
+  const clean = { ...process.env };
+  for (const key of CONFIG_VARIABLES) delete clean[key];
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { dir, code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const STACK_FRAME = /^\s+at /m;
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -192,12 +229,9 @@ test('a preimage key readable by others is refused with the chmod to run', () =>
     const keyFile = join(dir, 'data', 'preimage.key');
     const { chmodSync } = await import('node:fs');
     chmodSync(keyFile, 0o644);
-    let message = '';
-    try {
-      await main(['migrate'], capture());
-    } catch (error) {
-      message = (error as Error).message;
-    }
+    const io = capture();
+    assert.is(await main(['migrate'], io), 2);
+    const message = io.stderr.join('\n');
     assert.match(message, `chmod 600 ${keyFile}`);
   }));
 
@@ -225,5 +259,118 @@ test('verify-db passes on an intact database and fails, naming the task and row,
     assert.is(await main(['verify-db'], tampered), 1);
     assert.match(tampered.stderr.join('\n'), `audit chain of task ${task.id}, row 3: hash_mismatch`);
   }));
+
+test('the bin runs the compiled CLI once it is built', () => {
+  const run = runBin(['help'], { LOG_LEVEL: 'debug' });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, 'Usage: escrow-agent');
+  assert.not.match(run.stderr, 'through tsx');
+});
+
+test('start without a relay list: one line that says what to create, exit 2, no stack trace, nothing created', () => {
+  const run = runBin(['start']);
+  assert.is(run.code, 2, run.stderr);
+  assert.is(
+    run.stderr,
+    `escrow-agent: relay list: ${join(run.dir, 'relays.json')}: cannot read the relay list (ENOENT); create it or set NOSTR_RELAYS\n`,
+  );
+  assert.not.match(run.stderr, STACK_FRAME);
+  assert.throws(() => statSync(join(run.dir, 'data')), /ENOENT/);
+});
+
+test('check-config reads the relay list too, and names where it came from', () => {
+  const missing = runBin(['check-config']);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, 'cannot read the relay list (ENOENT)');
+  const ok = runBin(['check-config'], { NOSTR_RELAYS: 'wss://relay.example,wss://relay2.example' });
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(
+    ok.stdout,
+    'relays:        wss://relay.example (read+write), wss://relay2.example (read+write) from NOSTR_RELAYS',
+  );
+});
+
+test('a bad configuration value, from the file or the environment: one line naming the key, exit 2', () => {
+  const file = runBin(['check-config'], {}, (dir) =>
+    writeFileSync(join(dir, 'escrow-agent.toml'), '[policy]\nfee_ppm = -1\n'),
+  );
+  assert.is(file.code, 2);
+  assert.is(
+    file.stderr,
+    `escrow-agent: invalid configuration: policy.fee_ppm: must be a whole number from 0 to 1000000 (${join(file.dir, 'escrow-agent.toml')})\n`,
+  );
+  const variable = runBin(['start'], { LIGHTNING_BACKEND: 'bogus' });
+  assert.is(variable.code, 2);
+  assert.match(
+    variable.stderr,
+    /^escrow-agent: invalid configuration: lightning\.backend: must be one of sandbox, nwc, lnd/,
+  );
+  assert.is(variable.stderr.trim().split('\n').length, 1, variable.stderr);
+  const several = runBin(['check-config'], { LOG_LEVEL: 'loud', LIGHTNING_BACKEND: 'bogus' });
+  assert.is(several.code, 2);
+  assert.match(several.stderr, /^escrow-agent: invalid configuration:\n {2}- /);
+  assert.not.match(several.stderr, STACK_FRAME);
+});
+
+test('an unreachable database or a refused Lightning URL: what to change, exit 2, and never the secret', () => {
+  const database = runBin(['migrate'], { DATABASE_URL: 'postgres://escrow:hunter2@127.0.0.1:9/escrow' });
+  assert.is(database.code, 2, database.stderr);
+  assert.is(
+    database.stderr,
+    'escrow-agent: cannot reach PostgreSQL at 127.0.0.1:9/escrow (ECONNREFUSED): start the server, or set database.url (DATABASE_URL) to another database\n',
+  );
+  const secret = 'c0ffee'.repeat(10) + 'c0ff';
+  const lightning = runBin(['start'], {
+    EMBEDDED_RELAY: 'off',
+    NOSTR_RELAYS: 'ws://127.0.0.1:9',
+    LIGHTNING_BACKEND: 'nwc',
+    LIGHTNING_URL: `nostr+walletconnect://nope?relay=ws://127.0.0.1:9&secret=${secret}`,
+  });
+  assert.is(lightning.code, 2, lightning.stderr);
+  assert.match(lightning.stderr, /^escrow-agent: lightning \(nwc\): the NWC connection URI/);
+  assert.is(lightning.stderr.trim().split('\n').length, 1, lightning.stderr);
+  assert.not.match(lightning.stderr + lightning.stdout, secret);
+  const folder = runBin(['migrate'], {}, (dir) =>
+    mkdirSync(join(dir, 'data', 'escrow.db'), { recursive: true }),
+  );
+  assert.is(folder.code, 2, folder.stderr);
+  assert.match(
+    folder.stderr,
+    /^escrow-agent: cannot open the SQLite database \S+escrow\.db \(SQLITE_CANTOPEN/,
+  );
+});
+
+test('a bug (a corrupt sandbox state file) is one line and exit 1; the stack trace only with LOG_LEVEL=debug', () => {
+  const corrupt = (dir: string) => {
+    mkdirSync(join(dir, 'data', 'sandbox'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'sandbox', 'sandbox.json'), '{not json');
+  };
+  const env = { EMBEDDED_RELAY: 'off', NOSTR_RELAYS: 'ws://127.0.0.1:9' };
+  const quiet = runBin(['start'], env, corrupt);
+  assert.is(quiet.code, 1, quiet.stderr);
+  assert.match(
+    quiet.stderr,
+    /^escrow-agent: internal error: SyntaxError: .+ \(run with LOG_LEVEL=debug for details\)\n$/,
+  );
+  assert.not.match(quiet.stderr, STACK_FRAME);
+  const debug = runBin(['start'], { ...env, LOG_LEVEL: 'debug' }, corrupt);
+  assert.is(debug.code, 1);
+  assert.match(debug.stderr, 'escrow-agent: internal error: SyntaxError: ');
+  assert.match(debug.stderr, STACK_FRAME);
+});
+
+test('error reports mask passwords, NWC secrets, macaroons and nsec keys', () => {
+  assert.is(redactUrl('postgres://escrow:hunter2@db:5432/escrow'), 'postgres://escrow:***@db:5432/escrow');
+  const text = redactSecrets(
+    'postgres://escrow:hunter2@db/escrow nostr+walletconnect://abc?relay=wss://r&secret=deadbeef lndconnect://h:10009?cert=AAA&macaroon=AgED nsec1qqqqqqqqqqqqqqqqqq',
+  );
+  for (const secret of ['hunter2', 'deadbeef', 'AgED', 'AAA', 'nsec1qqq']) assert.not.match(text, secret);
+  assert.match(text, 'postgres://escrow:***@db/escrow');
+  const io = capture();
+  assert.is(reportError(new Error('boom at postgres://u:hunter2@h/db\nsecond line'), io, false), 1);
+  assert.equal(io.stderr, [
+    'escrow-agent: internal error: Error: boom at postgres://u:***@h/db (run with LOG_LEVEL=debug for details)',
+  ]);
+});
 
 test.run();

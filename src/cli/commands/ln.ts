@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { AgentConfig } from '../../agent/config.ts';
 import { ControlError, callControl, controlSocketPath } from '../../ldk/sandbox-control/control-client.ts';
-import type { Output } from '../cli.ts';
+import type { Output } from '../output.ts';
 
 const USAGE = 'usage: escrow-agent ln info | mine N | pay BOLT11 | invoice SATS [DESCRIPTION]';
 

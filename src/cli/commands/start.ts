@@ -4,14 +4,15 @@
 import { join } from 'node:path';
 import pino from 'pino';
 import type { AgentConfig } from '../../agent/config.ts';
-import { connectLightning, LightningStartupError } from '../../agent/connect-lightning.ts';
+import { connectLightning } from '../../agent/connect-lightning.ts';
 import { loadIdentity } from '../../agent/identity.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
 import { runAgent } from '../../agent/run-agent.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
-import type { Output } from '../cli.ts';
-import { redactUrl } from './check-config.ts';
+import { CliError } from '../cli-error.ts';
+import type { Output } from '../output.ts';
+import { redactUrl } from '../redact.ts';
 
 export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
   const log = pino({
@@ -20,9 +21,9 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   });
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
   const { store, createdKey } = await openAgentStore(config);
-  const identity = loadIdentity(config.keyFile);
   const stops: Array<() => Promise<void>> = [() => store.close()];
   try {
+    const identity = loadIdentity(config.keyFile);
     if (config.embeddedRelay) {
       const relay = await startEmbeddedRelay({
         ...config.embeddedRelay,
@@ -30,7 +31,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
         logger: log.child({ component: 'relay' }),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
-          throw new Error(
+          throw new CliError(
             `port ${config.embeddedRelay!.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
           );
         }
@@ -71,12 +72,6 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     await waitForSignal();
     output.out('stopping…');
     return 0;
-  } catch (error) {
-    if (error instanceof LightningStartupError) {
-      output.err(`escrow-agent: ${error.message}`);
-      return 2;
-    }
-    throw error;
   } finally {
     for (const stop of stops) await stop().catch((error) => log.error({ err: error }, 'stop failed'));
   }

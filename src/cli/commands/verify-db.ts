@@ -2,7 +2,7 @@ import type { AgentConfig } from '../../agent/config.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { conservationViolation } from '../../domain/money.ts';
 import { TASK_STATES } from '../../domain/types.ts';
-import type { Output } from '../cli.ts';
+import type { Output } from '../output.ts';
 
 /** Runbook: walks every task's audit chain and checks that every task's money adds up. Exit 1 on any problem. */
 export async function verifyDatabaseCommand(config: AgentConfig, output: Output): Promise<number> {
