@@ -1,6 +1,7 @@
 // The relay pool against real embedded relays on 127.0.0.1 (test/fakes/relay.ts), with faults from the proxy
 // (test/fakes/relay-proxy.ts): delivery from every relay, one publish result per write relay, first connections
-// retried, resubscription after restarts and CLOSED, catch-up from the cursor, silent relays, forgeries, stop().
+// retried, resubscription after restarts and CLOSED, catch-up from the cursor, silent relays, forgeries, stop(),
+// and the plain subscriptions (no cursor) the NWC adapter uses.
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
@@ -12,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   type PoolLogger,
+  publishOutcome,
   RelayPool,
   type RelayPoolOptions,
   type RelayStatus,
@@ -672,6 +674,139 @@ test('bad options are refused when the pool is made', () => {
     /ws:\/\/ or wss:\/\//,
   );
   assert.throws(make({ backoff: { jitter: 2 } }), /jitter/);
+});
+
+test('the socket layer: NOTICE is logged, frames that are not Nostr messages are ignored, a frame over the size limit drops the connection', async () => {
+  await withScope(async (scope) => {
+    const relay = await scope.relay();
+    const proxy = await scope.proxy(relay.url);
+    const { logger, lines } = captureLogger();
+    const pool = scope.pool({
+      relays: [{ url: proxy.url, read: true, write: true }],
+      logger,
+      maxMessageBytes: 4096,
+    });
+    await waitUntil(isLive(pool, proxy.url), 'the relay is live');
+    proxy.injectToClients(['NOTICE', 'hello from the relay']);
+    proxy.injectToClients('not an array');
+    proxy.injectToClients(['EVENT']);
+    proxy.injectToClients(['EOSE', 42]);
+    await waitUntil(() => lines.some((line) => line.message === 'relay notice'), 'the notice was logged');
+    assert.is(statusOf(pool, proxy.url).state, 'live');
+    assert.is(scope.received.length, 0);
+    proxy.injectToClients(['NOTICE', 'x'.repeat(8192)]);
+    await waitUntil(() => /payload/i.test(statusOf(pool, proxy.url).lastError ?? ''), 'dropped for its size');
+    await waitUntil(isLive(pool, proxy.url), 'the relay is live again');
+    const event = note();
+    await publishDirect(relay.url, event);
+    await waitUntil(() => scope.has(event.id), 'the event arrived');
+  });
+});
+
+// ------------------------------------------------------------------------------------------ plain subscriptions
+
+test('a plain subscription gets every event raw under its own id, is sent again with fresh filters on each new connection, and stops at close()', async () => {
+  await withScope(async (scope) => {
+    const relay = await scope.relay();
+    const proxy = await scope.proxy(relay.url);
+    const connects: string[] = [];
+    const pool = scope.pool({
+      relays: [{ url: proxy.url, read: false, write: true }],
+      onConnect: (url) => connects.push(url),
+    });
+    let asked = 0;
+    const got: Received[] = [];
+    const subscription = pool.subscribe({
+      id: 'plain',
+      filters: () => {
+        asked += 1;
+        return [{ kinds: [1], '#p': [agent], since: nowSeconds() - 60 }];
+      },
+      onEvent: (event, url) => got.push({ event: event as Event, relay: url }),
+    });
+    await waitUntil(() => subscription.isLive(proxy.url), 'the subscription is live');
+    assert.equal(connects, [proxy.url]);
+    const genuine = note();
+    await publishDirect(relay.url, genuine);
+    await waitUntil(() => got.some((entry) => entry.event.id === genuine.id), 'the event arrived');
+    // A forgery no signature check would let through still reaches the subscriber, who verifies.
+    const forged = note();
+    assert.ok(proxy.injectForgery(forged, 'altered-content') >= 1);
+    await waitUntil(() => got.some((entry) => entry.event.id === forged.id), 'the forgery arrived');
+    assert.not.ok(verifyEvent(structuredClone(got.find((entry) => entry.event.id === forged.id)!.event)));
+    assert.ok(got.every((entry) => entry.relay === proxy.url));
+    assert.is(scope.received.length, 0, 'the inbound feed (no read relay) got nothing');
+
+    proxy.disconnectAll({ abrupt: true });
+    await waitUntil(() => connects.length === 2, 'connected again');
+    await waitUntil(() => subscription.isLive(proxy.url), 'the subscription is live again');
+    assert.is(reqIds(proxy, 'plain').length, 2, 'one REQ per connection');
+    assert.ok(asked >= 2, 'the filters were asked for again');
+    const after = note();
+    await publishDirect(relay.url, after);
+    await waitUntil(() => got.some((entry) => entry.event.id === after.id), 'the event after the reconnect');
+
+    subscription.close();
+    assert.not.ok(subscription.isLive());
+    await waitUntil(
+      () => proxy.frames.some((frame) => messageType(frame) === 'CLOSE' && frame.message?.[1] === 'plain'),
+      'CLOSE sent',
+    );
+    const late = note();
+    await publishDirect(relay.url, late);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.not.ok(
+      got.some((entry) => entry.event.id === late.id),
+      'nothing after close()',
+    );
+    // The id is free again.
+    pool.subscribe({ id: 'plain', filters: () => [{ kinds: [1] }], onEvent: () => {} }).close();
+  });
+});
+
+test('a plain subscription the relay CLOSEs is asked for again on the same connection', async () => {
+  await withScope(async (scope) => {
+    const relay = await scope.relay();
+    const proxy = await scope.proxy(relay.url);
+    const { logger, lines } = captureLogger();
+    const pool = scope.pool({ relays: [{ url: proxy.url, read: false, write: true }], logger });
+    const subscription = pool.subscribe({
+      id: 'plain',
+      filters: () => [{ kinds: [1], '#p': [agent] }],
+      onEvent: () => {},
+    });
+    let changes = 0;
+    const unwatch = pool.watch(() => {
+      changes += 1;
+    });
+    await waitUntil(() => subscription.isLive(proxy.url), 'the subscription is live');
+    proxy.injectToClients(['CLOSED', 'plain', 'error: shutting down idle subscriptions']);
+    await waitUntil(() => reqIds(proxy, 'plain').length === 2, 'asked again');
+    await waitUntil(() => subscription.isLive(proxy.url), 'live again');
+    assert.ok(changes >= 2, 'the watcher saw it go down and up');
+    unwatch();
+    assert.ok(lines.some((line) => line.message === 'the relay closed a subscription; asking again'));
+    assert.is(Math.max(...proxy.frames.map((frame) => frame.connection)), 1, 'the same connection');
+  });
+});
+
+test('plain subscription ids are checked, and publishOutcome tells refused from unknown', () => {
+  const pool = new RelayPool({ relays: [{ url: 'ws://127.0.0.1:1', read: false, write: true }] });
+  const plain = { filters: () => [{ kinds: [1] }], onEvent: () => {} };
+  assert.throws(() => pool.subscribe({ id: 'live:1', ...plain }), /without ':'/);
+  assert.throws(() => pool.subscribe({ id: '', ...plain }), /1 to 64/);
+  pool.subscribe({ id: 'once', ...plain });
+  assert.throws(() => pool.subscribe({ id: 'once', ...plain }), /open already/);
+  assert.throws(
+    () => new RelayPool({ relays: [{ url: 'ws://127.0.0.1:1', read: true, write: true }], filters: FILTERS }),
+    /cursors and onEvent/,
+  );
+  const outcome = (ok: boolean, message: string) => publishOutcome({ relay: 'ws://r', ok, message });
+  assert.is(outcome(true, ''), 'accepted');
+  assert.is(outcome(false, 'blocked: no'), 'refused');
+  assert.is(outcome(false, 'error: not connected'), 'refused');
+  assert.is(outcome(false, 'error: timeout'), 'unknown');
+  assert.is(outcome(false, 'error: connection closed'), 'unknown');
 });
 
 test.run();
