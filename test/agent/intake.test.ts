@@ -1,11 +1,18 @@
 // The intake pipeline, fed directly with hostile and malformed events on a running agent (real store, real LDK
 // sandbox): each is refused with its specific reason, nothing but the counters changes, and the agent keeps going.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
+import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { intakeEvent } from '../../src/agent/intake.ts';
 import { createRateGate } from '../../src/agent/rate-gate.ts';
+import { routeEvent } from '../../src/agent/router.ts';
 import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
+import { openStore } from '../../src/store/index.ts';
 import { collect, type Harness, person, startHarness } from '../fakes/agent-harness.ts';
 
 let harness: Harness;
@@ -248,6 +255,44 @@ test('a flood from one pubkey is answered once with rate-limited, then only coun
     outcomes.map((outcome) => outcome.status),
     ['handled', 'handled', 'refused', 'dropped', 'dropped'],
   );
+});
+
+test('a handler that fails is logged, counted and dropped without recording the event, so it is handled later', async () => {
+  // A real store that is already closed: the post-task handler's transaction fails inside the router.
+  const folder = await mkdtemp(join(tmpdir(), 'escrow-router-'));
+  const closed = await openStore({
+    url: `sqlite:${join(folder, 'closed.db')}`,
+    preimageKey: randomBytes(32),
+  });
+  await closed.close();
+  const lines: string[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => lines.push(line) });
+  const failing = { ...harness.agent.ctx, store: closed, log };
+  const failures = async () =>
+    (await harness.agent.ctx.metrics.handlerFailures.get()).values.reduce(
+      (sum, value) => sum + value.value,
+      0,
+    );
+  try {
+    const event = listing();
+    const before = await failures();
+    const outcome = await routeEvent(failing, { event, raw: JSON.stringify(event) });
+    assert.is(outcome.status, 'dropped');
+    if (outcome.status === 'dropped') assert.is(outcome.code, 'HandlerFailed');
+    assert.is(await failures(), before + 1, 'the failure is counted');
+    assert.is(lines.length, 1, 'and logged once');
+    const logged = JSON.parse(lines[0]!);
+    assert.is(logged.eventId, event.id);
+    assert.not.ok(
+      lines[0]!.includes(Buffer.from(harness.agentKey.secretKey).toString('hex')),
+      'no secret in the log',
+    );
+    assert.is(await harness.store.read((reader) => reader.inbound.has(event.id)), false, 'not recorded');
+    const later = await intakeEvent(harness.agent.ctx, gate(), event, 'ws://catch-up');
+    assert.is(later.status, 'handled', 'a later delivery (catch-up) handles it');
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
 
 test('the agent is still running after all of this: a new task is offered', async () => {
