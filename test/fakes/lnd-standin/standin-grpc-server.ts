@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { LndRpcError } from './standin-invoices.ts';
+import { LndRpcError } from './standin-errors.ts';
 import type { StandinLndNode } from './standin-lnd-node.ts';
 import { channelMessage, invoiceMessage, paymentMessage } from './standin-messages.ts';
 

@@ -14,56 +14,16 @@
 // Not modelled: multi-part payments (a part below the amount is failed at once instead of waiting for the
 // rest), AMP and keysend, description hashes, route hints, invoice garbage collection.
 import { createHash } from 'node:crypto';
+import { LndRpcError } from './standin-errors.ts';
 import { mintInvoice, type NodeKey } from './standin-keys.ts';
 import type { IncomingHtlc } from './standin-network.ts';
+import type { InvoiceRecord } from './standin-records.ts';
 import type { StandinStore } from './standin-store.ts';
 
 export const MIN_CLTV_DELTA = 24;
 export const FINAL_CLTV_REJECT_DELTA = 19;
 const MAX_MEMO_BYTES = 1024;
 const MAX_EXPIRY_SECONDS = 365 * 24 * 3600;
-
-export type InvoiceState = 'OPEN' | 'ACCEPTED' | 'SETTLED' | 'CANCELED';
-
-export interface HtlcRecord {
-  htlcId: string;
-  chanId: string;
-  htlcIndex: number;
-  amtMsat: string;
-  acceptHeight: number;
-  acceptTime: number;
-  resolveTime: number;
-  expiryHeight: number;
-  state: 'ACCEPTED' | 'SETTLED' | 'CANCELED';
-}
-
-export interface InvoiceRecord {
-  hash: string;
-  /** Known once settled (LND reports an empty r_preimage for a hold invoice until then). */
-  preimage: string | null;
-  paymentAddr: string;
-  bolt11: string;
-  memo: string;
-  valueMsat: string;
-  cltvExpiry: number;
-  creationDate: number;
-  expiry: number;
-  addIndex: number;
-  settleIndex: number;
-  settleDate: number;
-  state: InvoiceState;
-  htlcs: HtlcRecord[];
-}
-
-/** An error LND would return, with its gRPC status code (2, UNKNOWN, for LND's plain errors). */
-export class LndRpcError extends Error {
-  constructor(
-    readonly grpcCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface RegistryHooks {
   height(): number;

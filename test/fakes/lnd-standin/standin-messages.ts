@@ -2,9 +2,8 @@
 // as in LND's lightning.proto / router.proto shipped with the `lightning` package, 64-bit numbers as
 // strings, bytes as Buffers, enums by name), with the fields `lightning` checks filled in.
 
-import type { InvoiceRecord } from './standin-invoices.ts';
 import type { ChannelView } from './standin-network.ts';
-import type { PaymentRecord } from './standin-payments.ts';
+import type { InvoiceRecord, PaymentRecord } from './standin-records.ts';
 
 const FEATURES = {
   8: { name: 'tlv-onion', is_required: true, is_known: true },

@@ -10,47 +10,13 @@
 // Not modelled: retries over other routes (there is one route or none), multi-path payments, LND's
 // pathfinding timeout (the stand-in's attempts never wait for a route).
 import { Bolt11Error, decodeBolt11 } from '../../../src/ldk/bolt11/index.ts';
-import { LndRpcError } from './standin-invoices.ts';
+import { LndRpcError } from './standin-errors.ts';
 import type { PaymentOutcome, Route, StandinNetwork } from './standin-network.ts';
 import { BLOCK_PADDING } from './standin-network.ts';
+import type { PaymentRecord, RouteRecord } from './standin-records.ts';
 import type { StandinStore } from './standin-store.ts';
 
 const DEFAULT_CLTV_LIMIT = 2016;
-
-export type PaymentStatus = 'IN_FLIGHT' | 'SUCCEEDED' | 'FAILED';
-
-export interface RouteRecord {
-  totalTimeLock: number;
-  totalFeesMsat: string;
-  totalAmtMsat: string;
-  hops: {
-    chanId: string;
-    chanCapacity: string;
-    amtToForwardMsat: string;
-    feeMsat: string;
-    expiry: number;
-    pubKey: string;
-  }[];
-}
-
-export interface PaymentRecord {
-  hash: string;
-  bolt11: string;
-  valueMsat: string;
-  feeMsat: string;
-  status: PaymentStatus;
-  failureReason: string;
-  preimage: string;
-  creationTimeNs: string;
-  paymentIndex: number;
-  attempt: {
-    attemptId: number;
-    status: PaymentStatus;
-    route: RouteRecord;
-    attemptTimeNs: string;
-    resolveTimeNs: string;
-  } | null;
-}
 
 type PaymentListener = (payment: PaymentRecord) => void;
 

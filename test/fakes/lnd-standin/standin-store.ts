@@ -3,8 +3,7 @@
 // the stand-in restarts. A restart therefore keeps exactly what LND's database would keep; everything in
 // memory (streams, subscriptions) is lost, as it is when LND restarts.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { InvoiceRecord } from './standin-invoices.ts';
-import type { PaymentRecord } from './standin-payments.ts';
+import type { InvoiceRecord, PaymentRecord } from './standin-records.ts';
 
 export interface StandinState {
   invoices: Record<string, InvoiceRecord>;

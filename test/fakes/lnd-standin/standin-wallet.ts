@@ -14,7 +14,7 @@ import type {
   PaymentResult,
   PayRequest,
 } from '../../../src/ldk/port.ts';
-import type { ReceivingWallet } from '../../ldk/conformance.ts';
+import type { ReceivingWallet } from '../../ldk/conformance/types.ts';
 import { mintInvoice, type NodeKey } from './standin-keys.ts';
 import type {
   FailureReason,

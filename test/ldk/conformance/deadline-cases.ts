@@ -3,7 +3,6 @@
 import * as assert from 'uvu/assert';
 import { startDeadlineGuard } from '../../fakes/ldk-deadline-guard.ts';
 import { eventually } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import {
   holdState,
   payerBalance,
@@ -12,6 +11,7 @@ import {
   payUntilAccepted,
   SHORT_CLTV,
 } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 /** LDK fails a held HTLC back 21 blocks before it expires (CLTV_CLAIM_BUFFER 18 + LATENCY_GRACE_PERIOD 3). */
 const FAIL_BACK_BUFFER = 21;

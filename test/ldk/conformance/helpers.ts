@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 import type { HoldInvoice, PaymentResult } from '../../../src/ldk/port.ts';
 import { eventually, newPreimage } from '../../fakes/ldk-wait.ts';
-import type { ConformanceHarness } from '../conformance.ts';
+import type { ConformanceHarness } from './types.ts';
 
 export const AMOUNT_MSAT = 25_000_000n;
 /** A final CLTV that keeps deadline cases short (LDK's minimum is 24; the invoice carries 27). */

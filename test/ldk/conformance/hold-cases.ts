@@ -3,7 +3,6 @@
 import * as assert from 'uvu/assert';
 import type { LightningEvent } from '../../../src/ldk/port.ts';
 import { eventually } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import {
   AMOUNT_MSAT,
   createHold,
@@ -13,6 +12,7 @@ import {
   paymentOutcome,
   payUntilAccepted,
 } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 export function registerHoldCases(test: ConformanceTest, harness: HarnessAccess): void {
   test('a settled hold gives the payer the same preimage the agent settled with', async () => {

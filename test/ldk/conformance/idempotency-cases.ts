@@ -3,8 +3,8 @@
 import * as assert from 'uvu/assert';
 import { isLightningError } from '../../../src/ldk/lightning-error.ts';
 import { thrown } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import { createHold, holdState, payUntilAccepted } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 export function registerIdempotencyCases(test: ConformanceTest, harness: HarnessAccess): void {
   test('settling twice succeeds and the second settle changes nothing', async () => {

@@ -2,8 +2,8 @@
 // carry, and the same invoice twice (it must never be paid twice).
 import * as assert from 'uvu/assert';
 import { eventually } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import { createHold } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 const PAYOUT_MSAT = 10_000_000n;
 

@@ -2,8 +2,8 @@
 import * as assert from 'uvu/assert';
 import { isLightningError } from '../../../src/ldk/lightning-error.ts';
 import { eventually, newPreimage, thrown } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import { createHold, payerBalance, payUntilAccepted, ROOMY_CLTV } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 /** BOLT 11's "$3 for a cup of coffee" example: a valid, signed invoice for mainnet. */
 const MAINNET_INVOICE =

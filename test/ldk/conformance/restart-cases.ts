@@ -3,8 +3,8 @@
 import * as assert from 'uvu/assert';
 import type { LightningEvent } from '../../../src/ldk/port.ts';
 import { eventually } from '../../fakes/ldk-wait.ts';
-import type { ConformanceTest, HarnessAccess } from '../conformance.ts';
 import { payerBalance, payerBalanceReturnsTo, paymentOutcome, payUntilAccepted } from './helpers.ts';
+import type { ConformanceTest, HarnessAccess } from './types.ts';
 
 export function registerRestartCases(test: ConformanceTest, harness: HarnessAccess): void {
   test('a hold accepted before a restart is reported again and can be settled after it', async () => {
