@@ -1,7 +1,25 @@
 // evolve(task, event) -> task: the fold that turns a task's event log into its current record. Pure and
 // total over the events decide() emits; the projection in the store is evolve() applied to the audit log.
+
+import { InternalError } from './errors.ts';
 import { emptyLedger, netPayableMsat, splitShares } from './money.ts';
-import type { Ledger, Payout, PayoutRecipient, Resolution, Task, TaskEvent, TaskState } from './types.ts';
+import type {
+  CancelledTask,
+  ExpiredTask,
+  Ledger,
+  Payout,
+  PayoutRecipient,
+  PayoutState,
+  RefundedTask,
+  RefundingTask,
+  Resolution,
+  SettledState,
+  SettledTask,
+  Task,
+  TaskEvent,
+  TaskIn,
+  TaskState,
+} from './types.ts';
 
 export function evolve(task: Task | null, event: TaskEvent): Task {
   if (event.type === 'task_posted') {
@@ -40,9 +58,10 @@ export function fold(events: readonly TaskEvent[]): Task | null {
 
 function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): Task {
   switch (event.type) {
-    case 'offered':
+    case 'offered': {
+      const posted = inState(task, event, 'posted');
       return {
-        ...task,
+        ...posted,
         state: 'offered',
         funding: {
           paymentHash: event.paymentHash,
@@ -55,77 +74,97 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
           acceptedAt: null,
         },
       };
+    }
     case 'funded': {
-      const funding = task.funding!;
-      return {
-        ...task,
-        // A payment that raced a cancel is recorded, and refunded with the rest.
-        state: task.state === 'offered' ? 'funded' : task.state,
+      // A payment that raced a cancel is recorded, and refunded with the rest.
+      const open = inState(task, event, 'offered', 'refunding');
+      const funded = {
         fundedAt: event.at,
         funding: {
-          ...funding,
+          ...open.funding,
           receivedMsat: event.amountMsat,
           htlcExpiryHeight: event.htlcExpiryHeight,
           claimDeadlineHeight: event.claimDeadlineHeight,
           acceptedAt: event.at,
         },
         ledger: {
-          ...task.ledger,
+          ...open.ledger,
           receivedMsat: event.amountMsat,
-          heldMsat: task.ledger.heldMsat + event.amountMsat,
+          heldMsat: open.ledger.heldMsat + event.amountMsat,
         },
       };
+      return open.state === 'offered' ? { ...open, ...funded, state: 'funded' } : { ...open, ...funded };
     }
     case 'claimed':
-      return { ...task, state: 'claimed', worker: event.worker, claimedAt: event.at };
-    case 'submitted':
-      return { ...task, state: 'submitted', submittedAt: event.at, workerInvoice: event.payoutInvoice };
-    case 'disputed':
-      return { ...task, state: 'disputed', disputedAt: event.at, disputedBy: event.by };
-    case 'settle_requested':
-      return { ...task, state: 'settling', reason: event.reason, resolution: event.resolution };
-    case 'refund_requested':
-      return { ...task, state: 'refunding', reason: event.reason };
-    case 'task_cancelled':
-      return { ...task, state: 'cancelled', reason: 'poster_cancelled' };
-    case 'hold_settled': {
-      const resolution = task.resolution ?? { kind: 'worker' };
-      const payouts = payoutsFor(task, resolution);
-      const ledger: Ledger = {
-        ...task.ledger,
-        feeMsat: task.feeMsat,
-        heldMsat: task.ledger.heldMsat - task.feeMsat,
-      };
-      return { ...task, state: stateAfterSettle(resolution, payouts), payouts, ledger };
-    }
-    case 'hold_cancelled': {
-      const ledger: Ledger = {
-        ...task.ledger,
-        refundedMsat: task.ledger.refundedMsat + task.ledger.heldMsat,
-        heldMsat: 0n,
-      };
-      return { ...task, state: endOfRefund(task), ledger };
-    }
-    case 'verdict_given': {
-      const payouts = payoutsFor(task, event.resolution);
       return {
-        ...task,
+        ...inState(task, event, 'funded'),
+        state: 'claimed',
+        worker: event.worker,
+        claimedAt: event.at,
+      };
+    case 'submitted':
+      return {
+        ...inState(task, event, 'claimed'),
+        state: 'submitted',
+        submittedAt: event.at,
+        workerInvoice: event.payoutInvoice,
+      };
+    case 'disputed':
+      return {
+        ...inState(task, event, 'claimed', 'submitted'),
+        state: 'disputed',
+        disputedAt: event.at,
+        disputedBy: event.by,
+      };
+    case 'settle_requested':
+      return {
+        ...inState(task, event, 'submitted', 'disputed'),
+        state: 'settling',
+        reason: event.reason,
+        resolution: event.resolution,
+      };
+    case 'refund_requested': {
+      const holding = inState(task, event, ...REFUNDABLE_STATES);
+      return { ...holding, state: 'refunding', reason: event.reason };
+    }
+    case 'task_cancelled':
+      return { ...inState(task, event, 'posted'), state: 'cancelled', reason: 'poster_cancelled' };
+    case 'hold_settled': {
+      const settling = inState(task, event, 'settling');
+      const payouts = payoutsFor(settling, settling.resolution);
+      const ledger: Ledger = {
+        ...settling.ledger,
+        feeMsat: settling.feeMsat,
+        heldMsat: settling.ledger.heldMsat - settling.feeMsat,
+      };
+      return { ...settling, state: stateAfterSettle(settling.resolution, payouts), payouts, ledger };
+    }
+    case 'hold_cancelled':
+      return endOfRefund(inState(task, event, 'refunding'));
+    case 'verdict_given': {
+      const custody = inState(task, event, 'custody');
+      const payouts = payoutsFor(custody, event.resolution);
+      return {
+        ...custody,
         resolution: event.resolution,
         payouts,
         state: stateAfterSettle(event.resolution, payouts),
       };
     }
-    case 'payout_started':
-      return updatePayout(task, event.recipient, (payout) => ({
+    case 'payout_started': {
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      return updatePayout(settled, event, ['due'], (payout) => ({
         ...payout,
         state: 'in_flight',
         bolt11: event.bolt11,
         paymentHash: event.paymentHash,
         attempts: payout.attempts + 1,
       }));
+    }
     case 'payout_succeeded': {
-      const paid = findPayout(task, event.recipient);
-      const withPayout = updatePayout(task, event.recipient, (payout) => ({
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      const paid = findPayout(settled, event.recipient);
+      const withPayout = updatePayout(settled, event, ['in_flight'], (payout) => ({
         ...payout,
         state: 'succeeded',
         routingFeeMsat: event.routingFeeMsat,
@@ -133,23 +172,25 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
       }));
       const paidField = event.recipient === 'worker' ? 'paidToWorkerMsat' : 'paidToPosterMsat';
       const ledger: Ledger = {
-        ...task.ledger,
-        heldMsat: task.ledger.heldMsat - paid.amountMsat,
-        [paidField]: task.ledger[paidField] + paid.amountMsat,
-        routingFeeMsat: task.ledger.routingFeeMsat + event.routingFeeMsat,
+        ...settled.ledger,
+        heldMsat: settled.ledger.heldMsat - paid.amountMsat,
+        [paidField]: settled.ledger[paidField] + paid.amountMsat,
+        routingFeeMsat: settled.ledger.routingFeeMsat + event.routingFeeMsat,
       };
       return { ...withPayout, ledger, state: stateAfterPayouts(withPayout) };
     }
     case 'payout_failed': {
-      const withPayout = updatePayout(task, event.recipient, (payout) => ({
-        ...payout,
-        state: event.needsInvoice ? 'needs_invoice' : 'due',
-        paymentHash: null,
-      }));
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      const withPayout = updatePayout(settled, event, ['in_flight'], (payout) =>
+        event.needsInvoice
+          ? { ...payout, state: 'needs_invoice', paymentHash: null }
+          : { ...payout, state: 'due', paymentHash: null },
+      );
       return { ...withPayout, state: stateAfterPayouts(withPayout) };
     }
     case 'payout_invoice_given': {
-      const withPayout = updatePayout(task, event.recipient, (payout) => ({
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      const withPayout = updatePayout(settled, event, ['due', 'needs_invoice'], (payout) => ({
         ...payout,
         state: 'due',
         bolt11: event.bolt11,
@@ -160,6 +201,20 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
     default:
       return assertNever(event);
   }
+}
+
+/** The states a refund can be asked in: a hold may exist, and the node may have cancelled it on its own. */
+const REFUNDABLE_STATES = ['offered', 'funded', 'claimed', 'submitted', 'disputed', 'settling'] as const;
+/** The states in which payouts are made. */
+const PAYABLE_STATES = ['settled', 'custody', 'payout_pending'] as const;
+
+/**
+ * The task, narrowed to the states `event` can follow. decide() emits an event only in those states, so
+ * anything else is a broken log (an InternalError), never something to fold into a task of the wrong shape.
+ */
+function inState<S extends TaskState>(task: Task, event: TaskEvent, ...states: readonly S[]): TaskIn<S> {
+  if ((states as readonly TaskState[]).includes(task.state)) return task as TaskIn<S>;
+  throw new InternalError('Invariant', `evolve: ${event.type} on task ${task.id}, which is ${task.state}`);
 }
 
 function assertNever(value: never): never {
@@ -182,56 +237,71 @@ function payoutsFor(task: Task, resolution: Resolution): Payout[] {
           : [];
   return amounts
     .filter(([, amount]) => amount > 0n)
-    .map(([recipient, amountMsat]) => {
+    .map(([recipient, amountMsat]): Payout => {
       const bolt11 = recipient === 'worker' ? task.workerInvoice : null;
-      return {
+      const fresh = {
         recipient,
         amountMsat,
-        state: bolt11 ? 'due' : 'needs_invoice',
-        bolt11,
         paymentHash: null,
         attempts: 0,
         routingFeeMsat: 0n,
         proofPreimage: null,
       };
+      return bolt11 ? { ...fresh, state: 'due', bolt11 } : { ...fresh, state: 'needs_invoice', bolt11 };
     });
 }
 
 /** Once settled: a plain worker payout is `settled`; anything the agent holds for others is `custody`. */
-function stateAfterSettle(resolution: Resolution, payouts: Payout[]): TaskState {
+function stateAfterSettle(resolution: Resolution, payouts: Payout[]): SettledState {
   if (resolution.kind === 'pending_verdict') return 'custody';
-  const base: TaskState = resolution.kind === 'worker' ? 'settled' : 'custody';
-  return stateFromPayouts(payouts, base);
+  return stateFromPayouts(payouts, resolution.kind === 'worker' ? 'settled' : 'custody');
 }
 
-function stateAfterPayouts(task: Task): TaskState {
-  const base: TaskState =
-    task.resolution === null || task.resolution.kind === 'worker' ? 'settled' : 'custody';
-  return stateFromPayouts(task.payouts, base);
+function stateAfterPayouts(task: SettledTask): SettledState {
+  return stateFromPayouts(task.payouts, task.resolution.kind === 'worker' ? 'settled' : 'custody');
 }
 
-function stateFromPayouts(payouts: Payout[], base: TaskState): TaskState {
+function stateFromPayouts(payouts: Payout[], base: 'settled' | 'custody'): SettledState {
   if (payouts.length > 0 && payouts.every((payout) => payout.state === 'succeeded')) return 'paid';
   if (payouts.some((payout) => payout.state === 'needs_invoice')) return 'payout_pending';
   return base;
 }
 
-function endOfRefund(task: Task): TaskState {
-  if (task.ledger.receivedMsat > 0n) return 'refunded';
-  if (task.reason === 'poster_cancelled') return 'cancelled';
-  return 'expired';
+/** The end of a refund: refunded if money was received, else cancelled (by the poster) or expired. */
+function endOfRefund(task: RefundingTask): RefundedTask | CancelledTask | ExpiredTask {
+  const ledger: Ledger = {
+    ...task.ledger,
+    refundedMsat: task.ledger.refundedMsat + task.ledger.heldMsat,
+    heldMsat: 0n,
+  };
+  if (task.ledger.receivedMsat > 0n) return { ...task, state: 'refunded', ledger };
+  if (task.reason === 'poster_cancelled') return { ...task, state: 'cancelled', reason: task.reason, ledger };
+  return { ...task, state: 'expired', ledger };
 }
 
 function findPayout(task: Task, recipient: PayoutRecipient): Payout {
   const payout = task.payouts.find((candidate) => candidate.recipient === recipient);
-  if (!payout) throw new Error(`evolve: no ${recipient} payout on task ${task.id}`);
+  if (!payout) throw new InternalError('Invariant', `evolve: no ${recipient} payout on task ${task.id}`);
   return payout;
 }
 
-function updatePayout(task: Task, recipient: PayoutRecipient, change: (payout: Payout) => Payout): Task {
-  findPayout(task, recipient);
+/** The task with its `recipient` payout, which must be in one of `from`, changed. */
+function updatePayout<From extends PayoutState>(
+  task: SettledTask,
+  event: Extract<TaskEvent, { recipient: PayoutRecipient }>,
+  from: readonly From[],
+  change: (payout: Extract<Payout, { state: From }>) => Payout,
+): SettledTask {
+  const payout = findPayout(task, event.recipient);
+  if (!(from as readonly PayoutState[]).includes(payout.state)) {
+    throw new InternalError(
+      'Invariant',
+      `evolve: ${event.type} for the ${event.recipient} payout of task ${task.id}, which is ${payout.state}`,
+    );
+  }
+  const changed = change(payout as Extract<Payout, { state: From }>);
   return {
     ...task,
-    payouts: task.payouts.map((payout) => (payout.recipient === recipient ? change(payout) : payout)),
+    payouts: task.payouts.map((other) => (other.recipient === event.recipient ? changed : other)),
   };
 }

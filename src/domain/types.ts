@@ -36,7 +36,8 @@ export type Resolution =
 export type PayoutRecipient = 'worker' | 'poster';
 export type PayoutState = 'due' | 'in_flight' | 'succeeded' | 'needs_invoice';
 
-export interface Payout {
+/** The fields every payout record has; the states below say which are set. */
+interface PayoutFields {
   recipient: PayoutRecipient;
   amountMsat: bigint;
   state: PayoutState;
@@ -50,6 +51,39 @@ export interface Payout {
   proofPreimage: Hex32 | null;
 }
 
+/** Ready to be paid: the invoice is known, no attempt is running. */
+export interface DuePayout extends PayoutFields {
+  state: 'due';
+  bolt11: string;
+  paymentHash: null;
+  proofPreimage: null;
+}
+
+/** Waiting for an invoice from the recipient (none given, or the last one failed too often). */
+export interface NeedsInvoicePayout extends PayoutFields {
+  state: 'needs_invoice';
+  paymentHash: null;
+  proofPreimage: null;
+}
+
+/** An attempt was committed and may be running at the node: its payment hash is known. */
+export interface InFlightPayout extends PayoutFields {
+  state: 'in_flight';
+  bolt11: string;
+  paymentHash: Hex32;
+  proofPreimage: null;
+}
+
+/** Paid: the recipient's node revealed the preimage. */
+export interface SucceededPayout extends PayoutFields {
+  state: 'succeeded';
+  bolt11: string;
+  paymentHash: Hex32;
+  proofPreimage: Hex32;
+}
+
+export type Payout = DuePayout | NeedsInvoicePayout | InFlightPayout | SucceededPayout;
+
 export interface Windows {
   /** Seconds a funded task waits for a worker before it is refunded. */
   claimSeconds: number;
@@ -61,6 +95,7 @@ export interface Windows {
   disputeSeconds: number;
 }
 
+/** The hold invoice of a task, from the moment it is offered. */
 export interface Funding {
   paymentHash: Hex32;
   bolt11: string;
@@ -76,7 +111,18 @@ export interface Funding {
   acceptedAt: number | null;
 }
 
-export interface Task {
+/** A funding whose HTLC the node accepted: its heights are known. */
+export interface AcceptedFunding extends Funding {
+  htlcExpiryHeight: number;
+  claimDeadlineHeight: number;
+  acceptedAt: number;
+}
+
+/**
+ * Every field a task record has, as the store keeps it (each one present, null until the step that sets it).
+ * `Task` below narrows it by state: what each state is sure to have is typed as set.
+ */
+export interface TaskRecord {
   id: Hex32; // the task listing's event id
   state: TaskState;
   poster: Hex32;
@@ -93,7 +139,7 @@ export interface Task {
   disputedAt: number | null;
   disputedBy: Hex32 | null;
   /** Why the task is settling or refunding, or how it ended (for the public log and metrics). */
-  reason: string | null;
+  reason: SettleReason | RefundReason | null;
   resolution: Resolution | null;
   /** The worker's payout invoice given at submission (validated by the agent before use). */
   workerInvoice: string | null;
@@ -102,6 +148,126 @@ export interface Task {
   /** Number of events folded into this task (the audit chain's length). */
   version: number;
 }
+
+/** The listing is known; no invoice yet. */
+export interface PostedTask extends TaskRecord {
+  state: 'posted';
+  worker: null;
+  funding: null;
+  reason: null;
+}
+
+/** A hold invoice was published; nothing received. */
+export interface OfferedTask extends TaskRecord {
+  state: 'offered';
+  worker: null;
+  funding: Funding;
+  reason: null;
+}
+
+/** The node holds the poster's HTLC. */
+export interface FundedTask extends TaskRecord {
+  state: 'funded';
+  worker: null;
+  funding: AcceptedFunding;
+  fundedAt: number;
+  reason: null;
+}
+
+/** A worker took the task. */
+export interface ClaimedTask extends TaskRecord {
+  state: 'claimed';
+  worker: Hex32;
+  funding: AcceptedFunding;
+  fundedAt: number;
+  claimedAt: number;
+  reason: null;
+}
+
+/** The worker delivered; the review window runs. */
+export interface SubmittedTask extends TaskRecord {
+  state: 'submitted';
+  worker: Hex32;
+  funding: AcceptedFunding;
+  fundedAt: number;
+  claimedAt: number;
+  submittedAt: number;
+  reason: null;
+}
+
+/** The poster or the worker asked the arbitrators (after a claim, with or without a submission). */
+export interface DisputedTask extends TaskRecord {
+  state: 'disputed';
+  worker: Hex32;
+  funding: AcceptedFunding;
+  fundedAt: number;
+  claimedAt: number;
+  disputedAt: number;
+  disputedBy: Hex32;
+  reason: null;
+}
+
+/** Settling (the intent) and every state after the node settled: the worker and the resolution are known. */
+export interface SettledTask<S extends SettledState = SettledState> extends TaskRecord {
+  state: S;
+  worker: Hex32;
+  funding: AcceptedFunding;
+  fundedAt: number;
+  claimedAt: number;
+  reason: SettleReason;
+  resolution: Resolution;
+}
+export type SettledState = 'settling' | 'settled' | 'custody' | 'payout_pending' | 'paid';
+export type SettlingTask = SettledTask<'settling'>;
+
+/** The intent to cancel the hold. The funding may or may not have been accepted (a payment can race it). */
+export interface RefundingTask extends TaskRecord {
+  state: 'refunding';
+  funding: Funding;
+  reason: RefundReason;
+}
+
+/** The node cancelled a hold that had received money (terminal). */
+export interface RefundedTask extends TaskRecord {
+  state: 'refunded';
+  funding: Funding;
+  reason: RefundReason;
+}
+
+/** The poster cancelled before paying: before any invoice (no funding) or while it was unpaid (terminal). */
+export interface CancelledTask extends TaskRecord {
+  state: 'cancelled';
+  funding: Funding | null;
+  reason: 'poster_cancelled';
+}
+
+/** The invoice was cancelled unpaid for another reason than the poster's (terminal, nothing received). */
+export interface ExpiredTask extends TaskRecord {
+  state: 'expired';
+  funding: Funding;
+  reason: RefundReason;
+}
+
+/** A task, narrowed by its state: `task.state === 'claimed'` makes `task.worker` a Hex32. */
+export type Task =
+  | PostedTask
+  | OfferedTask
+  | FundedTask
+  | ClaimedTask
+  | SubmittedTask
+  | DisputedTask
+  | SettledTask<'settling'>
+  | SettledTask<'settled'>
+  | SettledTask<'custody'>
+  | SettledTask<'payout_pending'>
+  | SettledTask<'paid'>
+  | RefundingTask
+  | RefundedTask
+  | CancelledTask
+  | ExpiredTask;
+
+/** The task in one of the given states. */
+export type TaskIn<S extends TaskState> = Extract<Task, { state: S }>;
 
 /**
  * Where every msat of a task is. Invariant (conservation):

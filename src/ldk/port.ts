@@ -55,6 +55,18 @@ export interface HoldInvoice {
   cancelReason: CancelReason | null;
 }
 
+/** An ACCEPTED hold, with the heights every adapter reports with ACCEPTED. */
+export type AcceptedHold = HoldInvoice & {
+  state: 'ACCEPTED';
+  htlcExpiryHeight: number;
+  claimDeadlineHeight: number;
+};
+
+/** True for an ACCEPTED hold whose heights are known (the port's contract: ACCEPTED comes with them). */
+export function isAcceptedHold(hold: HoldInvoice): hold is AcceptedHold {
+  return hold.state === 'ACCEPTED' && hold.htlcExpiryHeight !== null && hold.claimDeadlineHeight !== null;
+}
+
 export interface PayRequest {
   bolt11: string;
   /** The most the route may cost; a route that costs more is not tried. */

@@ -1,7 +1,7 @@
 // Which public transition a change of task state is, and what it must say (docs/protocol.md, "Transitions").
 // One transition per change of state; the label is the new state.
-import type { Hex32, Payout, Policy, Task, TaskEvent } from '../domain/types.ts';
-import type { TransitionState } from './constants.ts';
+import { expectPayout, payoutIn } from '../domain/task-guards.ts';
+import type { Hex32, Payout, Policy, SettledTask, Task, TaskEvent } from '../domain/types.ts';
 import type { NostrEvent } from './schemas.ts';
 import type { Settlement, Transition } from './transition-types.ts';
 
@@ -24,62 +24,63 @@ export async function describeTransition(
   facts: TransitionFacts,
 ): Promise<Body | null> {
   if (before?.state === after.state || after.state === 'posted') return null;
-  const state = after.state as TransitionState;
-  const settlement = event.type === 'hold_settled' ? await settlementOf(after, facts) : null;
-  switch (state) {
-    case 'offered': {
-      const funding = after.funding!;
+  switch (after.state) {
+    case 'offered':
       return {
-        state,
+        state: after.state,
         details: {
           listing: facts.listing(),
-          bolt11: funding.bolt11,
-          paymentHash: funding.paymentHash,
+          bolt11: after.funding.bolt11,
+          paymentHash: after.funding.paymentHash,
           amountMsat: after.amountMsat,
           feeMsat: after.feeMsat,
-          expiresAt: funding.invoiceExpiresAt,
-          finalCltvDelta: funding.finalCltvDelta,
+          expiresAt: after.funding.invoiceExpiresAt,
+          finalCltvDelta: after.funding.finalCltvDelta,
         },
       };
-    }
-    case 'funded': {
-      const funding = after.funding!;
+    case 'funded':
       return {
-        state,
+        state: after.state,
         details: {
-          amountMsat: funding.receivedMsat,
-          htlcExpiryHeight: funding.htlcExpiryHeight!,
-          claimDeadlineHeight: funding.claimDeadlineHeight!,
-          holdDeadlineHeight: funding.claimDeadlineHeight! - facts.policy.safetyMarginBlocks,
-          windowEndsAt: after.fundedAt! + after.windows.claimSeconds,
+          amountMsat: after.funding.receivedMsat,
+          htlcExpiryHeight: after.funding.htlcExpiryHeight,
+          claimDeadlineHeight: after.funding.claimDeadlineHeight,
+          holdDeadlineHeight: after.funding.claimDeadlineHeight - facts.policy.safetyMarginBlocks,
+          windowEndsAt: after.fundedAt + after.windows.claimSeconds,
         },
       };
-    }
     case 'claimed':
-      return { state, details: { windowEndsAt: after.claimedAt! + after.windows.workSeconds } };
+      return { state: after.state, details: { windowEndsAt: after.claimedAt + after.windows.workSeconds } };
     case 'submitted':
-      return { state, details: { windowEndsAt: after.submittedAt! + after.windows.reviewSeconds } };
+      return {
+        state: after.state,
+        details: { windowEndsAt: after.submittedAt + after.windows.reviewSeconds },
+      };
     case 'disputed':
       return {
-        state,
+        state: after.state,
         details: {
-          windowEndsAt: after.disputedAt! + after.windows.disputeSeconds,
+          windowEndsAt: after.disputedAt + after.windows.disputeSeconds,
           arbitrators: facts.policy.arbitrators,
         },
       };
     case 'settling':
-      return { state, details: { reason: after.reason as never, resolution: after.resolution! } };
+      return { state: after.state, details: { reason: after.reason, resolution: after.resolution } };
     case 'settled':
-      return { state, details: { settlement } };
+      return { state: after.state, details: { settlement: await settlementOf(after, event, facts) } };
     case 'custody':
       return {
-        state,
-        details: { heldMsat: after.ledger.heldMsat, resolution: after.resolution!, settlement },
+        state: after.state,
+        details: {
+          heldMsat: after.ledger.heldMsat,
+          resolution: after.resolution,
+          settlement: await settlementOf(after, event, facts),
+        },
       };
     case 'payout_pending': {
-      const waiting = after.payouts.find((payout) => payout.state === 'needs_invoice')!;
+      const waiting = payoutIn(after, 'needs_invoice');
       return {
-        state,
+        state: after.state,
         details: {
           recipient: waiting.recipient,
           reason:
@@ -87,39 +88,45 @@ export async function describeTransition(
               ? event.reason
               : `no payout invoice from the ${waiting.recipient} yet`,
           attempts: waiting.attempts,
-          settlement,
+          settlement: await settlementOf(after, event, facts),
         },
       };
     }
     case 'paid':
       return {
-        state,
+        state: after.state,
         details: { payouts: after.payouts.map(paidPayout), routingFeeMsat: after.ledger.routingFeeMsat },
       };
     case 'refunding':
-      return { state, details: { reason: after.reason as never } };
+      return { state: after.state, details: { reason: after.reason } };
     case 'refunded':
       return {
-        state,
+        state: after.state,
         details: {
-          paymentHash: after.funding!.paymentHash,
+          paymentHash: after.funding.paymentHash,
           amountMsat: after.ledger.refundedMsat,
-          reason: after.reason as never,
+          reason: after.reason,
           height: facts.height,
         },
       };
     case 'cancelled':
-      return { state, details: { paymentHash: after.funding?.paymentHash ?? null } };
+      return { state: after.state, details: { paymentHash: after.funding?.paymentHash ?? null } };
     case 'expired':
-      return { state, details: { paymentHash: after.funding!.paymentHash } };
+      return { state: after.state, details: { paymentHash: after.funding.paymentHash } };
     default:
-      return assertNever(state);
+      return assertNever(after);
   }
 }
 
-async function settlementOf(task: Task, facts: TransitionFacts): Promise<Settlement> {
+/** The settlement, told only by the transition that follows the node's SETTLED report. */
+async function settlementOf(
+  task: SettledTask,
+  event: TaskEvent,
+  facts: TransitionFacts,
+): Promise<Settlement | null> {
+  if (event.type !== 'hold_settled') return null;
   return {
-    paymentHash: task.funding!.paymentHash,
+    paymentHash: task.funding.paymentHash,
     preimage: await facts.preimage(),
     amountMsat: task.ledger.receivedMsat,
     feeMsat: task.feeMsat,
@@ -128,14 +135,15 @@ async function settlementOf(task: Task, facts: TransitionFacts): Promise<Settlem
 }
 
 function paidPayout(payout: Payout) {
+  const paid = expectPayout(payout, 'succeeded');
   return {
-    recipient: payout.recipient,
-    amountMsat: payout.amountMsat,
-    paymentHash: payout.paymentHash!,
-    preimage: payout.proofPreimage!,
+    recipient: paid.recipient,
+    amountMsat: paid.amountMsat,
+    paymentHash: paid.paymentHash,
+    preimage: paid.proofPreimage,
   };
 }
 
-function assertNever(value: never): never {
-  throw new Error(`describeTransition: unhandled state ${String(value)}`);
+function assertNever(task: never): never {
+  throw new Error(`describeTransition: unhandled state ${(task as Task).state}`);
 }

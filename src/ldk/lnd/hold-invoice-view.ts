@@ -116,10 +116,11 @@ function cancelReason(
 }
 
 function expiryHeight(htlc: LndInvoiceHtlc): number {
-  if (!Number.isInteger(htlc.timeout) || htlc.timeout! <= 0) {
+  const { timeout } = htlc;
+  if (timeout === undefined || !Number.isInteger(timeout) || timeout <= 0) {
     throw new Error('LND reported a held HTLC without its expiry height; its deadline cannot be known');
   }
-  return htlc.timeout!;
+  return timeout;
 }
 
 function unixSeconds(isoDate: string): number {

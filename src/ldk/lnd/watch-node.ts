@@ -4,7 +4,7 @@
 // when polling recovers, every OPEN and ACCEPTED invoice is found again with ListInvoices and watched anew.
 // Events are hints (at least once, possibly late); the agent's reconciler polls lookup() as the backstop.
 import { getInvoices, getWalletInfo, subscribeToInvoice } from 'lightning';
-import type { HoldInvoice, HoldState, LightningListener } from '../port.ts';
+import { type HoldInvoice, type HoldState, isAcceptedHold, type LightningListener } from '../port.ts';
 import type { LndInvoice } from './hold-invoice-view.ts';
 import type { LndContext } from './lnd-context.ts';
 import { viewInvoice } from './read-holds.ts';
@@ -93,12 +93,14 @@ export class NodeWatcher {
   private announce(hold: HoldInvoice, send: LightningListener): void {
     switch (hold.state) {
       case 'ACCEPTED':
+        // The view gives an ACCEPTED hold its heights (or throws): a hold without them is never announced.
+        if (!isAcceptedHold(hold)) return;
         send({
           type: 'hold_accepted',
           paymentHash: hold.paymentHash,
           amountMsat: hold.receivedMsat,
-          htlcExpiryHeight: hold.htlcExpiryHeight!,
-          claimDeadlineHeight: hold.claimDeadlineHeight!,
+          htlcExpiryHeight: hold.htlcExpiryHeight,
+          claimDeadlineHeight: hold.claimDeadlineHeight,
         });
         return;
       case 'SETTLED':

@@ -41,6 +41,13 @@ function checkVersion(task: Task, previousVersion: number, events: readonly Task
   }
 }
 
+/** The hash of the last link: the chain's new head (checkVersion made sure there is at least one event). */
+function headOf(task: Task, links: readonly { hash: string }[]): string {
+  const last = links.at(-1);
+  if (last === undefined) throw new InternalError('Invariant', `task ${task.id}: no audit link to chain`);
+  return last.hash;
+}
+
 export function createTaskRepository({ session, now }: RepositoryContext): TaskRepository {
   async function selectOne(id: string, forUpdate: boolean): Promise<Task | null> {
     const lock = forUpdate ? lockForUpdate(session) : sql``;
@@ -98,7 +105,7 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
     async create(task, events) {
       checkVersion(task, 0, events);
       const links = chainEvents(task.id, { seq: 0, hash: GENESIS_HASH }, events);
-      const head = links.at(-1)!.hash;
+      const head = headOf(task, links);
       const at = now();
       const inserted = await session.run(sql`
         INSERT INTO tasks (id, state, poster, worker, amount_msat, fee_msat, payment_hash, version, audit_head,
@@ -126,7 +133,7 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
         SET state = ${task.state}, poster = ${task.poster}, worker = ${task.worker},
             amount_msat = ${task.amountMsat}, fee_msat = ${task.feeMsat},
             payment_hash = ${task.funding?.paymentHash ?? null}, version = ${task.version},
-            audit_head = ${links.at(-1)!.hash}, body = ${encodeBody(task)}, updated_at = ${now()}
+            audit_head = ${headOf(task, links)}, body = ${encodeBody(task)}, updated_at = ${now()}
         WHERE id = ${task.id} AND state = ${expected.state} AND version = ${expected.version}
           AND audit_head = ${previousHead}`);
       if (updated === 0) return false;
