@@ -26,7 +26,7 @@ import { buildListing } from '../../protocol/build-listing.ts';
 import { KINDS } from '../../protocol/constants.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
 import { openStore } from '../../store/index.ts';
-import type { Output } from '../cli.ts';
+import type { Output } from '../output.ts';
 
 const AMOUNT_MSAT = 21_000_000n;
 
