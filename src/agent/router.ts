@@ -4,6 +4,7 @@
 // WITHOUT being recorded, so a later catch-up tries it again. The switch is exhaustive: a new action that has no
 // handler does not compile.
 
+import { isHex32 } from '../domain/hex.ts';
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
@@ -104,5 +105,5 @@ function assertNever(value: never): never {
 
 function taskIdOf(tags: string[][]): string | null {
   const tag = tags.find((candidate) => candidate[0] === 'e' && candidate[3] === 'task');
-  return tag?.[1] && /^[0-9a-f]{64}$/.test(tag[1]) ? tag[1] : null;
+  return tag?.[1] && isHex32(tag[1]) ? tag[1] : null;
 }

@@ -1,9 +1,11 @@
 // Runs one command against one task, in ONE transaction: decide, compare-and-set the task with its audit rows,
 // record the inbound event that caused it, and put the agent's signed transitions into the outbox. Either all of
 // it is committed, or none of it. Lightning calls happen after the commit (the effect runner), never inside.
+
 import { decide } from '../domain/decide.ts';
 import type { Rejection } from '../domain/errors.ts';
 import { evolve } from '../domain/evolve.ts';
+import { fundingOf } from '../domain/task-guards.ts';
 import type { Command, Hex32, Task, TaskEvent } from '../domain/types.ts';
 import { buildPaymentPrompt } from '../protocol/build-notices.ts';
 import { buildTransition } from '../protocol/build-transition.ts';
@@ -90,7 +92,7 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
         return listing;
       },
       preimage: async () =>
-        Buffer.from(await tx.fundings.revealPreimage(step.after.funding!.paymentHash)).toString('hex'),
+        Buffer.from(await tx.fundings.revealPreimage(fundingOf(step.after).paymentHash)).toString('hex'),
     });
     if (body === null) continue;
     const template = buildTransition({
@@ -107,7 +109,7 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
     await tx.tasks.setPublishedHead(taskId, signed.id);
     prev = signed.id;
     if (body.state === 'offered') {
-      const funding = step.after.funding!;
+      const funding = fundingOf(step.after);
       const prompt = buildPaymentPrompt({
         taskId,
         poster: step.after.poster,

@@ -4,6 +4,7 @@ import type { Task } from '../domain/types.ts';
 import { apply } from '../engine/apply.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { markFunding } from '../engine/mark-funding.ts';
+import { isAcceptedHold } from '../ldk/port.ts';
 
 /** Brings the task in line with the node: a payment it accepted, or a hold it cancelled by itself. */
 export async function handleHoldAccepted(ctx: AgentContext, task: Task): Promise<void> {
@@ -17,7 +18,7 @@ export async function handleHoldAccepted(ctx: AgentContext, task: Task): Promise
     );
     return;
   }
-  if (hold.state === 'ACCEPTED' && funding.receivedMsat === 0n) {
+  if (isAcceptedHold(hold) && funding.receivedMsat === 0n) {
     await apply(
       ctx,
       task.id,
@@ -25,8 +26,8 @@ export async function handleHoldAccepted(ctx: AgentContext, task: Task): Promise
         type: 'hold_accepted',
         paymentHash: funding.paymentHash,
         amountMsat: hold.receivedMsat,
-        htlcExpiryHeight: hold.htlcExpiryHeight!,
-        claimDeadlineHeight: hold.claimDeadlineHeight!,
+        htlcExpiryHeight: hold.htlcExpiryHeight,
+        claimDeadlineHeight: hold.claimDeadlineHeight,
       },
       (tx) =>
         tx.fundings

@@ -168,7 +168,6 @@ export async function startHarness(
     },
     async postTask({ amountMsat, title = 'Write a haiku about escrow', by, windows = {} }) {
       const author = by ?? harness.poster;
-      const sats = amountMsat / 1000n;
       const event = finalizeEvent(
         buildListing({
           d: `task-${randomBytes(4).toString('hex')}`,

@@ -1,13 +1,13 @@
 // The `refunding` intent, finished at the node: cancel the hold, and record the refund only once the node shows
 // it CANCELED.
-import type { Task } from '../../domain/types.ts';
+import type { RefundingTask } from '../../domain/types.ts';
 import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { markFunding } from '../../engine/mark-funding.ts';
 import { isLightningError } from '../../ldk/lightning-error.ts';
 
-export async function cancelHold(ctx: AgentContext, task: Task): Promise<void> {
-  const { paymentHash } = task.funding!;
+export async function cancelHold(ctx: AgentContext, task: RefundingTask): Promise<void> {
+  const { paymentHash } = task.funding;
   try {
     await ctx.lightning.cancel(paymentHash);
   } catch (error) {

@@ -1,17 +1,20 @@
 // Payouts, at most once: the intent (payout_started + a payouts row that the database lets exist only once per
 // task and recipient) is committed before the Lightning call; an outcome the node cannot tell yet stays in flight
 // and is asked again later, and a new payout is never sent while an earlier one is in flight or unknown.
-import type { Payout, Task } from '../../domain/types.ts';
+import type { InFlightPayout, TaskIn } from '../../domain/types.ts';
 import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { handlePaymentResult } from '../../handlers/payment-result.ts';
 import { checkPayoutInvoice } from '../../ldk/bolt11/index.ts';
 
-export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
+export async function payOut(
+  ctx: AgentContext,
+  task: TaskIn<'settled' | 'custody' | 'payout_pending'>,
+): Promise<void> {
   const inFlight = task.payouts.find((payout) => payout.state === 'in_flight');
   if (inFlight) return resumePayout(ctx, task, inFlight);
   const due = task.payouts.find((payout) => payout.state === 'due');
-  if (!due?.bolt11) return;
+  if (!due) return;
   // The backoff after a failed attempt is in the store (next_attempt_at), so a restart or a replica honours it.
   const last = await ctx.store.read((reader) => reader.payouts.latestAttempt(task.id, due.recipient));
   if (last?.state === 'failed' && (last.nextAttemptAt ?? 0) > ctx.now()) return;
@@ -22,7 +25,7 @@ export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
     nowSeconds: ctx.now(),
     minRemainingSeconds: 60,
     ownNodeId: ctx.node.id,
-    escrowPaymentHash: task.funding!.paymentHash,
+    escrowPaymentHash: task.funding.paymentHash,
   });
   if (!check.ok) {
     await apply(ctx, task.id, {
@@ -49,7 +52,7 @@ export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
       await tx.payouts.start({
         taskId: task.id,
         recipient: due.recipient,
-        bolt11: due.bolt11!,
+        bolt11: due.bolt11,
         paymentHash,
         amountMsat: due.amountMsat,
       });
@@ -65,13 +68,17 @@ export async function payOut(ctx: AgentContext, task: Task): Promise<void> {
 }
 
 /** A payout whose outcome was not known: ask the node, and only ever re-send the SAME invoice. */
-async function resumePayout(ctx: AgentContext, task: Task, payout: Payout): Promise<void> {
-  const status = await ctx.lightning.paymentStatus(payout.paymentHash!);
+async function resumePayout(
+  ctx: AgentContext,
+  task: TaskIn<'settled' | 'custody' | 'payout_pending'>,
+  payout: InFlightPayout,
+): Promise<void> {
+  const status = await ctx.lightning.paymentStatus(payout.paymentHash);
   if (status === null) {
     // The node never saw the payment (a crash between the intent and the call): sending the same invoice cannot
     // pay twice, since the recipient's node takes one payment per payment hash.
     const result = await ctx.lightning.pay({
-      bolt11: payout.bolt11!,
+      bolt11: payout.bolt11,
       maxFeeMsat: maxRoutingFee(ctx, payout.amountMsat),
       timeoutSeconds: ctx.payTimeoutSeconds,
     });

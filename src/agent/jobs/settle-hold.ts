@@ -1,13 +1,13 @@
 // The `settling` intent, finished at the node: settle with the preimage, and record `settled` only once the node
 // shows the hold SETTLED for the full amount.
-import type { Task } from '../../domain/types.ts';
+import type { SettlingTask } from '../../domain/types.ts';
 import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { markFunding } from '../../engine/mark-funding.ts';
 import { isLightningError } from '../../ldk/lightning-error.ts';
 
-export async function settleHold(ctx: AgentContext, task: Task): Promise<void> {
-  const { paymentHash } = task.funding!;
+export async function settleHold(ctx: AgentContext, task: SettlingTask): Promise<void> {
+  const { paymentHash } = task.funding;
   const preimage = await ctx.store.transaction((tx) => tx.fundings.revealPreimage(paymentHash));
   const started = Date.now();
   try {

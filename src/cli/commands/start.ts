@@ -24,15 +24,16 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   const stops: Array<() => Promise<void>> = [() => store.close()];
   try {
     const identity = loadIdentity(config.keyFile);
-    if (config.embeddedRelay) {
+    const embedded = config.embeddedRelay;
+    if (embedded) {
       const relay = await startEmbeddedRelay({
-        ...config.embeddedRelay,
+        ...embedded,
         dbPath: join(config.dataDir, 'relay.sqlite'),
         logger: log.child({ component: 'relay' }),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
           throw new CliError(
-            `port ${config.embeddedRelay!.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
+            `port ${embedded.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
           );
         }
         throw error;

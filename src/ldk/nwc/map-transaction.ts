@@ -3,6 +3,7 @@
 // becomes the claim deadline. Where NIP-47 carries nothing (the HTLC expiry, what the HTLCs carry, why a hold
 // was canceled, why a payment failed) our sandbox service's extension fields are used when present, and
 // otherwise the fallbacks documented in docs/lightning-nwc.md.
+import { isHex32 } from '../../domain/hex.ts';
 import { tryDecodeBolt11 } from '../bolt11/index.ts';
 import type { CancelReason, HoldInvoice, HoldState, PayFailureReason, PaymentResult } from '../port.ts';
 import { paymentHashOf } from './hex.ts';
@@ -108,7 +109,7 @@ export function toPaymentResult(transaction: Nip47Transaction): PaymentResult {
   const settled =
     transaction.state === 'settled' || (transaction.state === undefined && !!transaction.settled_at);
   const preimage = transaction.preimage?.toLowerCase();
-  if (settled && preimage && /^[0-9a-f]{64}$/.test(preimage) && paymentHashOf(preimage) === paymentHash) {
+  if (settled && preimage && isHex32(preimage) && paymentHashOf(preimage) === paymentHash) {
     return {
       status: 'succeeded',
       paymentHash,
