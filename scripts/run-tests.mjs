@@ -68,7 +68,7 @@ if (only.length === 0) {
         'err',
       ],
     ],
-    ['nothing reads ../shared', [process.execPath, 'scripts/check-no-shared.mjs']],
+    ['nothing reads outside the repository', [process.execPath, 'scripts/check-no-shared.mjs']],
   ]) {
     const result = await run(args[0], args.slice(1));
     if (result.code === 0) {
