@@ -27,7 +27,8 @@ Commands:
   verify-db      verify every task's audit chain and money conservation in the database
   ln info        the sandbox nodes (agent, payer, worker): ids, height, balances, channels
   ln mine N      mine N blocks on the sandbox chain
-  ln pay BOLT11  pay an invoice from the payer node (a hold invoice stays in flight until settled)
+  ln pay BOLT11  pay an invoice from the payer node; exit 0 when paid or still in flight (a hold invoice
+                 stays in flight until the agent settles or refunds it), 1 when the payment failed
   ln invoice SATS [DESCRIPTION]
                  create an invoice on the worker node (for a submission)
   help           print this help
