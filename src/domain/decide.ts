@@ -200,9 +200,18 @@ function decideCancel(task: Task, by: Hex32, { now }: DecideContext): Decision {
   }
 }
 
-function decideDispute(task: Task, command: CommandOf<'dispute'>, { now }: DecideContext): Decision {
+function decideDispute(task: Task, command: CommandOf<'dispute'>, { now, policy }: DecideContext): Decision {
   if (command.by !== task.poster && command.by !== task.worker) {
     return refuse(reject('NotYourTask', 'only the poster or the worker can open a dispute'));
+  }
+  // Nobody could ever rule on it: the announced policy says `disputes: false` (no arbitrators).
+  if (policy.arbitrators.length === 0) {
+    return refuse(
+      reject(
+        'DisputesNotOffered',
+        'this agent has no arbitrators, so it takes no disputes (its published policy says disputes: false)',
+      ),
+    );
   }
   if (task.state === 'disputed') return refuse(reject('NothingToDo', 'the task is already disputed'));
   if (task.state !== 'claimed' && task.state !== 'submitted') return refuse(wrongState(task, 'dispute'));

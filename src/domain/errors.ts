@@ -19,6 +19,7 @@ export const CANT_DO = {
   AlreadyClaimed: 'blocked',
   DeadlinePassed: 'blocked',
   PayoutInFlight: 'blocked',
+  DisputesNotOffered: 'blocked',
   NothingToDo: 'duplicate',
   TaskExists: 'duplicate',
 } as const satisfies Record<string, ReasonPrefix>;

@@ -408,6 +408,22 @@ const refusals: Refusal[] = [
     'blocked:',
   ],
   [
+    'a dispute by the poster on an agent without arbitrators',
+    HISTORY.submitted(),
+    { type: 'dispute', by: POSTER, reason: 'not done' },
+    context({ policy: testPolicy({ arbitrators: [] }) }),
+    'DisputesNotOffered',
+    'blocked:',
+  ],
+  [
+    'a dispute by the worker on an agent without arbitrators',
+    HISTORY.claimed(),
+    { type: 'dispute', by: WORKER, reason: 'moved goalposts' },
+    context({ policy: testPolicy({ arbitrators: [] }) }),
+    'DisputesNotOffered',
+    'blocked:',
+  ],
+  [
     'a verdict by someone who is not an arbitrator',
     HISTORY.disputed(),
     { type: 'verdict', by: POSTER, outcome: 'poster' },
