@@ -41,6 +41,7 @@ export const EXAMPLE_POLICY: Policy = {
   disputeDeadlineRule: 'refund',
   maxPayoutAttempts: 3,
   maxTitleLength: 200,
+  rateLimit: { perMinute: 60, burst: 30 },
 };
 
 export const T0 = 1_750_000_000; // 2025-06-15T15:06:40Z

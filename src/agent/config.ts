@@ -7,7 +7,7 @@ import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { HEX32_PATTERN } from '../domain/hex.ts';
 import { policyProblems } from '../domain/policy.ts';
-import type { Policy } from '../domain/types.ts';
+import { DEFAULT_RATE_LIMIT, type Policy } from '../domain/types.ts';
 
 const MAX_MSAT = 2_100_000_000_000_000_000n; // 21 million BTC
 
@@ -112,6 +112,8 @@ const configSchema = z
           .default('refund'),
         max_payout_attempts: wholeNumber(1, 100).default(5),
         max_title_length: wholeNumber(1, 1000).default(200),
+        rate_per_minute: wholeNumber(1, 100_000).default(DEFAULT_RATE_LIMIT.perMinute),
+        rate_burst: wholeNumber(1, 100_000).default(DEFAULT_RATE_LIMIT.burst),
       })
       .strict()
       .prefault({}),
@@ -217,6 +219,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     disputeDeadlineRule: config.policy.dispute_deadline_rule,
     maxPayoutAttempts: config.policy.max_payout_attempts,
     maxTitleLength: config.policy.max_title_length,
+    rateLimit: { perMinute: config.policy.rate_per_minute, burst: config.policy.rate_burst },
   };
   const problems = policyProblems(policy).map((problem) => `${problem} (${source})`);
   // LND may instead be given by LND_SOCKET / LND_CERT / LND_MACAROON (docs/lightning-lnd.md).

@@ -289,6 +289,15 @@ export interface FeeRule {
   ppm: number; // parts per million of the amount
 }
 
+/** The per-pubkey rate gate of the intake: `burst` events at once, refilled at `perMinute`. */
+export interface RateLimit {
+  perMinute: number;
+  burst: number;
+}
+
+/** The rate gate's default (policy.rate_per_minute, policy.rate_burst), published when a policy names none. */
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimit> = { perMinute: 60, burst: 30 };
+
 export interface Policy {
   minAmountMsat: bigint;
   maxAmountMsat: bigint;
@@ -307,6 +316,8 @@ export interface Policy {
   disputeDeadlineRule: 'refund' | 'custody';
   maxPayoutAttempts: number;
   maxTitleLength: number;
+  /** The per-pubkey rate limit the intake enforces and the announcement publishes (absent: DEFAULT_RATE_LIMIT). */
+  rateLimit?: RateLimit;
 }
 
 export interface DecideContext {

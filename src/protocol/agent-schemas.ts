@@ -26,28 +26,39 @@ function count(min: number, max: number, what: string) {
   return z.number({ error: message }).int(message).min(min, message).max(max, message);
 }
 
-/** The policy as published: the configuration file's key names (policy.*), msat as decimal strings. */
-export const policyJsonSchema = z.strictObject({
-  protocol_version: z.literal(PROTOCOL_VERSION, { error: `must be ${PROTOCOL_VERSION}` }),
-  label_namespace: z.literal(LABEL_NAMESPACE, { error: `must be ${LABEL_NAMESPACE}` }),
-  rules_version: count(1, 1_000_000, 'the rules version'),
-  fee_base_msat: msat,
-  fee_ppm: count(0, 1_000_000, 'parts per million'),
-  min_amount_msat: msat,
-  max_amount_msat: msat,
-  claim_window_seconds: count(0, 31_536_000, 'seconds'),
-  work_window_seconds: count(0, 31_536_000, 'seconds'),
-  review_window_seconds: count(0, 31_536_000, 'seconds'),
-  dispute_window_seconds: count(0, 31_536_000, 'seconds'),
-  safety_margin_blocks: count(0, 10_000, 'blocks'),
-  backend_auto_cancel_blocks: count(0, 10_000, 'blocks'),
-  max_final_cltv_delta: count(1, 10_000, 'blocks'),
-  invoice_expiry_seconds: count(1, 31_536_000, 'seconds'),
-  arbitrators: z.array(hex64).max(100),
-  dispute_deadline_rule: z.enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' }),
-  max_payout_attempts: count(1, 1_000, 'attempts'),
-  max_title_length: count(1, 1_000, 'characters'),
-});
+/** The policy as published: the configuration file's key names (policy.*), msat as decimal strings.
+ * `disputes` says whether the agent takes disputes at all: only with arbitrators (true exactly when
+ * `arbitrators` is not empty). `rate_per_minute` / `rate_burst` are the per-pubkey limit of its intake. */
+export const policyJsonSchema = z
+  .strictObject({
+    protocol_version: z.literal(PROTOCOL_VERSION, { error: `must be ${PROTOCOL_VERSION}` }),
+    label_namespace: z.literal(LABEL_NAMESPACE, { error: `must be ${LABEL_NAMESPACE}` }),
+    rules_version: count(1, 1_000_000, 'the rules version'),
+    fee_base_msat: msat,
+    fee_ppm: count(0, 1_000_000, 'parts per million'),
+    min_amount_msat: msat,
+    max_amount_msat: msat,
+    claim_window_seconds: count(0, 31_536_000, 'seconds'),
+    work_window_seconds: count(0, 31_536_000, 'seconds'),
+    review_window_seconds: count(0, 31_536_000, 'seconds'),
+    dispute_window_seconds: count(0, 31_536_000, 'seconds'),
+    safety_margin_blocks: count(0, 10_000, 'blocks'),
+    backend_auto_cancel_blocks: count(0, 10_000, 'blocks'),
+    max_final_cltv_delta: count(1, 10_000, 'blocks'),
+    invoice_expiry_seconds: count(1, 31_536_000, 'seconds'),
+    arbitrators: z.array(hex64).max(100),
+    dispute_deadline_rule: z.enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' }),
+    max_payout_attempts: count(1, 1_000, 'attempts'),
+    max_title_length: count(1, 1_000, 'characters'),
+    disputes: z.boolean({ error: 'must be true or false' }),
+    rate_per_minute: count(1, 100_000, 'events a minute'),
+    rate_burst: count(1, 100_000, 'events'),
+  })
+  .refine((policy) => policy.disputes === policy.arbitrators.length > 0, {
+    message: 'disputes must be true exactly when there are arbitrators',
+    path: ['disputes'],
+    ...onlyIfValid,
+  });
 
 /** NIP-89 content is kind-0-like metadata; clients that do not know `policy` still show name and about. */
 export const announcementContentSchema = z.object({

@@ -2,7 +2,7 @@
 // policy (docs/protocol.md, "Agent identity and policy"). Clients read the policy before posting a task.
 import type { EventTemplate } from 'nostr-tools/pure';
 import type { z } from 'zod';
-import type { Policy } from '../domain/types.ts';
+import { DEFAULT_RATE_LIMIT, type Policy } from '../domain/types.ts';
 import { announcementContentSchema, announcementSchema, type policyJsonSchema } from './agent-schemas.ts';
 import { KINDS, LABEL_NAMESPACE, PROTOCOL_VERSION } from './constants.ts';
 import { describeIssue, type NostrEvent, parseLabelled } from './schemas.ts';
@@ -87,6 +87,9 @@ export function policyToJson(policy: Policy, rulesVersion: number): PolicyJson {
     dispute_deadline_rule: policy.disputeDeadlineRule,
     max_payout_attempts: policy.maxPayoutAttempts,
     max_title_length: policy.maxTitleLength,
+    disputes: policy.arbitrators.length > 0,
+    rate_per_minute: (policy.rateLimit ?? DEFAULT_RATE_LIMIT).perMinute,
+    rate_burst: (policy.rateLimit ?? DEFAULT_RATE_LIMIT).burst,
   };
 }
 
@@ -109,6 +112,7 @@ function policyFromJson(json: z.output<typeof policyJsonSchema>): Policy {
     disputeDeadlineRule: json.dispute_deadline_rule,
     maxPayoutAttempts: json.max_payout_attempts,
     maxTitleLength: json.max_title_length,
+    rateLimit: { perMinute: json.rate_per_minute, burst: json.rate_burst },
   };
 }
 

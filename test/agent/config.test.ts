@@ -26,6 +26,12 @@ test('with no file and no environment the agent runs on embedded defaults: sandb
   assert.is(config.keyFile, join(cwd, 'data', 'agent.key'));
   assert.is(config.policy.backendAutoCancelBlocks, 21);
   assert.is(config.policy.fee.ppm, 10_000);
+  assert.equal(config.policy.rateLimit, { perMinute: 60, burst: 30 }, 'the rate gate the agent always had');
+});
+
+test('the per-pubkey rate limit comes from policy.rate_per_minute and policy.rate_burst', () => {
+  const config = fromRaw({ policy: { rate_per_minute: 120, rate_burst: 10 } }, 'escrow-agent.toml', cwd);
+  assert.equal(config.policy.rateLimit, { perMinute: 120, burst: 10 });
 });
 
 test('values come from the TOML file, and the environment overrides them', () => {
@@ -137,6 +143,18 @@ const badValues: BadCase[] = [
     { policy: { dispute_deadline_rule: 'custody' } },
     'policy.dispute_deadline_rule',
     'nobody could ever release it',
+  ],
+  [
+    'a rate of zero events a minute',
+    { policy: { rate_per_minute: 0 } },
+    'policy.rate_per_minute',
+    'must be a whole number from 1 to 100000',
+  ],
+  [
+    'a fractional burst',
+    { policy: { rate_burst: 2.5 } },
+    'policy.rate_burst',
+    'must be a whole number from 1 to 100000',
   ],
   [
     'an NWC backend without its URI',

@@ -48,6 +48,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       lightning: lightning.backend,
       identity,
       policy: config.policy,
+      rate: config.policy.rateLimit,
       relays: relayList.relays,
       publishQuorum: config.publishQuorum,
       log,
