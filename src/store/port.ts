@@ -66,6 +66,8 @@ export interface TaskReader {
   history(id: Hex32): Promise<AuditEntry[]>;
   /** The id of the task's latest published transition (the next one's `prev`), or null before the first. */
   publishedHead(id: Hex32): Promise<Hex32 | null>;
+  /** The unfinished (not terminal) task of the listing address 30402:<poster>:<d>, or null when there is none. */
+  openAtListingAddress(poster: Hex32, d: string): Promise<Hex32 | null>;
 }
 
 export interface TaskRepository extends TaskReader {
@@ -81,6 +83,9 @@ export interface TaskRepository extends TaskReader {
   commit(change: TaskCommit): Promise<boolean>;
   /** Records the task's latest published transition, in the transaction that puts it in the outbox. */
   setPublishedHead(id: Hex32, eventId: Hex32): Promise<void>;
+  /** Records the `d` tag of the task's listing, in the transaction that creates the task. Throws when another
+   * unfinished task of the same poster holds that `d` (a unique index: the database refuses a second one). */
+  setListingD(id: Hex32, d: string): Promise<void>;
 }
 
 export interface TaskCommit {

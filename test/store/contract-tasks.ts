@@ -2,6 +2,8 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InternalError } from '../../src/domain/errors.ts';
+import { TERMINAL_STATES } from '../../src/domain/types.ts';
+import { FINISHED_TASK_STATES } from '../../src/store/schema/values.ts';
 import type { TestDatabases } from '../fakes/store-databases.ts';
 import { advance, taskStory, testClock, writeStory } from '../fakes/store-fixtures.ts';
 import { assertOneWinner, barrier, rejection, sleep, withinSeconds } from './contract-helpers.ts';
@@ -157,5 +159,41 @@ export function registerTaskContract(test: Test, databases: TestDatabases): void
     assert.is(funding?.createdAt, 1_001, 'the funding was inserted by the offered step, one tick in');
     assert.is(funding?.updatedAt, 1_002);
     assert.equal(await store.read((tx) => tx.tasks.get(story.id)), story.funded.task);
+  });
+  test('a listing address (poster, d) belongs to at most one unfinished task, and is free again once it is finished', async () => {
+    const store = await (await databases.create()).open();
+    const first = taskStory('listing-first');
+    const poster = first.posted.task.poster;
+    await writeStory(store, first, 'payoutStarted');
+    await store.transaction((tx) => tx.tasks.setListingD(first.id, 'job-1'));
+    assert.is(await store.read((tx) => tx.tasks.openAtListingAddress(poster, 'job-1')), first.id);
+    assert.is(await store.read((tx) => tx.tasks.openAtListingAddress(poster, 'job-2')), null);
+    assert.is(await store.read((tx) => tx.tasks.openAtListingAddress('f'.repeat(64), 'job-1')), null);
+
+    // A second task of the same poster at the same d: the database itself refuses it, and nothing is written.
+    const second = taskStory('listing-second');
+    const secondTask = { ...second.posted.task, poster };
+    const secondEvents = second.posted.events.map((event) => ({ ...event, poster }));
+    await rejection(
+      store.transaction(async (tx) => {
+        await tx.tasks.create(secondTask, secondEvents);
+        await tx.tasks.setListingD(second.id, 'job-1');
+      }),
+    );
+    assert.is(await store.read((tx) => tx.tasks.get(second.id)), null);
+
+    // Once the first task is finished (paid), the address is free for a new task.
+    assert.ok(await advance(store, first.payoutStarted, first.paid));
+    assert.is((await store.read((tx) => tx.tasks.get(first.id)))?.state, 'paid');
+    assert.is(await store.read((tx) => tx.tasks.openAtListingAddress(poster, 'job-1')), null);
+    await store.transaction(async (tx) => {
+      await tx.tasks.create(secondTask, secondEvents);
+      await tx.tasks.setListingD(second.id, 'job-1');
+    });
+    assert.is(await store.read((tx) => tx.tasks.openAtListingAddress(poster, 'job-1')), second.id);
+  });
+
+  test("the store's finished task states are the domain's terminal states", () => {
+    assert.equal([...FINISHED_TASK_STATES].sort(), [...TERMINAL_STATES].sort());
   });
 }

@@ -6,6 +6,7 @@ import type { Task, TaskEvent } from '../../domain/types.ts';
 import { type AuditLink, chainEvents, GENESIS_HASH } from '../audit-chain.ts';
 import { integerValue, textValue } from '../column-values.ts';
 import type { AuditEntry, TaskCommit, TaskRepository } from '../port.ts';
+import { FINISHED_TASK_STATES } from '../schema/values.ts';
 import { inList, lockForUpdate, type RepositoryContext, type Row } from '../sql-session.ts';
 import { decodeEvent, decodeTask, encodeBody } from '../task-codec.ts';
 
@@ -79,6 +80,18 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
     async publishedHead(id) {
       const [row] = await session.rows(sql`SELECT event_id FROM published_heads WHERE task_id = ${id}`);
       return row ? textValue(row.event_id, 'published_heads.event_id') : null;
+    },
+
+    async openAtListingAddress(poster, d) {
+      const [row] = await session.rows(sql`
+        SELECT id FROM tasks
+        WHERE poster = ${poster} AND listing_d = ${d} AND state NOT IN ${inList(FINISHED_TASK_STATES)}
+        ORDER BY id LIMIT 1`);
+      return row ? textValue(row.id, 'tasks.id') : null;
+    },
+
+    async setListingD(id, d) {
+      await session.run(sql`UPDATE tasks SET listing_d = ${d} WHERE id = ${id}`);
     },
 
     async setPublishedHead(id, eventId) {

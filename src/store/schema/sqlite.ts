@@ -18,6 +18,7 @@ import {
   columnIn,
   DELIVERY_STATUSES,
   FUNDING_STATES,
+  holdsListingAddress,
   INBOUND_STATUSES,
   LIVE_PAYOUT_STATES,
   PAYOUT_RECIPIENTS,
@@ -37,13 +38,20 @@ export const tasks = sqliteTable(
     amountMsat: int64('amount_msat').notNull(),
     feeMsat: int64('fee_msat').notNull(),
     paymentHash: text('payment_hash'),
+    /** The listing's `d` tag: with the poster it is the listing's address (30402:<poster>:<d>). Null for tasks
+     * recorded before it was kept. */
+    listingD: text('listing_d'),
     version: integer('version').notNull(),
     auditHead: text('audit_head').notNull(),
     body: text('body').notNull(),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
-  (table) => [index('tasks_state_idx').on(table.state)],
+  (table) => [
+    index('tasks_state_idx').on(table.state),
+    // One unfinished task per listing address: an edited listing (same poster and d) is not a second task.
+    uniqueIndex('tasks_open_listing_idx').on(table.poster, table.listingD).where(holdsListingAddress()),
+  ],
 );
 
 export const fundings = sqliteTable(

@@ -9,6 +9,15 @@ export const LIVE_PAYOUT_STATES = ['in_flight', 'succeeded'] as const;
 export const PAYOUT_RECIPIENTS = ['worker', 'poster'] as const;
 export const INBOUND_STATUSES = ['handled', 'rejected'] as const;
 export const DELIVERY_STATUSES = ['pending', 'ok', 'failed'] as const;
+/** The task states nothing leaves (the domain's TERMINAL_STATES; the contract suite checks they agree). A task
+ * in any other state holds its listing's address (poster, d): an edited listing cannot become a second task. */
+export const FINISHED_TASK_STATES = ['paid', 'refunded', 'cancelled', 'expired'] as const;
+
+/** A task that holds its listing's address: its `d` is known and it is not finished (for a partial index). */
+export function holdsListingAddress(): SQL {
+  const finished = FINISHED_TASK_STATES.map((state) => `'${state}'`).join(', ');
+  return sql.raw(`"listing_d" IS NOT NULL AND "state" NOT IN (${finished})`);
+}
 
 /** `"column" IN ('a', 'b')` as literal SQL, for CHECK constraints and partial indexes (no parameters there). */
 export function columnIn(column: string, values: readonly string[]): SQL {

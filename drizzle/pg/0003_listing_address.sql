@@ -1,0 +1,2 @@
+ALTER TABLE "tasks" ADD COLUMN "listing_d" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "tasks_open_listing_idx" ON "tasks" USING btree ("poster","listing_d") WHERE "listing_d" IS NOT NULL AND "state" NOT IN ('paid', 'refunded', 'cancelled', 'expired');
