@@ -18,9 +18,46 @@ import { handlePayoutInvoice } from '../handlers/payout-invoice.ts';
 import { handlePostTask } from '../handlers/post-task.ts';
 import { handleSubmit } from '../handlers/submit.ts';
 import { handleVerdict } from '../handlers/verdict.ts';
-import { ACTION_NAMES, KINDS } from '../protocol/constants.ts';
+import { ACTION_NAMES, KINDS, REJECTED_LABEL } from '../protocol/constants.ts';
 import { type ParsedAction, parseAction } from '../protocol/parse-action.ts';
 import { parseTaskListing } from '../protocol/parse-task-listing.ts';
+import { isTransitionState } from '../protocol/parse-transition.ts';
+import { readLabel } from '../protocol/read-label.ts';
+import type { NostrEvent } from '../protocol/schemas.ts';
+
+export type Screened =
+  | { input: true }
+  | { input: false; code: 'NotForThisAgent' | 'UnknownAction'; reason: string };
+
+/**
+ * Whether a verified event is a person's input to this agent: a listing or a label of kind 1985 that tags it and
+ * is not a label only agents publish. Only input may be answered (even with "slow down"); the rest is dropped.
+ * The agent's own events are dropped before this, in the intake (OwnEvent).
+ */
+export function screenInput(event: NostrEvent, agentPubkey: string): Screened {
+  if (event.kind !== KINDS.listing && event.kind !== KINDS.label) {
+    return {
+      input: false,
+      code: 'UnknownAction',
+      reason: `invalid: kind ${event.kind} is not for this agent`,
+    };
+  }
+  if (!event.tags.some((tag) => tag[0] === 'p' && tag[1] === agentPubkey)) {
+    return { input: false, code: 'NotForThisAgent', reason: 'invalid: the event does not tag this agent' };
+  }
+  if (event.kind === KINDS.label) {
+    const label = readLabel(event);
+    if (label.ok && (isTransitionState(label.label) || label.label === REJECTED_LABEL)) {
+      // An agent's transition or rejection (another escrow's, or ours re-signed by nobody): never answered.
+      return {
+        input: false,
+        code: 'UnknownAction',
+        reason: `invalid: "${label.label}" labels are published by the agent only`,
+      };
+    }
+  }
+  return { input: true };
+}
 
 export async function routeEvent(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
   try {
@@ -43,6 +80,12 @@ export async function routeEvent(ctx: AgentContext, cause: Cause): Promise<Intak
 
 async function route(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
   const { event } = cause;
+  // The intake drops these before the rate gate; checked again here for callers that route directly.
+  if (event.pubkey === ctx.identity.pubkey) {
+    return { status: 'dropped', code: 'OwnEvent', reason: "ignored: the agent's own event" };
+  }
+  const screened = screenInput(event, ctx.identity.pubkey);
+  if (!screened.input) return { status: 'dropped', code: screened.code, reason: screened.reason };
   if (event.kind === KINDS.listing) {
     const parsed = parseTaskListing(event, { agentPubkey: ctx.identity.pubkey });
     if (!parsed.ok) {
@@ -52,19 +95,11 @@ async function route(ctx: AgentContext, cause: Cause): Promise<IntakeOutcome> {
     }
     return handlePostTask(ctx, parsed.listing, cause);
   }
-  if (event.kind !== KINDS.label) {
-    return {
-      status: 'dropped',
-      code: 'UnknownAction',
-      reason: `invalid: kind ${event.kind} is not for this agent`,
-    };
-  }
   const parsed = parseAction(event, { agentPubkey: ctx.identity.pubkey });
   if (!parsed.ok) {
-    // Events that do not tag this agent (or are its own transitions echoed back) are not ours to answer.
-    if (parsed.code === 'NotForThisAgent' || event.pubkey === ctx.identity.pubkey) {
+    // Events that do not tag this agent are not ours to answer (screenInput caught them already).
+    if (parsed.code === 'NotForThisAgent')
       return { status: 'dropped', code: parsed.code, reason: parsed.reason };
-    }
     return refuse(ctx, cause, parsed.code, parsed.reason, taskIdOf(event.tags));
   }
   return dispatch(ctx, parsed.action, cause);

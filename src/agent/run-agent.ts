@@ -12,7 +12,7 @@ import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/bui
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
 import type { AgentIdentity } from './identity.ts';
-import { intakeEvent } from './intake.ts';
+import { intakeEvent, intakeMemoryOf } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
 import { type OutboxPublisher, quorumOf, startOutboxPublisher } from './jobs/outbox-publisher.ts';
 import { createRateGate } from './rate-gate.ts';
@@ -160,6 +160,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await effects?.stop();
       await outbox?.stop();
       await Promise.allSettled([...inFlight]);
+      // The debug lines a noisy relay had suppressed since its last one.
+      intakeMemoryOf(ctx).logs.flush((key, suppressed, seconds) =>
+        log.debug({ key, suppressed }, `suppressed ${suppressed} similar in the last ${seconds} s`),
+      );
     },
   };
 }

@@ -1,8 +1,19 @@
 // Prometheus metrics (prom-client), one registry per agent so tests can run several agents in one process.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** How many (event, code) pairs the refusal counter remembers, so a copy is not counted again. */
+const COUNTED_CAPACITY = 50_000;
+
 export function createMetrics() {
   const registry = new Registry();
+  const rejections = new Counter({
+    name: 'escrow_rejections_total',
+    help: 'Distinct events refused by the intake or the decider, by reason code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  // Insertion order is age: the oldest pair is forgotten first when the set is full.
+  const counted = new Set<string>();
   return {
     registry,
     inboundEvents: new Counter({
@@ -11,12 +22,22 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    rejections: new Counter({
-      name: 'escrow_rejections_total',
-      help: 'Events refused by the intake or the decider, by reason code',
-      labelNames: ['code'] as const,
-      registers: [registry],
-    }),
+    rejections,
+    /**
+     * Counts a refusal once per distinct event and code: `event` identifies the event (its id, and for an
+     * unverified one its signature too), so the same copy from another relay or a catch-up is not counted again.
+     * Null (an event without a readable id) always counts. True if counted.
+     */
+    countRejection(code: string, event: string | null): boolean {
+      if (event !== null) {
+        const key = `${code} ${event}`;
+        if (counted.has(key)) return false;
+        counted.add(key);
+        if (counted.size > COUNTED_CAPACITY) counted.delete(counted.values().next().value as string);
+      }
+      rejections.inc({ code });
+      return true;
+    },
     invalidSignatures: new Counter({
       name: 'escrow_invalid_signatures_total',
       help: 'Events with a bad id or signature, by relay',

@@ -30,7 +30,7 @@ export async function rejectInTransaction(
   reason: string,
   taskId: Hex32 | null,
 ): Promise<void> {
-  ctx.metrics.rejections.inc({ code });
+  ctx.metrics.countRejection(code, cause.event.id);
   const fresh = await recordInbound(tx, cause, 'rejected', reason);
   if (!fresh) return;
   const knownTask = taskId !== null && (await tx.tasks.get(taskId)) !== null ? taskId : null;

@@ -8,7 +8,7 @@ import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { intakeEvent } from '../../src/agent/intake.ts';
+import { createIntakeMemory, intakeEvent } from '../../src/agent/intake.ts';
 import { createRateGate } from '../../src/agent/rate-gate.ts';
 import { routeEvent } from '../../src/agent/router.ts';
 import { KINDS, LABEL_NAMESPACE } from '../../src/protocol/constants.ts';
@@ -236,7 +236,7 @@ test('a forged copy does not censor the genuine event', async () => {
   assert.is(second.status, 'handled', 'the genuine event is handled after its forged copy');
 });
 
-test('the same event delivered again is dropped as already seen, after verification', async () => {
+test('the same event delivered again is dropped as already seen', async () => {
   const event = listing();
   assert.is((await intakeEvent(harness.agent.ctx, gate(), event, 'ws://a')).status, 'handled');
   const again = await intakeEvent(harness.agent.ctx, gate(), JSON.parse(JSON.stringify(event)), 'ws://b');
@@ -293,6 +293,189 @@ test('a handler that fails is logged, counted and dropped without recording the 
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+});
+
+async function inboundCount(outcome: string): Promise<number> {
+  const metric = await harness.agent.ctx.metrics.inboundEvents.get();
+  return metric.values.find((value) => value.labels.outcome === outcome)?.value ?? 0;
+}
+
+async function allRejections(): Promise<number> {
+  const metric = await harness.agent.ctx.metrics.rejections.get();
+  return metric.values.reduce((sum, value) => sum + value.value, 0);
+}
+
+async function answersTo(eventId: string) {
+  await harness.agent.settle();
+  return collect(harness.client, { authors: [harness.agentKey.pubkey], '#e': [eventId] });
+}
+
+test("the agent's own events (echoed back, or forged) are dropped before verification: counted as own_event, never refused", async () => {
+  const rejectionsBefore = await allRejections();
+  const ownBefore = await inboundCount('own_event');
+  const invalidBefore = (await harness.agent.ctx.metrics.invalidSignatures.get()).values.length;
+  const genuine = action('claim', 'c'.repeat(64), harness.agentKey);
+  const forged = { ...genuine, sig: 'a'.repeat(128) };
+  const rejection = action('rejected', 'c'.repeat(64), harness.agentKey, [['code', 'RateLimited']]);
+  for (const event of [genuine, forged, rejection]) {
+    const outcome = await intakeEvent(harness.agent.ctx, gate(), event, 'ws://echo');
+    assert.is(outcome.status, 'dropped');
+    if (outcome.status === 'dropped') assert.is(outcome.code, 'OwnEvent');
+    assert.is(await harness.store.read((reader) => reader.inbound.has(event.id)), false, 'not recorded');
+  }
+  assert.is(await inboundCount('own_event'), ownBefore + 3);
+  assert.is(await allRejections(), rejectionsBefore, 'not counted as refusals');
+  assert.is(
+    (await harness.agent.ctx.metrics.invalidSignatures.get()).values.length,
+    invalidBefore,
+    'the forged copy was not even verified',
+  );
+  assert.equal(await answersTo(genuine.id), []);
+  assert.equal(await answersTo(rejection.id), []);
+});
+
+test('transition and rejection labels from anyone else are dropped, never answered (no event answers an event)', async () => {
+  const task = await harness.postTask({ amountMsat: 23_000_000n });
+  await harness.waitForState(task.id, 'offered');
+  for (const label of ['funded', 'offered', 'paid', 'rejected']) {
+    const event = action(
+      label,
+      task.id,
+      harness.worker,
+      label === 'rejected' ? [['code', 'WrongState']] : [],
+    );
+    const outcome = await intakeEvent(harness.agent.ctx, gate(), event, 'ws://peer');
+    assert.is(outcome.status, 'dropped', `a "${label}" label is dropped`);
+    if (outcome.status === 'dropped') {
+      assert.is(outcome.code, 'UnknownAction');
+      assert.match(outcome.reason, /published by the agent only/);
+    }
+    assert.is(await harness.store.read((reader) => reader.inbound.has(event.id)), false);
+    assert.equal(await answersTo(event.id), [], `no answer to a "${label}" label`);
+  }
+  assert.is((await harness.store.read((reader) => reader.tasks.get(task.id)))?.state, 'offered');
+});
+
+test("the rate limit's answer goes only to a person's action, never to anything else from the pubkey", async () => {
+  const spammer = person();
+  const tight = createRateGate({ perMinute: 1, burst: 1 });
+  const first = listing({}, spammer);
+  assert.is((await intakeEvent(harness.agent.ctx, tight, first, 'ws://spam')).status, 'handled');
+  const note = finalizeEvent(
+    {
+      kind: 1,
+      created_at: Math.floor(Date.now() / 1000),
+      tags: [['p', harness.agentKey.pubkey]],
+      content: 'hi',
+    },
+    spammer.secretKey,
+  );
+  const notInput = [
+    note,
+    action('rejected', first.id, spammer, [['code', 'WrongState']]),
+    action('funded', first.id, spammer),
+    listing(
+      {
+        tags: [
+          ['d', 'not-for-us'],
+          ['title', 't'],
+          ['amount', '21000000'],
+          ['t', 'escrow'],
+        ],
+      },
+      spammer,
+    ),
+  ];
+  for (const event of notInput) {
+    const outcome = await intakeEvent(harness.agent.ctx, tight, event, 'ws://spam');
+    assert.is(outcome.status, 'dropped', 'not input: dropped, not answered');
+    if (outcome.status === 'dropped') assert.is.not(outcome.code, 'RateLimited');
+    assert.equal(await answersTo(event.id), []);
+  }
+  // The pubkey's next action is the first input over its budget: that one is told to slow down.
+  const claim = action('claim', first.id, spammer);
+  const limited = await intakeEvent(harness.agent.ctx, tight, claim, 'ws://spam');
+  assert.is(limited.status, 'refused');
+  if (limited.status === 'refused') assert.is(limited.code, 'RateLimited');
+});
+
+test('a copy of an event already handled is dropped before verification: from memory, and from the store after a restart', async () => {
+  const event = listing();
+  assert.is((await intakeEvent(harness.agent.ctx, gate(), event, 'ws://a')).status, 'handled');
+  const invalid = async () =>
+    (await harness.agent.ctx.metrics.invalidSignatures.get()).values.reduce((sum, v) => sum + v.value, 0);
+  const invalidBefore = await invalid();
+  // A copy with a broken signature claims the same id: the genuine event was handled, so it is dropped unverified.
+  const forgedCopy = { ...event, sig: 'b'.repeat(128) };
+  const fromMemory = await intakeEvent(harness.agent.ctx, gate(), forgedCopy, 'ws://b');
+  assert.is(fromMemory.status, 'dropped');
+  if (fromMemory.status === 'dropped') assert.is(fromMemory.code, 'AlreadySeen');
+  // A fresh memory (a restarted agent): the durable dedupe answers.
+  const fromStore = await intakeEvent(harness.agent.ctx, gate(), event, 'ws://c', createIntakeMemory());
+  assert.is(fromStore.status, 'dropped');
+  if (fromStore.status === 'dropped') assert.is(fromStore.code, 'AlreadySeen');
+  assert.is(await invalid(), invalidBefore, 'nothing was verified (and failed)');
+});
+
+test('a refusal is counted once per distinct event and code, however many relays deliver it', async () => {
+  const forged = { ...listing(), sig: 'c'.repeat(128) };
+  const counted = await rejectionCount('BadSignature');
+  for (const relay of ['ws://one', 'ws://two', 'ws://three', 'ws://one'])
+    await intakeEvent(harness.agent.ctx, gate(), forged, relay);
+  assert.is(await rejectionCount('BadSignature'), counted + 1, 'the same forgery counts once');
+  const other = { ...forged, sig: 'd'.repeat(128) };
+  await intakeEvent(harness.agent.ctx, gate(), other, 'ws://one');
+  assert.is(await rejectionCount('BadSignature'), counted + 2, 'another forgery counts again');
+});
+
+test('each dropped or refused event is one debug line (code, relay, id, pubkey; no content), limited per relay with a summary', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const log = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        raw.push(line);
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
+  const ctx = { ...harness.agent.ctx, log };
+  const memory = createIntakeMemory({ logBurst: 3, logWindowMs: 300 });
+  const forgeries = Array.from({ length: 10 }, () => ({
+    ...listing({ content: 'PRIVATE-CONTENT' }),
+    sig: 'e'.repeat(128),
+  }));
+  for (const forged of forgeries) await intakeEvent(ctx, gate(), forged, 'ws://noisy', memory);
+  assert.is(lines.length, 3, 'three lines for the noisy relay, the rest suppressed');
+  assert.equal(
+    { ...lines[0], level: undefined, time: undefined, pid: undefined, hostname: undefined },
+    {
+      level: undefined,
+      time: undefined,
+      pid: undefined,
+      hostname: undefined,
+      relay: 'ws://noisy',
+      code: 'BadSignature',
+      eventId: forgeries[0]!.id,
+      pubkey: harness.poster.pubkey,
+      verified: false,
+      msg: 'inbound event dropped',
+    },
+  );
+  assert.ok(
+    raw.every((line) => !line.includes('PRIVATE-CONTENT')),
+    'never the content',
+  );
+  await intakeEvent(ctx, gate(), forgeries[0]!, 'ws://quiet', memory);
+  assert.is(lines.length, 4, 'another relay has its own budget');
+  await new Promise((resolve) => setTimeout(resolve, 350));
+  await intakeEvent(ctx, gate(), { ...listing(), sig: 'f'.repeat(128) }, 'ws://noisy', memory);
+  assert.is(lines.length, 6, 'after the window: the summary, then the line');
+  assert.is(lines[4]!.relay, 'ws://noisy');
+  assert.is(lines[4]!.suppressed, 7);
+  assert.match(String(lines[4]!.msg), /^suppressed 7 similar in the last \d+ s$/);
+  assert.is(lines[5]!.code, 'BadSignature');
 });
 
 test('the agent is still running after all of this: a new task is offered', async () => {

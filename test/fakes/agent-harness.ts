@@ -104,6 +104,8 @@ export async function startHarness(
     policy?: Partial<Policy>;
     agent?: Partial<RunAgentOptions>;
     relays?: number;
+    /** More relays for the agent only (e.g. a hostile relay), after the harness's own; the clients never use them. */
+    extraRelays?: Array<{ url: string; read?: boolean; write?: boolean }>;
     /** A database to use instead of a fresh SQLite file (e.g. a PostgreSQL test database). */
     databaseUrl?: string;
   } = {},
@@ -125,7 +127,14 @@ export async function startHarness(
     lightning: sandbox.agent,
     identity: identityFrom(agentKey.secretKey),
     policy,
-    relays: relays.map((one) => ({ url: one.url, read: true, write: true })),
+    relays: [
+      ...relays.map((one) => ({ url: one.url, read: true, write: true })),
+      ...(options.extraRelays ?? []).map((one) => ({
+        url: one.url,
+        read: one.read ?? true,
+        write: one.write ?? true,
+      })),
+    ],
     reconcileIntervalMs: 300,
     outboxIntervalMs: 100,
     outboxMaxBackoffSeconds: 1,
