@@ -76,6 +76,15 @@ type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
 
 function decidePost(task: Task | null, command: CommandOf<'post'>, { now, policy }: DecideContext): Decision {
   if (task !== null) return refuse(reject('TaskExists', 'this task was already posted'));
+  const open = command.openTaskAtAddress;
+  if (open && open !== command.taskId) {
+    return refuse(
+      reject(
+        'ListingInUse',
+        `this listing's address (the same d tag) belongs to task ${open}, which is not finished; an edited listing does not become a second task (wait until that task ends, or use another d tag)`,
+      ),
+    );
+  }
   if (command.amountMsat < policy.minAmountMsat || command.amountMsat > policy.maxAmountMsat) {
     return refuse(
       reject(

@@ -20,6 +20,7 @@ export const CANT_DO = {
   DeadlinePassed: 'blocked',
   PayoutInFlight: 'blocked',
   DisputesNotOffered: 'blocked',
+  ListingInUse: 'blocked',
   NothingToDo: 'duplicate',
   TaskExists: 'duplicate',
 } as const satisfies Record<string, ReasonPrefix>;

@@ -335,6 +335,9 @@ export type Command =
       amountMsat: bigint;
       title: string;
       windows?: Partial<Windows>;
+      /** An unfinished task at the same listing address (30402:<poster>:<d>), as the store knows it: an edited
+       * listing is then refused (the post-task handler looks it up; the decider stays pure). */
+      openTaskAtAddress?: Hex32 | null;
     }
   | { type: 'offer'; paymentHash: Hex32; bolt11: string; invoiceExpiresAt: number; finalCltvDelta: number }
   | {

@@ -1,5 +1,7 @@
 // A NIP-99 listing that tags the agent: a new task. The listing is recorded (inbound_events) in the same
-// transaction as the task, so the `offered` transition can embed it exactly as signed.
+// transaction as the task, so the `offered` transition can embed it exactly as signed. A listing is addressable
+// (30402:<poster>:<d>): while a task of that address is not finished, a new version of it is refused
+// (ListingInUse), not made a second task; the store's unique index backs the rule against a racing replica.
 
 import { applyCommand } from '../engine/apply-command.ts';
 import type { Cause } from '../engine/cause.ts';
@@ -12,8 +14,16 @@ export async function handlePostTask(
   listing: ParsedListing,
   cause: Cause,
 ): Promise<IntakeOutcome> {
-  const { command, taskId } = listing;
-  const result = await applyCommand(ctx, { taskId, command, cause });
+  const { taskId, d } = listing;
+  const openTaskAtAddress = await ctx.store.read((reader) =>
+    reader.tasks.openAtListingAddress(listing.command.by, d),
+  );
+  const result = await applyCommand(ctx, {
+    taskId,
+    command: { ...listing.command, openTaskAtAddress },
+    cause,
+    alsoWrite: (tx) => tx.tasks.setListingD(taskId, d),
+  });
   if (result.ok) return { status: 'handled' };
   return { status: 'refused', code: result.rejection.code, reason: result.rejection.message };
 }

@@ -27,6 +27,7 @@ import {
   when,
 } from '../fakes/domain.ts';
 
+const OTHER_TASK_ID = '9'.repeat(64);
 const post: Command = {
   type: 'post',
   taskId: TASK_ID,
@@ -59,6 +60,13 @@ type Transition = [
 ];
 const transitions: Transition[] = [
   ['a valid listing is posted', [], post, context(), 'posted'],
+  [
+    'a listing whose address has no unfinished task is posted',
+    [],
+    { ...post, openTaskAtAddress: null },
+    context(),
+    'posted',
+  ],
   [
     'an offer pins the hold invoice',
     HISTORY.posted(),
@@ -244,6 +252,14 @@ type Refusal = [
 ];
 const refusals: Refusal[] = [
   ['the same listing posted twice', HISTORY.posted(), post, context(), 'TaskExists', 'duplicate:'],
+  [
+    'an edited listing while the task of its address is not finished',
+    [],
+    { ...post, openTaskAtAddress: OTHER_TASK_ID },
+    context(),
+    'ListingInUse',
+    'blocked:',
+  ],
   [
     'an amount below the minimum',
     [],
