@@ -3,10 +3,9 @@
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
-import { refuse } from '../engine/refuse.ts';
 import type { ActionOf } from './action-of.ts';
 import { applyAction } from './apply-action.ts';
-import { payoutInvoiceProblem } from './check-payout-invoice.ts';
+import { payoutInvoiceProblem, refusePayoutInvoice } from './check-payout-invoice.ts';
 
 export async function handlePayoutInvoice(
   ctx: AgentContext,
@@ -18,7 +17,7 @@ export async function handlePayoutInvoice(
   const recipientKey = command.recipient === 'worker' ? task?.worker : task?.poster;
   if (task && command.by === recipientKey) {
     const problem = payoutInvoiceProblem(ctx, task, command.recipient, command.bolt11);
-    if (problem) return refuse(ctx, cause, 'MalformedAction', problem, task.id);
+    if (problem) return refusePayoutInvoice(ctx, cause, problem, task);
   }
   return applyAction(ctx, action, cause);
 }

@@ -3,10 +3,9 @@
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
-import { refuse } from '../engine/refuse.ts';
 import type { ActionOf } from './action-of.ts';
 import { applyAction } from './apply-action.ts';
-import { payoutInvoiceProblem } from './check-payout-invoice.ts';
+import { payoutInvoiceProblem, refusePayoutInvoice } from './check-payout-invoice.ts';
 
 export async function handleSubmit(
   ctx: AgentContext,
@@ -18,7 +17,7 @@ export async function handleSubmit(
   // Only the claiming worker's invoice is worth checking: anyone else is refused by the decider.
   if (task && command.payoutInvoice && command.by === task.worker) {
     const problem = payoutInvoiceProblem(ctx, task, 'worker', command.payoutInvoice);
-    if (problem) return refuse(ctx, cause, 'MalformedAction', problem, task.id);
+    if (problem) return refusePayoutInvoice(ctx, cause, problem, task);
   }
   return applyAction(ctx, action, cause);
 }
