@@ -8,6 +8,7 @@ import { buildListing } from '../../src/protocol/build-listing.ts';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
 
 let harness: Harness;
+let claimedTaskId: string | null = null;
 
 test.before(async () => {
   harness = await startHarness();
@@ -101,7 +102,21 @@ test('a payout invoice for the wrong amount is refused with AmountMismatch and t
   const task = await harness.store.read((reader) => reader.tasks.get(listing.id));
   assert.is(task?.state, 'claimed', 'the refused invoices changed nothing');
   assert.is(task?.workerInvoice, null);
+  claimedTaskId = listing.id;
   void payment;
+});
+
+test('a dispute on an agent without arbitrators is refused (DisputesNotOffered), answered, and changes nothing', async () => {
+  assert.ok(claimedTaskId, 'the task left claimed by the previous test');
+  const dispute = await harness.act(harness.poster, 'dispute', claimedTaskId, {
+    content: 'not what I asked',
+  });
+  const rejected = await harness.waitForState(dispute.id, 'rejected');
+  assert.is(tagValue(rejected, 'code'), 'DisputesNotOffered');
+  assert.match(rejected.content, /^blocked: this agent has no arbitrators/);
+  await harness.agent.settle();
+  assert.is((await harness.store.read((reader) => reader.tasks.get(claimedTaskId!)))?.state, 'claimed');
+  assert.not.ok((await harness.agentEvents(claimedTaskId)).some((event) => labelOf(event) === 'disputed'));
 });
 
 test.run();
