@@ -93,6 +93,35 @@ export interface RelayStatus {
   cursor: number | null;
 }
 
+/** Per-relay counters of what the relay sent and what it cost (RelayPool.relayHealth()). */
+export interface RelayHealth {
+  url: string;
+  /** What the relay does against the rules (`ignores until, ignores limit`, ...), or null. Reported once per
+   * episode; cleared when a catch-up pass follows the rules again. */
+  misbehaviour: string | null;
+  /** Episodes of misbehaviour so far. */
+  misbehaviourEpisodes: number;
+  /** REQs the pool sent (live, catch-up pages, probes, plain subscriptions). */
+  reqsSent: number;
+  /** Readable EVENT frames received. */
+  eventsReceived: number;
+  /** Frames that could not be read, dropped one by one, by reason. */
+  framesDropped: number;
+  droppedByReason: Record<string, number>;
+  /** Events not taken because a page sent more than its limit or the relay's buffer was full. */
+  eventsOverBudget: number;
+  /** EVENT for an unknown subscription, EOSE, OK, AUTH or CLOSED that nothing waits for. */
+  unexpectedFrames: number;
+  notices: number;
+  closedMessages: number;
+  /** Catch-up events held back plus events handed to onEvent that have not settled, now and at most. */
+  eventsBuffered: number;
+  bytesBuffered: number;
+  peakEventsBuffered: number;
+  peakBytesBuffered: number;
+  catchUpPasses: number;
+}
+
 export interface RelayPoolOptions {
   /** `read` relays carry the inbound feed (catch-up from the cursor, then live); plain subscriptions
    * (RelayPool.subscribe) go to every relay. */
@@ -127,10 +156,25 @@ export interface RelayPoolOptions {
   publishTimeoutMs?: number;
   /** How often each connection is probed (a REQ that must get its EOSE) and the cursor saved. Default 30 000. */
   probeIntervalMs?: number;
-  /** Larger frames close the connection. Default 512 KiB. */
+  /** The socket's hard cap: larger frames close the connection. Default 4 MiB (read, then dropped, up to this). */
   maxMessageBytes?: number;
-  /** Catch-up events held back to be delivered oldest first; past this they are delivered in chunks. Default 50 000. */
+  /** An event's JSON text above this many bytes is dropped on its own (the connection stays). Default 256 KiB
+   * (at most maxMessageBytes). */
+  maxEventBytes?: number;
+  /** `[`/`{` nesting a frame may have (a Nostr event needs 4). Default 16. */
+  maxDepth?: number;
+  /** Events held back per relay (catch-up buffer plus onEvent calls not settled). Default 10 000. */
   maxBufferedEvents?: number;
+  /** Bytes of raw event JSON held per relay, counted like maxBufferedEvents. Default 32 MiB. */
+  maxBufferedBytes?: number;
+  /** Catch-up REQs per pass per relay. Default 50. */
+  maxPagesPerPass?: number;
+  /** Catch-up events per pass per relay. Default 20 000. */
+  maxEventsPerPass?: number;
+  /** The delay before the next catch-up of a relay that broke the paging rules. Default 30 s doubling to 1 h. */
+  catchUpBackoff?: Partial<Backoff>;
+  /** Per relay and kind (NOTICE, CLOSED, ...): at most this many log lines a minute, then one summary. Default 5. */
+  logLinesPerMinute?: number;
   /** Jitter source, 0 <= x < 1. Default Math.random. */
   random?: () => number;
 }

@@ -1,5 +1,13 @@
-// One WebSocket connection to one relay, on `ws` directly: open (with a timeout), send, and every text frame that
-// is a JSON array handed to the supervisor as parsed, NOTICE to the log.
+// One WebSocket connection to one relay, on `ws` directly: open (with a timeout), send, and every text frame read
+// with limits (frame-reader.ts: size and nesting checked on the text before JSON.parse) and handed to the
+// supervisor as a ReadFrame: an event with its raw JSON text, another message, or a drop with its reason.
+//
+// Oversized frames. Two limits: the event limit (`maxEventBytes`, default 256 KiB) and the socket's hard cap
+// (`maxMessageBytes`, ws's maxPayload, default 4 MiB). A frame between the two is read, not parsed, and dropped on
+// its own (counted; its subscription id and created_at are scanned from the text so that catch-up pages step past
+// it): the connection stays up and the events around it arrive. Only a frame above the hard cap closes the
+// connection (ws cannot read past it); what the catch-up had buffered by then is still delivered (live-sync.ts),
+// and the relay is reconnected with backoff.
 //
 // Why not nostr-tools' AbstractRelay: the pool must see every frame raw, and nostr-tools' public surface does not
 // give that. Its relay
@@ -14,24 +22,26 @@
 // 30 s), so the pool owns the socket layer outright. AUTH challenges are ignored (nostr-tools did the same without
 // an `onauth`). No nostr-tools internal is used.
 import { type RawData, WebSocket } from 'ws';
+import { type FrameLimits, type ReadFrame, readFrame } from './frame-reader.ts';
 
-/** Every frame that is a JSON array (EVENT, EOSE, CLOSED, OK, ...), as parsed; NOTICE goes to onNotice. */
-export type FrameHandler = (message: unknown[]) => void;
+/** Every text frame, read with limits. */
+export type FrameHandler = (frame: ReadFrame) => void;
 
 export interface RelayConnectionOptions {
   url: string;
   connectTimeoutMs: number;
+  /** The socket's hard cap: a larger frame closes the connection. */
   maxMessageBytes: number;
+  limits: FrameLimits;
   onFrame: FrameHandler;
-  onNotice(message: string): void;
   /** The connection closed after it had opened, and not because close() was called. */
   onClose(): void;
 }
 
-function textOf(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
+function bufferOf(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
 }
 
 export class RelayConnection {
@@ -77,7 +87,7 @@ export class RelayConnection {
         resolve();
       });
       socket.on('message', (data: RawData, isBinary: boolean) => {
-        if (!isBinary && this.socket === socket) this.onMessage(textOf(data));
+        if (!isBinary && this.socket === socket) this.onMessage(bufferOf(data));
       });
       socket.on('close', () => {
         fail(this.lastSocketError ?? 'connection closed');
@@ -127,19 +137,7 @@ export class RelayConnection {
     });
   }
 
-  private onMessage(text: string): void {
-    // Frames that are not a JSON array carry nothing to act on.
-    let message: unknown;
-    try {
-      message = JSON.parse(text);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(message)) return;
-    if (message[0] === 'NOTICE') {
-      this.options.onNotice(String(message[1] ?? '').slice(0, 500));
-      return;
-    }
-    this.options.onFrame(message);
+  private onMessage(data: Buffer): void {
+    this.options.onFrame(readFrame(data.toString('utf8'), data.length, this.options.limits));
   }
 }

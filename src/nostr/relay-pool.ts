@@ -9,10 +9,18 @@
 //
 // Each relay has a supervisor (relay-supervisor.ts) that owns its connection, reconnects, liveness probes and
 // publishes; the connection itself is a `ws` socket the pool owns (relay-connection.ts says why not nostr-tools').
+//
+// No relay can starve, flood or silence the others: every frame is read with limits before it is parsed
+// (frame-reader.ts), events go to onEvent as their raw JSON text, one by one (event-delivery.ts), catch-up has a
+// progress rule and per-pass budgets (catch-up.ts), the memory each relay may hold is bounded (live-sync.ts), and
+// what a relay says (NOTICE, CLOSED) is logged at a bounded rate (log-limiter.ts). relayHealth() has the counters.
+import { ENVELOPE_BYTES } from './frame-reader.ts';
+import { LogLimiter } from './log-limiter.ts';
 import {
   type Filter,
   type PoolLogger,
   type PublishResult,
+  type RelayHealth,
   type RelayPoolOptions,
   type RelayStatus,
   type SignedEvent,
@@ -22,6 +30,8 @@ import { RelaySupervisor, type SupervisorSettings } from './relay-supervisor.ts'
 import { normalizeRelayUrl } from './relay-url.ts';
 import { checkSubscriptionId, PoolSubscription, type SubscriptionOptions } from './subscriptions.ts';
 
+export type { LogLevel, LogLimiterOptions } from './log-limiter.ts';
+export { LogLimiter } from './log-limiter.ts';
 export type {
   Backoff,
   Filter,
@@ -29,6 +39,7 @@ export type {
   PoolRelay,
   PublishResult,
   RelayCursors,
+  RelayHealth,
   RelayPoolOptions,
   RelayState,
   RelayStatus,
@@ -46,8 +57,15 @@ const DEFAULTS = {
   requestTimeoutMs: 20_000,
   publishTimeoutMs: 10_000,
   probeIntervalMs: 30_000,
-  maxMessageBytes: 512 * 1024,
-  maxBufferedEvents: 50_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxEventBytes: 256 * 1024,
+  maxDepth: 16,
+  maxBufferedEvents: 10_000,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  maxPagesPerPass: 50,
+  maxEventsPerPass: 20_000,
+  catchUpBackoff: { initialMs: 30_000, maxMs: 3_600_000, jitter: 0.3 },
+  logLinesPerMinute: 5,
 };
 
 /** The pool sets these on every REQ itself. */
@@ -69,6 +87,32 @@ function resolveSettings(
   options: RelayPoolOptions,
   hooks: Pick<SupervisorSettings, 'onStatus' | 'subscriptions'>,
 ): SupervisorSettings {
+  const catchUpBackoff = { ...DEFAULTS.catchUpBackoff, ...options.catchUpBackoff };
+  positive('catchUpBackoff.initialMs', catchUpBackoff.initialMs);
+  positive('catchUpBackoff.maxMs', catchUpBackoff.maxMs, catchUpBackoff.initialMs);
+  if (!(catchUpBackoff.jitter >= 0 && catchUpBackoff.jitter <= 1))
+    throw new Error('relay pool: catchUpBackoff.jitter must be from 0 to 1');
+  const maxMessageBytes = positive(
+    'maxMessageBytes',
+    options.maxMessageBytes ?? DEFAULTS.maxMessageBytes,
+    1024,
+  );
+  const maxEventBytes = Math.min(
+    positive('maxEventBytes', options.maxEventBytes ?? DEFAULTS.maxEventBytes, 1024),
+    Math.max(1024, maxMessageBytes - ENVELOPE_BYTES),
+  );
+  const pageLimit = positive('pageLimit', options.pageLimit ?? DEFAULTS.pageLimit);
+  const maxBufferedEvents = positive(
+    'maxBufferedEvents',
+    options.maxBufferedEvents ?? Math.max(DEFAULTS.maxBufferedEvents, pageLimit),
+    pageLimit,
+  );
+  const maxBufferedBytes = positive(
+    'maxBufferedBytes',
+    options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    maxEventBytes,
+  );
+  const logger = options.logger ?? silentLogger;
   const backoff = { ...DEFAULTS.backoff, ...options.backoff };
   positive('backoff.initialMs', backoff.initialMs);
   positive('backoff.maxMs', backoff.maxMs, backoff.initialMs);
@@ -85,18 +129,30 @@ function resolveSettings(
     onEvent: options.onEvent ?? (() => {}),
     onConnect: options.onConnect ?? (() => {}),
     ...hooks,
-    logger: options.logger ?? silentLogger,
+    logger,
+    limiter: new LogLimiter(logger, {
+      perWindow: positive('logLinesPerMinute', options.logLinesPerMinute ?? DEFAULTS.logLinesPerMinute),
+      windowMs: 60_000,
+    }),
     now: options.now ?? (() => Math.floor(Date.now() / 1000)),
     overlapSeconds: positive('overlapSeconds', options.overlapSeconds ?? DEFAULTS.overlapSeconds, 0),
-    pageLimit: positive('pageLimit', options.pageLimit ?? DEFAULTS.pageLimit),
+    pageLimit,
     initialSince: positive('initialSince', options.initialSince ?? DEFAULTS.initialSince, 0),
     backoff,
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs),
     publishTimeoutMs: positive('publishTimeoutMs', options.publishTimeoutMs ?? DEFAULTS.publishTimeoutMs),
     probeIntervalMs: positive('probeIntervalMs', options.probeIntervalMs ?? DEFAULTS.probeIntervalMs),
-    maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes, 1024),
-    maxBufferedEvents: positive('maxBufferedEvents', options.maxBufferedEvents ?? DEFAULTS.maxBufferedEvents),
+    maxMessageBytes,
+    limits: {
+      maxEventBytes,
+      maxDepth: positive('maxDepth', options.maxDepth ?? DEFAULTS.maxDepth, 4),
+    },
+    maxBufferedEvents,
+    maxBufferedBytes,
+    maxPagesPerPass: positive('maxPagesPerPass', options.maxPagesPerPass ?? DEFAULTS.maxPagesPerPass),
+    maxEventsPerPass: positive('maxEventsPerPass', options.maxEventsPerPass ?? DEFAULTS.maxEventsPerPass),
+    catchUpBackoff,
     random: options.random ?? Math.random,
   };
 }
@@ -106,6 +162,7 @@ export class RelayPool {
   private readonly subscriptions = new Map<string, PoolSubscription>();
   private readonly watchers = new Set<() => void>();
   private readonly logger: PoolLogger;
+  private readonly limiter: LogLimiter;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
@@ -120,6 +177,7 @@ export class RelayPool {
       },
     });
     this.logger = settings.logger;
+    this.limiter = settings.limiter;
     for (const relay of options.relays) {
       const url = normalizeRelayUrl(relay.url);
       if (this.supervisors.has(url)) throw new Error(`relay pool: ${url} is listed twice`);
@@ -145,7 +203,7 @@ export class RelayPool {
   stop(): Promise<void> {
     this.state = 'stopped';
     this.stopping ??= Promise.all([...this.supervisors.values()].map((supervisor) => supervisor.stop())).then(
-      () => {},
+      () => this.limiter.flush(),
     );
     return this.stopping;
   }
@@ -211,6 +269,11 @@ export class RelayPool {
   /** One entry per relay, in the order given. */
   status(): RelayStatus[] {
     return [...this.supervisors.values()].map((supervisor) => supervisor.status());
+  }
+
+  /** Per relay, in the order given: what it sent and cost, and whether it breaks the rules (for metrics). */
+  relayHealth(): RelayHealth[] {
+    return [...this.supervisors.values()].map((supervisor) => supervisor.health());
   }
 
   private changed(): void {

@@ -2,8 +2,12 @@
 // ones the relay CLOSEd), the REQs waiting for their EOSE and the publishes waiting for their OK. A new connection
 // starts a new session, so nothing of an old one leaks into it.
 
+import type { CatchUpPass, CutReason, PageItem, RequestResult } from './catch-up.ts';
+import type { BufferedEvent } from './event-delivery.ts';
 import type { Filter, PublishResult, SignedEvent } from './pool-types.ts';
 import type { RelayConnection } from './relay-connection.ts';
+
+export type { CutReason, PageItem, RequestResult };
 
 export type RequestKind = 'live' | 'page' | 'probe';
 
@@ -28,8 +32,11 @@ export class RelayRequestError extends Error {
 export interface PendingRequest {
   kind: RequestKind;
   /** Events received for it so far (catch-up pages need them to find the next `until`). */
-  events: unknown[];
-  resolve(events: unknown[]): void;
+  items: PageItem[];
+  received: number;
+  /** A page's `limit`: more events than this break the rules and cut the page. */
+  limit: number | undefined;
+  resolve(result: RequestResult): void;
   reject(error: RelayRequestError): void;
   timer: NodeJS.Timeout;
 }
@@ -49,7 +56,16 @@ export class RelaySession {
   caughtUp = false;
   /** While catching up, events are held back to be delivered oldest first. */
   buffering = false;
-  buffer: unknown[] = [];
+  buffer: BufferedEvent[] = [];
+  bufferedBytes = 0;
+  /** The live subscription's stored events have ended (its EOSE came): live events from now on are new. */
+  liveStored = false;
+  /** A new live event could not be taken (over budget): a catch-up from the top must run before the cursor moves. */
+  gap = false;
+  /** The catch-up under way or to continue (live-sync.ts). */
+  pass: CatchUpPass | undefined;
+  /** A catch-up pass is running or scheduled. */
+  passActive = false;
   probing = false;
   probeTimer: NodeJS.Timeout | undefined;
   resyncTimer: NodeJS.Timeout | undefined;
@@ -76,7 +92,8 @@ export class RelaySession {
     filters: Filter[],
     timeoutMs: number,
     onTimeout: () => void,
-  ): Promise<unknown[]> {
+    limit?: number,
+  ): Promise<RequestResult> {
     return new Promise((resolve, reject) => {
       if (!this.connection.send(['REQ', id, ...filters])) {
         reject(new RelayRequestError('disconnected', 'not connected'));
@@ -87,7 +104,7 @@ export class RelaySession {
         reject(new RelayRequestError('timeout', `no answer to a ${kind} REQ within ${timeoutMs} ms`));
         onTimeout();
       }, timeoutMs);
-      this.requests.set(id, { kind, events: [], resolve, reject, timer });
+      this.requests.set(id, { kind, items: [], received: 0, limit, resolve, reject, timer });
     });
   }
 
@@ -98,7 +115,17 @@ export class RelaySession {
     this.requests.delete(id);
     clearTimeout(request.timer);
     if (request.kind !== 'live') this.connection.send(['CLOSE', id]);
-    request.resolve(request.events);
+    request.resolve({ items: request.items, received: request.received, cut: false });
+  }
+
+  /** Ends a page before its EOSE: CLOSE, and it resolves with what it has. Later frames of it are unknown. */
+  cut(id: string, reason: CutReason): void {
+    const request = this.requests.get(id);
+    if (!request || request.kind === 'live') return;
+    this.requests.delete(id);
+    clearTimeout(request.timer);
+    this.connection.send(['CLOSE', id]);
+    request.resolve({ items: request.items, received: request.received, cut: reason });
   }
 
   /** CLOSED: the relay refused or ended the REQ. */

@@ -3,18 +3,20 @@
 // new connection it starts the inbound feed of a read relay (live-sync.ts: catch-up from the stored cursor, the live
 // subscription, the cursor) and sends the pool's plain subscriptions (subscriptions.ts) again.
 import { backoffDelay } from './backoff.ts';
+import type { FrameLimits, ReadFrame } from './frame-reader.ts';
 import { LiveSync, type LiveSyncSettings } from './live-sync.ts';
 import type {
   Backoff,
   Filter,
   PoolRelay,
   PublishResult,
+  RelayHealth,
   RelayState,
   RelayStatus,
   SignedEvent,
 } from './pool-types.ts';
 import { RelayConnection } from './relay-connection.ts';
-import { RelayRequestError, RelaySession, type RequestKind } from './relay-session.ts';
+import { RelayRequestError, RelaySession, type RequestKind, type RequestResult } from './relay-session.ts';
 import type { PoolSubscription } from './subscriptions.ts';
 
 export interface SupervisorSettings extends LiveSyncSettings {
@@ -29,7 +31,7 @@ export interface SupervisorSettings extends LiveSyncSettings {
   publishTimeoutMs: number;
   probeIntervalMs: number;
   maxMessageBytes: number;
-  random: () => number;
+  limits: FrameLimits;
 }
 
 /** A REQ that matches nothing and always gets a quick EOSE. */
@@ -58,17 +60,38 @@ export class RelaySupervisor {
   private readonly liveSync: LiveSync | undefined;
   /** Catch-ups, probes, connects and checkpoints under way: stop() waits for them. */
   private readonly background = new Set<Promise<void>>();
+  /** What this relay sent and cost (relayHealth()); every frame costs O(1) here, none is logged one by one. */
+  private readonly counters: RelayHealth;
 
   constructor(
     readonly relay: PoolRelay,
     private readonly settings: SupervisorSettings,
   ) {
+    this.counters = {
+      url: relay.url,
+      misbehaviour: null,
+      misbehaviourEpisodes: 0,
+      reqsSent: 0,
+      eventsReceived: 0,
+      framesDropped: 0,
+      droppedByReason: {},
+      eventsOverBudget: 0,
+      unexpectedFrames: 0,
+      notices: 0,
+      closedMessages: 0,
+      eventsBuffered: 0,
+      bytesBuffered: 0,
+      peakEventsBuffered: 0,
+      peakBytesBuffered: 0,
+      catchUpPasses: 0,
+    };
     if (relay.read) {
       this.liveSync = new LiveSync(
         {
           url: relay.url,
+          health: this.counters,
           isCurrent: (session) => this.session === session && !this.stopped && !session.ended,
-          request: (session, kind, id, filters) => this.request(session, kind, id, filters),
+          request: (session, kind, id, filters, limit) => this.request(session, kind, id, filters, limit),
           probe: (session) => this.probe(session),
           track: (task) => this.track(task),
           failed: (reason) => this.failed(reason),
@@ -76,6 +99,7 @@ export class RelaySupervisor {
             this.attempts = 0;
             this.update({ state: 'live', lastError: null });
           },
+          degraded: (reason) => this.update({ state: 'live', lastError: reason }),
           setState: (state) => this.update({ state }),
           cursorChanged: () => this.update({}),
         },
@@ -122,6 +146,17 @@ export class RelaySupervisor {
     };
   }
 
+  /** A copy of the relay's counters. */
+  health(): RelayHealth {
+    const buffered = this.liveSync?.buffered(this.session) ?? { events: 0, bytes: 0 };
+    return {
+      ...this.counters,
+      droppedByReason: { ...this.counters.droppedByReason },
+      eventsBuffered: buffered.events,
+      bytesBuffered: buffered.bytes,
+    };
+  }
+
   publish(event: SignedEvent): Promise<PublishResult> {
     const relay = this.relay.url;
     const session = this.session;
@@ -161,7 +196,7 @@ export class RelaySupervisor {
       );
       return;
     }
-    session.connection.send(['REQ', subscription.id, ...filters]);
+    if (session.connection.send(['REQ', subscription.id, ...filters])) this.counters.reqsSent += 1;
   }
 
   /** CLOSED for a plain subscription: asked again after a delay that grows while the relay keeps refusing. */
@@ -170,8 +205,10 @@ export class RelaySupervisor {
     const refusals = (session.subscriptionRefusals.get(subscription.id) ?? 0) + 1;
     session.subscriptionRefusals.set(subscription.id, refusals);
     const delayMs = backoffDelay(this.settings.backoff, refusals, this.settings.random);
-    this.settings.logger.warn(
-      { relay: this.relay.url, subscription: subscription.id, reason, delayMs },
+    this.settings.limiter.log(
+      `${this.relay.url} closed ${subscription.id}`,
+      'warn',
+      { relay: this.relay.url, subscription: subscription.id, reason: reason.slice(0, 200), delayMs },
       'the relay closed a subscription; asking again',
     );
     clearTimeout(session.subscriptionRetries.get(subscription.id));
@@ -196,8 +233,8 @@ export class RelaySupervisor {
         url: this.relay.url,
         connectTimeoutMs: this.settings.connectTimeoutMs,
         maxMessageBytes: this.settings.maxMessageBytes,
-        onFrame: (message) => this.onFrame(session, message),
-        onNotice: (notice) => this.settings.logger.info({ relay: this.relay.url, notice }, 'relay notice'),
+        limits: this.settings.limits,
+        onFrame: (frame) => this.onFrame(session, frame),
         onClose: () => this.closed(session),
       }),
     );
@@ -254,6 +291,7 @@ export class RelaySupervisor {
   /** Fails what waited on the session; no plain subscription is live here any more. */
   private ended(session: RelaySession, message: string): void {
     session.end(message);
+    this.liveSync?.ended(session);
     for (const subscription of this.settings.subscriptions.values()) {
       subscription.setLive(this.relay.url, false);
     }
@@ -286,55 +324,102 @@ export class RelaySupervisor {
 
   // ---- frames ----
 
-  private onFrame(session: RelaySession, message: unknown[]): void {
+  private onFrame(session: RelaySession, frame: ReadFrame): void {
     // Frames still buffered when a session ended: nothing may act on a finished session.
     if (session.ended) return;
-    const [type, key] = message;
-    if (typeof key !== 'string') return;
-    const subscription = this.settings.subscriptions.get(key);
-    switch (type) {
-      case 'EVENT':
-        if (subscription) {
-          this.lastEventAt = this.settings.now();
-          try {
-            subscription.deliver(message[2], this.relay.url);
-          } catch (error) {
-            this.settings.logger.error(
-              { relay: this.relay.url, subscription: key, err: error },
-              'onEvent of a subscription failed',
-            );
-          }
-        } else if (this.liveSync?.onEvent(session, key, message[2])) {
-          this.lastEventAt = this.settings.now();
+    const counters = this.counters;
+    const relay = this.relay.url;
+    if (frame.kind === 'dropped') {
+      counters.framesDropped += 1;
+      counters.droppedByReason[frame.reason] = (counters.droppedByReason[frame.reason] ?? 0) + 1;
+      this.settings.limiter.log(
+        `${relay} dropped`,
+        'debug',
+        { relay, reason: frame.reason, bytes: frame.bytes },
+        'dropped a relay frame that cannot be read',
+      );
+      if (frame.subscriptionId !== undefined) {
+        this.liveSync?.onDropped(session, frame.subscriptionId, frame.createdAt);
+      }
+      return;
+    }
+    if (frame.kind === 'event') {
+      const key = frame.subscriptionId;
+      const subscription = this.settings.subscriptions.get(key);
+      if (subscription) {
+        counters.eventsReceived += 1;
+        this.lastEventAt = this.settings.now();
+        try {
+          subscription.deliver(frame.event.value, relay);
+        } catch (error) {
+          this.settings.limiter.log(
+            `${relay} subscription ${key}`,
+            'error',
+            { relay, subscription: key, err: error },
+            'onEvent of a subscription failed',
+          );
         }
+      } else if (this.liveSync?.onEvent(session, key, frame.event)) {
+        counters.eventsReceived += 1;
+        this.lastEventAt = this.settings.now();
+      } else {
+        counters.unexpectedFrames += 1;
+      }
+      return;
+    }
+    const { type, message } = frame;
+    const key = message[1];
+    switch (type) {
+      case 'NOTICE':
+        counters.notices += 1;
+        this.settings.limiter.log(
+          `${relay} NOTICE`,
+          'debug',
+          { relay, notice: String(message[1] ?? '').slice(0, 500) },
+          'relay notice',
+        );
         return;
-      case 'EOSE':
+      case 'EOSE': {
+        if (typeof key !== 'string') break;
+        const subscription = this.settings.subscriptions.get(key);
         if (subscription) {
           session.subscriptionRefusals.delete(key);
-          subscription.setLive(this.relay.url, true);
-        } else {
+          subscription.setLive(relay, true);
+        } else if (session.requests.has(key)) {
           session.answered(key);
-        }
+        } else break;
         return;
+      }
       case 'CLOSED': {
+        counters.closedMessages += 1;
+        if (typeof key !== 'string') break;
         const reason = String(message[2] ?? '');
+        this.settings.limiter.log(
+          `${relay} CLOSED`,
+          'debug',
+          { relay, subscription: key.slice(0, 64), reason: reason.slice(0, 200) },
+          'relay CLOSED',
+        );
+        const subscription = this.settings.subscriptions.get(key);
         if (subscription) {
           this.subscriptionRefused(session, subscription, reason);
-        } else {
+        } else if (session.requests.has(key) || key === session.liveId) {
           session.refused(key, reason);
           this.liveSync?.onClosed(session, key, reason);
         }
         return;
       }
       case 'OK':
+        if (typeof key !== 'string' || !session.publishes.has(key)) break;
         session.acknowledged(key, {
           ok: message[2] === true,
           message: typeof message[3] === 'string' ? message[3] : '',
         });
         return;
       default:
-        return;
+        break;
     }
+    counters.unexpectedFrames += 1;
   }
 
   /** Sends a REQ and resolves with its events at EOSE. A relay that does not answer in time is dropped. */
@@ -343,9 +428,16 @@ export class RelaySupervisor {
     kind: RequestKind,
     id: string,
     filters: Filter[],
-  ): Promise<unknown[]> {
-    return session.request(kind, id, filters, this.settings.requestTimeoutMs, () =>
-      this.drop(session, `no answer to a ${kind} REQ within ${this.settings.requestTimeoutMs} ms`),
+    limit?: number,
+  ): Promise<RequestResult> {
+    this.counters.reqsSent += 1;
+    return session.request(
+      kind,
+      id,
+      filters,
+      this.settings.requestTimeoutMs,
+      () => this.drop(session, `no answer to a ${kind} REQ within ${this.settings.requestTimeoutMs} ms`),
+      limit,
     );
   }
 

@@ -68,6 +68,11 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 400
   }
 }
 
+/** The inbound feed hands on each event's raw JSON text (the intake parses it strictly); the tests read it. */
+function asEvent(event: unknown): Event {
+  return (typeof event === 'string' ? JSON.parse(event) : event) as Event;
+}
+
 interface Received {
   event: Event;
   relay: string;
@@ -96,7 +101,7 @@ class Scope {
       filters: FILTERS,
       cursors: memoryCursors(),
       onEvent: (event, relay) => {
-        this.received.push({ event: event as Event, relay });
+        this.received.push({ event: asEvent(event), relay });
       },
       backoff: { initialMs: 20, maxMs: 200, jitter: 0.2 },
       connectTimeoutMs: 1000,
@@ -557,7 +562,7 @@ test('an onEvent that throws or rejects is logged, and delivery goes on', async 
       relays: [{ url: relay.url, read: true, write: true }],
       logger,
       onEvent: (event) => {
-        const { id, content } = event as Event;
+        const { id, content } = asEvent(event);
         seen.push(id);
         if (content === 'throw') throw new Error('consumer threw');
         if (content === 'reject') return Promise.reject(new Error('consumer rejected'));
