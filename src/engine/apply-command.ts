@@ -83,6 +83,10 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
   );
   const listing = offers ? await readListing(tx, taskId) : null;
   let prev = await tx.tasks.publishedHead(taskId);
+  // Each transition of a task is dated strictly after the one before (the published head), even within one
+  // second: relays order replaceable views and clients pick "the latest" by created_at, and a tie can let a
+  // stale state win. created_at = max(now, previous + 1).
+  let previousAt = prev === null ? null : ((await tx.outbox.event(prev))?.created_at ?? null);
   for (const step of transitions) {
     const body = await describeTransition(step.before, step.after, step.event, {
       policy: ctx.policy,
@@ -102,9 +106,10 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
       cause: cause?.event.id ?? null,
       poster: step.after.poster,
       worker: step.after.worker,
-      createdAt: ctx.now(),
+      createdAt: previousAt === null ? ctx.now() : Math.max(ctx.now(), previousAt + 1),
     } as Parameters<typeof buildTransition>[0]);
     const signed = sign(ctx, template);
+    previousAt = signed.created_at;
     await tx.outbox.enqueue(signed, ctx.writeRelays(), taskId);
     await tx.tasks.setPublishedHead(taskId, signed.id);
     prev = signed.id;

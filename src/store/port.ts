@@ -304,6 +304,8 @@ export interface OutboxReader {
   pendingCount(): Promise<number>;
   /** The delivery status of one event at each relay, by relay. */
   deliveries(eventId: Hex32): Promise<RelayDelivery[]>;
+  /** One queued event as it was signed (e.g. a task's published head, for its created_at), or null. */
+  event(eventId: Hex32): Promise<SignedEvent | null>;
 }
 
 export interface OutboxRepository extends OutboxReader {

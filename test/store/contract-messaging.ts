@@ -153,6 +153,14 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     assert.is(await store.read((tx) => tx.outbox.pendingCount()), 1);
   });
 
+  test('outbox.event returns a queued event exactly as signed, and null for an unknown id', async () => {
+    const store = await (await databases.create()).open({ clock: () => T0 });
+    const event = signedEvent('read-back');
+    await store.transaction((tx) => tx.outbox.enqueue(event, RELAYS.slice(0, 1)));
+    assert.equal(await store.read((tx) => tx.outbox.event(event.id)), event);
+    assert.is(await store.read((tx) => tx.outbox.event(hex64('never-queued'))), null);
+  });
+
   test('relay cursors are stored and moved', async () => {
     const store = await (await databases.create()).open();
     assert.is(await store.read((tx) => tx.cursors.get(RELAYS[0]!)), null);

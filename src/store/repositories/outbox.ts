@@ -73,6 +73,11 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
       }));
     },
 
+    async event(eventId) {
+      const [row] = await session.rows(sql`SELECT event FROM outbox WHERE id = ${eventId}`);
+      return row ? parseEvent(textValue(row.event, 'outbox.event'), eventId) : null;
+    },
+
     async markRelay(eventId, relay, status, error = null, nextAttemptAt) {
       // Compare-and-set from pending: ok and failed are final, so a late answer from an older attempt cannot
       // undo them.
