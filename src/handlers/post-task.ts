@@ -7,14 +7,15 @@ import { applyCommand } from '../engine/apply-command.ts';
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
-import type { ParsedListing } from '../protocol/parse-task-listing.ts';
+import { dOfAddress, type ParsedListing } from '../protocol/parse-task-listing.ts';
 
 export async function handlePostTask(
   ctx: AgentContext,
   listing: ParsedListing,
   cause: Cause,
 ): Promise<IntakeOutcome> {
-  const { taskId, d } = listing;
+  const { taskId } = listing;
+  const d = dOfAddress(listing.address);
   const openTaskAtAddress = await ctx.store.read((reader) =>
     reader.tasks.openAtListingAddress(listing.command.by, d),
   );

@@ -10,8 +10,6 @@ export interface ParsedListing {
   taskId: Hex32;
   /** NIP-01 address `30402:<poster>:<d>`: the same for every version of the listing. */
   address: string;
-  /** The listing's `d` tag: with the poster's key it forms the address. */
-  d: string;
   command: Extract<Command, { type: 'post' }>;
 }
 
@@ -43,6 +41,11 @@ export function parseTaskListing(event: NostrEvent, options: { agentPubkey: Hex3
   if (tags.window.length > 0) command.windows = windows;
   return {
     ok: true,
-    listing: { taskId: event.id, address: `${KINDS.listing}:${event.pubkey}:${tags.d}`, d: tags.d, command },
+    listing: { taskId: event.id, address: `${KINDS.listing}:${event.pubkey}:${tags.d}`, command },
   };
+}
+
+/** The `d` of a listing address `30402:<poster>:<d>` (a `d` may itself contain colons). */
+export function dOfAddress(address: string): string {
+  return address.slice(address.indexOf(':', address.indexOf(':') + 1) + 1);
 }
