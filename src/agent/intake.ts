@@ -17,13 +17,14 @@ import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
 import { refuse } from '../engine/refuse.ts';
+import { LogLimiter } from '../nostr/log-limiter.ts';
+import { type PoolLogger, silentLogger } from '../nostr/pool-types.ts';
 import { utf8ByteLength } from '../protocol/bytes.ts';
 import { LIMITS } from '../protocol/constants.ts';
 import { type IntakeReasonCode, intakeFailure } from '../protocol/reasons.ts';
 import { parseEvent } from '../protocol/schemas.ts';
 import { parseStrictJson } from '../protocol/strict-json.ts';
 import { checkFreshness, verifyEvent } from '../protocol/verify-event.ts';
-import { createLogLimiter, type LogLimiter } from './log-limiter.ts';
 import type { RateGate } from './rate-gate.ts';
 import { routeEvent, screenInput } from './router.ts';
 import { BoundedSet } from './seen-ids.ts';
@@ -36,12 +37,16 @@ export interface IntakeMemory {
   logs: LogLimiter;
 }
 
+/** `log` is where the limited debug lines go (the relay pool's limiter, shared with NOTICE/CLOSED floods). */
 export function createIntakeMemory(
-  options: { seenCapacity?: number; logBurst?: number; logWindowMs?: number } = {},
+  options: { log?: PoolLogger; seenCapacity?: number; logBurst?: number; logWindowMs?: number } = {},
 ): IntakeMemory {
   return {
     seen: new BoundedSet(options.seenCapacity ?? 50_000),
-    logs: createLogLimiter({ burst: options.logBurst ?? 20, windowMs: options.logWindowMs ?? 60_000 }),
+    logs: new LogLimiter(options.log ?? silentLogger, {
+      perWindow: options.logBurst ?? 20,
+      windowMs: options.logWindowMs ?? 60_000,
+    }),
   };
 }
 
@@ -49,10 +54,10 @@ export function createIntakeMemory(
 const memories = new WeakMap<object, IntakeMemory>();
 
 /** The intake memory of the agent's store (created on first use). */
-export function intakeMemoryOf(ctx: Pick<AgentContext, 'store'>): IntakeMemory {
+export function intakeMemoryOf(ctx: Pick<AgentContext, 'store' | 'log'>): IntakeMemory {
   let memory = memories.get(ctx.store);
   if (!memory) {
-    memory = createIntakeMemory();
+    memory = createIntakeMemory({ log: ctx.log });
     memories.set(ctx.store, memory);
   }
   return memory;
@@ -91,7 +96,7 @@ export async function intakeEvent(
         : null;
     ctx.metrics.countRejection(outcome.code, key);
   }
-  if (outcome.status !== 'handled') logOutcome(ctx, memory, relay, claimed, outcome);
+  if (outcome.status !== 'handled') logOutcome(memory, relay, claimed, outcome);
   return outcome;
 }
 
@@ -177,31 +182,20 @@ function peek(value: unknown, claimed: Claimed): void {
   if (isHex(sig, 64)) claimed.sig = sig;
 }
 
-/** One debug line per event not handled: code, relay, id, pubkey; never the content. Limited per relay and code. */
+/**
+ * One debug line per event not handled: code, relay, id, pubkey; never the content. Limited per relay and code;
+ * past the limit, one line "… (suppressed N similar in the last M s)" when the window ends.
+ */
 function logOutcome(
-  ctx: AgentContext,
   memory: IntakeMemory,
   relay: string,
   claimed: Claimed,
   outcome: Exclude<IntakeOutcome, { status: 'handled' }>,
 ): void {
   memory.logs.log(
-    `${relay} ${outcome.code}`,
-    () =>
-      ctx.log.debug(
-        {
-          relay,
-          code: outcome.code,
-          eventId: claimed.id,
-          pubkey: claimed.pubkey,
-          verified: claimed.verified,
-        },
-        outcome.status === 'refused' ? 'inbound event refused' : 'inbound event dropped',
-      ),
-    (suppressed, seconds) =>
-      ctx.log.debug(
-        { relay, code: outcome.code, suppressed },
-        `suppressed ${suppressed} similar in the last ${seconds} s`,
-      ),
+    `intake ${relay} ${outcome.code}`,
+    'debug',
+    { relay, code: outcome.code, eventId: claimed.id, pubkey: claimed.pubkey, verified: claimed.verified },
+    outcome.status === 'refused' ? 'inbound event refused' : 'inbound event dropped',
   );
 }

@@ -161,9 +161,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await outbox?.stop();
       await Promise.allSettled([...inFlight]);
       // The debug lines a noisy relay had suppressed since its last one.
-      intakeMemoryOf(ctx).logs.flush((key, suppressed, seconds) =>
-        log.debug({ key, suppressed }, `suppressed ${suppressed} similar in the last ${seconds} s`),
-      );
+      intakeMemoryOf(ctx).logs.flush();
     },
   };
 }

@@ -441,7 +441,7 @@ test('each dropped or refused event is one debug line (code, relay, id, pubkey; 
     },
   );
   const ctx = { ...harness.agent.ctx, log };
-  const memory = createIntakeMemory({ logBurst: 3, logWindowMs: 300 });
+  const memory = createIntakeMemory({ log, logBurst: 3, logWindowMs: 300 });
   const forgeries = Array.from({ length: 10 }, () => ({
     ...listing({ content: 'PRIVATE-CONTENT' }),
     sig: 'e'.repeat(128),
@@ -474,8 +474,9 @@ test('each dropped or refused event is one debug line (code, relay, id, pubkey; 
   assert.is(lines.length, 6, 'after the window: the summary, then the line');
   assert.is(lines[4]!.relay, 'ws://noisy');
   assert.is(lines[4]!.suppressed, 7);
-  assert.match(String(lines[4]!.msg), /^suppressed 7 similar in the last \d+ s$/);
+  assert.match(String(lines[4]!.msg), /\(suppressed 7 similar in the last \d+ s\)$/);
   assert.is(lines[5]!.code, 'BadSignature');
+  assert.is(lines[5]!.suppressed, undefined);
 });
 
 test('the agent is still running after all of this: a new task is offered', async () => {
