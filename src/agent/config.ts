@@ -78,6 +78,13 @@ const configSchema = z
           .string()
           .regex(/^(off|[\w.-]+:\d{1,5})$/, 'must be "off" or host:port, e.g. 127.0.0.1:7777')
           .default('127.0.0.1:7777'),
+        // What one relay may cost the agent (src/nostr, docs/configuration.md "Relay budgets").
+        max_buffered_events: wholeNumber(100, 1_000_000).default(10_000),
+        max_buffered_bytes: wholeNumber(1_048_576, 1_073_741_824).default(33_554_432),
+        max_event_bytes: wholeNumber(65_536, 16_777_216).default(262_144),
+        max_frame_bytes: wholeNumber(65_536, 67_108_864).default(4_194_304),
+        max_pages_per_pass: wholeNumber(1, 10_000).default(50),
+        max_events_per_pass: wholeNumber(100, 10_000_000).default(20_000),
       })
       .strict()
       .prefault({}),
@@ -138,9 +145,20 @@ export interface AgentConfig {
   publishQuorum: number | null;
   /** Where `start` runs its own relay, or null for none. */
   embeddedRelay: { host: string; port: number } | null;
+  /** Per-relay budgets of the relay pool (RelayPoolOptions). */
+  relayBudgets: RelayBudgets;
   lightning: { backend: Backend; url: string | null };
   http: { host: string; port: number };
   policy: Policy;
+}
+
+export interface RelayBudgets {
+  maxBufferedEvents: number;
+  maxBufferedBytes: number;
+  maxEventBytes: number;
+  maxMessageBytes: number;
+  maxPagesPerPass: number;
+  maxEventsPerPass: number;
 }
 
 export class ConfigError extends Error {
@@ -228,6 +246,11 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
       `lightning.url: the nwc backend needs a nostr+walletconnect:// URI (or set LIGHTNING_URL) (${source})`,
     );
   }
+  if (config.nostr.max_event_bytes > config.nostr.max_frame_bytes) {
+    problems.push(
+      `nostr.max_event_bytes: ${config.nostr.max_event_bytes} is more than nostr.max_frame_bytes (${config.nostr.max_frame_bytes}); the socket would close before an oversized event could be dropped on its own: make max_frame_bytes the larger (${source})`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const dataDir = resolve(cwd, config.agent.data_dir);
   return {
@@ -244,6 +267,14 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     relays: config.nostr.relays ?? null,
     publishQuorum: config.nostr.publish_quorum ?? null,
     embeddedRelay: hostPort(config.nostr.embedded_relay),
+    relayBudgets: {
+      maxBufferedEvents: config.nostr.max_buffered_events,
+      maxBufferedBytes: config.nostr.max_buffered_bytes,
+      maxEventBytes: config.nostr.max_event_bytes,
+      maxMessageBytes: config.nostr.max_frame_bytes,
+      maxPagesPerPass: config.nostr.max_pages_per_pass,
+      maxEventsPerPass: config.nostr.max_events_per_pass,
+    },
     lightning: { backend, url: config.lightning.url ?? null },
     http: config.http,
     policy,

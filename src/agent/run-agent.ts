@@ -11,6 +11,7 @@ import { RelayPool } from '../nostr/relay-pool.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
+import type { RelayBudgets } from './config.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent, intakeMemoryOf } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
@@ -36,7 +37,12 @@ export interface RunAgentOptions {
   maxRoutingFeePpm?: number;
   payTimeoutSeconds?: number;
   /** Relay pool tuning (tests shorten the backoff). */
-  pool?: { backoff?: { initialMs: number; maxMs: number; jitter: number }; overlapSeconds?: number };
+  pool?: {
+    backoff?: { initialMs: number; maxMs: number; jitter: number };
+    overlapSeconds?: number;
+    /** What one relay may cost the agent (config nostr.max_*; docs/configuration.md, "Relay budgets"). */
+    budgets?: RelayBudgets;
+  };
   name?: string;
 }
 
@@ -58,12 +64,14 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const writeRelays = options.relays.filter((relay) => relay.write).map((relay) => relay.url);
   const metrics = createMetrics();
 
+  // The rate the gate enforces is the one the announcement publishes.
+  const rate = options.rate ?? options.policy.rateLimit ?? DEFAULT_RATE;
   let effects: EffectRunner | null = null;
   let outbox: OutboxPublisher | null = null;
   const ctx: AgentContext = {
     store: options.store,
     lightning: options.lightning,
-    policy: options.policy,
+    policy: { ...options.policy, rateLimit: rate },
     identity: options.identity,
     node: { id: info.nodeId, network: info.network },
     writeRelays: () => writeRelays,
@@ -91,6 +99,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     // Cursors follow the relays' own clock (event created_at), not the injected domain clock.
     ...(options.pool?.backoff ? { backoff: options.pool.backoff } : {}),
     ...(options.pool?.overlapSeconds !== undefined ? { overlapSeconds: options.pool.overlapSeconds } : {}),
+    ...(options.pool?.budgets ?? {}),
     logger: log,
   });
   outbox = startOutboxPublisher(() => ctx, pool, {
@@ -99,7 +108,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
   });
 
-  const gate = createRateGate(options.rate ?? { perMinute: 60, burst: 30 });
+  const gate = createRateGate(rate);
   const inFlight = new Set<Promise<unknown>>();
   // One inbound event at a time: the store serialises writers anyway, and order keeps the log readable.
   let intakeChain: Promise<unknown> = Promise.resolve();
@@ -166,8 +175,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   };
 }
 
-/** Bumped whenever the rules the decider applies change in a way a poster or worker would care about. */
-export const RULES_VERSION = 1;
+/**
+ * Bumped whenever the rules the decider applies change in a way a poster or worker would care about.
+ * 2: a dispute is refused when the agent has no arbitrators (DisputesNotOffered); an edited listing for an
+ * address whose task is not finished is refused (ListingInUse).
+ */
+export const RULES_VERSION = 2;
+const DEFAULT_RATE = { perMinute: 60, burst: 30 };
 const AGENT_METADATA = {
   name: 'escrow agent',
   about: 'Escrows paid Nostr tasks with Lightning hold invoices',

@@ -34,6 +34,31 @@ test('the per-pubkey rate limit comes from policy.rate_per_minute and policy.rat
   assert.equal(config.policy.rateLimit, { perMinute: 120, burst: 10 });
 });
 
+test('what one relay may cost the agent comes from nostr.max_* keys, with bounded defaults', () => {
+  assert.equal(loadConfig({ env: {}, cwd }).relayBudgets, {
+    maxBufferedEvents: 10_000,
+    maxBufferedBytes: 33_554_432,
+    maxEventBytes: 262_144,
+    maxMessageBytes: 4_194_304,
+    maxPagesPerPass: 50,
+    maxEventsPerPass: 20_000,
+  });
+  const config = fromRaw({ nostr: { max_buffered_events: 500, max_pages_per_pass: 5 } }, 'x.toml', cwd);
+  assert.is(config.relayBudgets.maxBufferedEvents, 500);
+  assert.is(config.relayBudgets.maxPagesPerPass, 5);
+});
+
+test('a relay budget out of range, or an event limit above the socket limit, is refused with the fix', () => {
+  assert.match(problemsOf({ nostr: { max_buffered_events: 0 } }).join('\n'), /^nostr\.max_buffered_events: /);
+  const problems = problemsOf({ nostr: { max_event_bytes: 8_388_608, max_frame_bytes: 1_048_576 } });
+  assert.is(problems.length, 1);
+  assert.match(
+    problems[0]!,
+    /nostr\.max_event_bytes: 8388608 is more than nostr\.max_frame_bytes \(1048576\)/,
+  );
+  assert.match(problems[0]!, /make max_frame_bytes the larger/);
+});
+
 test('values come from the TOML file, and the environment overrides them', () => {
   const file = join(cwd, 'custom.toml');
   writeFileSync(

@@ -51,6 +51,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       rate: config.policy.rateLimit,
       relays: relayList.relays,
       publishQuorum: config.publishQuorum,
+      pool: { budgets: config.relayBudgets },
       log,
     });
     stops.unshift(() => agent.stop());
