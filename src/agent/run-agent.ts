@@ -102,6 +102,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     ...(options.pool?.budgets ?? {}),
     logger: log,
   });
+  metrics.watchRelays(() => pool.relayHealth());
   outbox = startOutboxPublisher(() => ctx, pool, {
     intervalMs: options.outboxIntervalMs ?? 1000,
     quorum: quorumOf(writeRelays.length, options.publishQuorum ?? null),

@@ -4,8 +4,84 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** How many (event, code) pairs the refusal counter remembers, so a copy is not counted again. */
 const COUNTED_CAPACITY = 50_000;
 
+/** What the relay client says of one relay (src/nostr's RelayHealth, read structurally: engine knows no transport). */
+export interface RelayHealthReading {
+  url: string;
+  misbehaviour: string | null;
+  reqsSent: number;
+  eventsReceived: number;
+  droppedByReason: Record<string, number>;
+  eventsOverBudget: number;
+  unexpectedFrames: number;
+  notices: number;
+  eventsBuffered: number;
+  bytesBuffered: number;
+}
+
 export function createMetrics() {
   const registry = new Registry();
+  // Read from the relay pool at scrape time (watchRelays), so the pool keeps one set of counters.
+  let readRelays: () => readonly RelayHealthReading[] = () => [];
+  const relayGauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    values: (relay: RelayHealthReading) => Array<[Record<L, string>, number]>,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['relay', ...labelNames],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const relay of readRelays()) {
+          for (const [labels, value] of values(relay)) this.set({ relay: relay.url, ...labels }, value);
+        }
+      },
+    });
+  relayGauge(
+    'escrow_relay_misbehaving',
+    'Whether a relay is breaking the paging rules (ignores until or limit, replays): 1 while it does',
+    [],
+    (relay) => [[{}, relay.misbehaviour === null ? 0 : 1]],
+  );
+  relayGauge('escrow_relay_reqs_sent', 'REQs the agent sent to a relay since start', [], (relay) => [
+    [{}, relay.reqsSent],
+  ]);
+  relayGauge('escrow_relay_events_received', 'Readable events a relay sent since start', [], (relay) => [
+    [{}, relay.eventsReceived],
+  ]);
+  relayGauge(
+    'escrow_relay_frames_dropped',
+    'Frames from a relay dropped one by one since start (too large, too deep, not JSON, ...), by reason',
+    ['reason'],
+    (relay) => Object.entries(relay.droppedByReason).map(([reason, count]) => [{ reason }, count]),
+  );
+  relayGauge(
+    'escrow_relay_events_over_budget',
+    'Events from a relay not taken since start (past a page limit, or its buffer full)',
+    [],
+    (relay) => [[{}, relay.eventsOverBudget]],
+  );
+  relayGauge(
+    'escrow_relay_unexpected_frames',
+    'EOSE, OK, AUTH, CLOSED or EVENT frames from a relay that nothing waited for, since start',
+    [],
+    (relay) => [[{}, relay.unexpectedFrames]],
+  );
+  relayGauge('escrow_relay_notices', 'NOTICE messages from a relay since start', [], (relay) => [
+    [{}, relay.notices],
+  ]);
+  relayGauge('escrow_relay_buffered_events', 'Events from a relay held, not yet handled', [], (relay) => [
+    [{}, relay.eventsBuffered],
+  ]);
+  relayGauge(
+    'escrow_relay_buffered_bytes',
+    'Bytes of events from a relay held, not yet handled',
+    [],
+    (relay) => [[{}, relay.bytesBuffered]],
+  );
   const rejections = new Counter({
     name: 'escrow_rejections_total',
     help: 'Distinct events refused by the intake or the decider, by reason code',
@@ -16,6 +92,10 @@ export function createMetrics() {
   const counted = new Set<string>();
   return {
     registry,
+    /** Where the relay gauges read from (the agent's relay pool). */
+    watchRelays(read: () => readonly RelayHealthReading[]): void {
+      readRelays = read;
+    },
     inboundEvents: new Counter({
       name: 'escrow_inbound_events_total',
       help: 'Events received from relays, by outcome',
