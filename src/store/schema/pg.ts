@@ -11,6 +11,7 @@ import {
   FUNDING_STATES,
   holdsListingAddress,
   INBOUND_STATUSES,
+  KEY_NAMES,
   LIVE_PAYOUT_STATES,
   PAYOUT_RECIPIENTS,
   PAYOUT_STATES,
@@ -174,3 +175,15 @@ export const relayCursors = pgTable('relay_cursors', {
   since: unixSeconds('since').notNull(),
   updatedAt: unixSeconds('updated_at').notNull(),
 });
+
+/** The fingerprint of each key the database was first used with (the preimage key, the agent's Nostr key):
+ * an agent started with another key, or with none, is refused before it touches anything. Never the key. */
+export const keyFingerprints = pgTable(
+  'key_fingerprints',
+  {
+    name: text('name').primaryKey(),
+    fingerprint: text('fingerprint').notNull(),
+    recordedAt: unixSeconds('recorded_at').notNull(),
+  },
+  () => [check('key_fingerprints_name_check', columnIn('name', KEY_NAMES))],
+);

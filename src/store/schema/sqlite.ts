@@ -20,6 +20,7 @@ import {
   FUNDING_STATES,
   holdsListingAddress,
   INBOUND_STATUSES,
+  KEY_NAMES,
   LIVE_PAYOUT_STATES,
   PAYOUT_RECIPIENTS,
   PAYOUT_STATES,
@@ -183,3 +184,15 @@ export const relayCursors = sqliteTable('relay_cursors', {
   since: integer('since').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
+
+/** The fingerprint of each key the database was first used with (the preimage key, the agent's Nostr key):
+ * an agent started with another key, or with none, is refused before it touches anything. Never the key. */
+export const keyFingerprints = sqliteTable(
+  'key_fingerprints',
+  {
+    name: text('name').primaryKey(),
+    fingerprint: text('fingerprint').notNull(),
+    recordedAt: integer('recorded_at').notNull(),
+  },
+  () => [check('key_fingerprints_name_check', columnIn('name', KEY_NAMES))],
+);

@@ -9,6 +9,8 @@ export const LIVE_PAYOUT_STATES = ['in_flight', 'succeeded'] as const;
 export const PAYOUT_RECIPIENTS = ['worker', 'poster'] as const;
 export const INBOUND_STATUSES = ['handled', 'rejected'] as const;
 export const DELIVERY_STATUSES = ['pending', 'ok', 'failed'] as const;
+/** The keys whose fingerprint the database records on first use (key_fingerprints.name). */
+export const KEY_NAMES = ['preimage', 'agent'] as const;
 /** The task states nothing leaves (the domain's TERMINAL_STATES; the contract suite checks they agree). A task
  * in any other state holds its listing's address (poster, d): an edited listing cannot become a second task. */
 export const FINISHED_TASK_STATES = ['paid', 'refunded', 'cancelled', 'expired'] as const;
