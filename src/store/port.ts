@@ -4,7 +4,13 @@
 // State changes are compare-and-set: a `false` result means someone else changed the row first, and nothing
 // was written. Timestamps are integer unix seconds from the injected clock; money is bigint msat.
 import type { Hex32, PayoutRecipient, Task, TaskEvent, TaskState } from '../domain/types.ts';
-import type { DELIVERY_STATUSES, FUNDING_STATES, INBOUND_STATUSES, PAYOUT_STATES } from './schema/values.ts';
+import type {
+  DELIVERY_STATUSES,
+  FUNDING_STATES,
+  INBOUND_STATUSES,
+  KEY_NAMES,
+  PAYOUT_STATES,
+} from './schema/values.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -46,6 +52,7 @@ export interface StoreReader {
   inbound: InboundReader;
   outbox: OutboxReader;
   cursors: CursorReader;
+  keys: KeyRecordReader;
 }
 
 export interface StoreTx extends StoreReader {
@@ -55,6 +62,7 @@ export interface StoreTx extends StoreReader {
   inbound: InboundRepository;
   outbox: OutboxRepository;
   cursors: CursorRepository;
+  keys: KeyRecordRepository;
 }
 
 // ---- tasks and their audit chain ----
@@ -330,4 +338,31 @@ export interface CursorReader {
 
 export interface CursorRepository extends CursorReader {
   set(relay: string, since: number): Promise<void>;
+}
+
+// ---- key fingerprints: which keys this database belongs to ----
+
+export type KeyName = (typeof KEY_NAMES)[number];
+
+/** What the database holds that only one key opens or signed, whether or not a fingerprint was recorded (a
+ * database written before fingerprints were kept). */
+export interface KeyUsage {
+  /** Preimages sealed with the preimage key: one per funding. */
+  sealedPreimages: number;
+  /** The payment hash of one of them, to try a key on; null when there is none. */
+  samplePaymentHash: Hex32 | null;
+  /** The pubkey of one event in the outbox (signed with the agent's Nostr key); null when the outbox is empty. */
+  signerPubkey: Hex32 | null;
+}
+
+export interface KeyRecordReader {
+  /** The fingerprint recorded for the key, or null before its first use. Never the key itself. */
+  fingerprint(name: KeyName): Promise<string | null>;
+  usage(): Promise<KeyUsage>;
+}
+
+export interface KeyRecordRepository extends KeyRecordReader {
+  /** Records the key's fingerprint unless one is recorded already, and returns the recorded one: the caller's,
+   * or the earlier one (a different value means the caller holds another key). Never overwrites. */
+  record(name: KeyName, fingerprint: string): Promise<string>;
 }

@@ -4,6 +4,7 @@ import type { StoreTx } from './port.ts';
 import { createCursorRepository } from './repositories/cursors.ts';
 import { createFundingRepository } from './repositories/fundings.ts';
 import { createInboundRepository } from './repositories/inbound.ts';
+import { createKeyRecordRepository } from './repositories/keys.ts';
 import { createOutboxRepository } from './repositories/outbox.ts';
 import { createPayoutRepository } from './repositories/payouts.ts';
 import { createTaskRepository } from './repositories/tasks.ts';
@@ -17,5 +18,6 @@ export function createStoreTransaction(context: RepositoryContext): StoreTx {
     inbound: createInboundRepository(context),
     outbox: createOutboxRepository(context),
     cursors: createCursorRepository(context),
+    keys: createKeyRecordRepository(context),
   };
 }

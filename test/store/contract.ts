@@ -3,6 +3,7 @@
 import type { Test } from 'uvu';
 import type { TestDatabases } from '../fakes/store-databases.ts';
 import { registerAuditContract } from './contract-audit.ts';
+import { registerKeyRecordContract } from './contract-keys.ts';
 import { registerMessagingContract } from './contract-messaging.ts';
 import { registerMoneyContract } from './contract-money.ts';
 import { registerPayoutRetryContract } from './contract-payout-retry.ts';
@@ -16,5 +17,6 @@ export function registerStoreContract(test: Test, databases: TestDatabases): voi
   registerPayoutRetryContract(test, databases);
   registerMessagingContract(test, databases);
   registerAuditContract(test, databases);
+  registerKeyRecordContract(test, databases);
   test.after(() => databases.dispose());
 }
