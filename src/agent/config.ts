@@ -2,7 +2,9 @@
 // agent with a message that names the key, the value and what is allowed; cross-key rules (windows that do not
 // fit the hold, a fee that eats the smallest task) come from the domain's policy check.
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { decode as decodeNip19 } from 'nostr-tools/nip19';
+import { getPublicKey } from 'nostr-tools/pure';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { HEX32_PATTERN } from '../domain/hex.ts';
@@ -77,6 +79,9 @@ const configSchema = z
         embedded_relay: z
           .string()
           .regex(/^(off|[\w.-]+:\d{1,5})$/, 'must be "off" or host:port, e.g. 127.0.0.1:7777')
+          .refine((value) => value === 'off' || validPort(value.slice(value.lastIndexOf(':') + 1)), {
+            message: 'the port must be from 1 to 65535, e.g. 127.0.0.1:7777 (or "off")',
+          })
           .default('127.0.0.1:7777'),
         // What one relay may cost the agent (src/nostr, docs/configuration.md "Relay budgets").
         max_buffered_events: wholeNumber(100, 1_000_000).default(10_000),
@@ -180,6 +185,22 @@ export const ENVIRONMENT_KEYS = {
   EMBEDDED_RELAY: 'nostr.embedded_relay',
 } as const;
 
+/**
+ * Where each value came from, so that a problem names what to change (the environment variable, or the key and
+ * the file) and relative paths resolve against the right folder: a path written in the configuration file against
+ * the file's folder, one from the environment or a default against the working folder.
+ */
+export interface ConfigOrigins {
+  /** Keys set by an environment variable ("nostr.relays" -> "NOSTR_RELAYS"). */
+  environment: ReadonlyMap<string, string>;
+  /** Keys the configuration file sets ("agent.data_dir"). */
+  fileKeys: ReadonlySet<string>;
+  /** The configuration file's folder, or null without a file. */
+  fileDir: string | null;
+  /** Problems found outside the keys (AGENT_SECRET_KEY), reported with the others. */
+  problems: readonly string[];
+}
+
 /** Reads the config file (if any) and the environment, and checks everything. Throws ConfigError. */
 export function loadConfig(
   options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
@@ -193,29 +214,60 @@ export function loadConfig(
     try {
       raw = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>;
     } catch (error) {
-      throw new ConfigError([`${path} is not valid TOML: ${(error as Error).message.split('\n')[0]}`]);
+      throw new ConfigError([describeTomlError(path, error)]);
     }
   } else if (explicit) {
     throw new ConfigError([`config file ${path} does not exist`]);
   }
   const source = existsSync(path) ? path : 'defaults';
-  applyEnvironment(raw, env);
-  return fromRaw(raw, source, cwd);
+  const fileKeys = new Set<string>();
+  for (const [section, table] of Object.entries(raw)) {
+    if (table !== null && typeof table === 'object' && !Array.isArray(table)) {
+      for (const name of Object.keys(table)) fileKeys.add(`${section}.${name}`);
+    }
+  }
+  const environment = applyEnvironment(raw, env);
+  return fromRaw(raw, source, cwd, {
+    environment,
+    fileKeys,
+    fileDir: source === 'defaults' ? null : dirname(path),
+    problems: secretKeyProblems(env),
+  });
 }
 
-export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig {
+export function fromRaw(raw: unknown, source: string, cwd: string, origins?: ConfigOrigins): AgentConfig {
+  const environment = origins?.environment ?? new Map<string, string>();
+  /** " (the file)" or " (from VARIABLE)" after a problem with a key. */
+  const whence = (key: string) => {
+    const variable = environment.get(key);
+    return variable ? `(${variable})` : `(${source})`;
+  };
+  const extra = origins?.problems ?? [];
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const key = issue.path.join('.') || '(top level)';
+    throw new ConfigError([
+      ...parsed.error.issues.map((issue) => {
+        const key = issue.path.slice(0, 2).join('.') || '(top level)';
         const message =
           issue.code === 'unrecognized_keys'
             ? `unknown key(s) ${issue.keys.join(', ')}: check the spelling`
             : issue.message;
-        return `${key}: ${message} (${source})`;
+        const variable = environment.get(key);
+        if (variable) {
+          // nostr.relays: each relay must be ... (NOSTR_RELAYS entry 2: "http://x"), numbered from 1
+          const index = issue.path[2];
+          const value = valueAt(raw, issue.path);
+          const shown = typeof value === 'string' ? JSON.stringify(value) : '';
+          const where =
+            typeof index === 'number'
+              ? `${variable} entry ${index + 1}${shown ? `: ${shown}` : ''}`
+              : `${variable}${shown ? `=${shown}` : ''}`;
+          return `${key}: ${message} (${where})`;
+        }
+        return `${issue.path.join('.') || '(top level)'}: ${message} (${source})`;
       }),
-    );
+      ...extra,
+    ]);
   }
   const config = parsed.data;
   const backend = config.lightning.backend;
@@ -239,12 +291,16 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     maxTitleLength: config.policy.max_title_length,
     rateLimit: { perMinute: config.policy.rate_per_minute, burst: config.policy.rate_burst },
   };
-  const problems = policyProblems(policy).map((problem) => `${problem} (${source})`);
+  const problems = [...policyProblems(policy).map((problem) => `${problem} (${source})`), ...extra];
   // LND may instead be given by LND_SOCKET / LND_CERT / LND_MACAROON (docs/lightning-lnd.md).
   if (backend === 'nwc' && !config.lightning.url) {
     problems.push(
       `lightning.url: the nwc backend needs a nostr+walletconnect:// URI (or set LIGHTNING_URL) (${source})`,
     );
+  }
+  if (config.database.url) {
+    const problem = databaseUrlProblem(config.database.url);
+    if (problem) problems.push(`database.url: ${problem} ${whence('database.url')}`);
   }
   if (config.nostr.max_event_bytes > config.nostr.max_frame_bytes) {
     problems.push(
@@ -252,18 +308,25 @@ export function fromRaw(raw: unknown, source: string, cwd: string): AgentConfig 
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const dataDir = resolve(cwd, config.agent.data_dir);
+  // A path written in the file is relative to the file's folder; from the environment or a default, to the
+  // working folder.
+  const base = (key: string) =>
+    origins?.fileDir && origins.fileKeys.has(key) && !environment.has(key) ? origins.fileDir : cwd;
+  const dataDir = resolve(base('agent.data_dir'), config.agent.data_dir);
   return {
     source,
     dataDir,
-    keyFile: resolve(cwd, config.agent.key_file ?? `${config.agent.data_dir}/agent.key`),
+    keyFile: config.agent.key_file
+      ? resolve(base('agent.key_file'), config.agent.key_file)
+      : resolve(dataDir, 'agent.key'),
     logLevel: config.agent.log_level,
-    databaseUrl: config.database.url ?? `sqlite:${resolve(dataDir, 'escrow.db')}`,
-    preimageKeyFile: resolve(
-      cwd,
-      config.database.preimage_key_file ?? `${config.agent.data_dir}/preimage.key`,
-    ),
-    relaysFile: resolve(cwd, config.nostr.relays_file),
+    databaseUrl: config.database.url
+      ? resolveSqlite(config.database.url, base('database.url'))
+      : `sqlite:${resolve(dataDir, 'escrow.db')}`,
+    preimageKeyFile: config.database.preimage_key_file
+      ? resolve(base('database.preimage_key_file'), config.database.preimage_key_file)
+      : resolve(dataDir, 'preimage.key'),
+    relaysFile: resolve(base('nostr.relays_file'), config.nostr.relays_file),
     relays: config.nostr.relays ?? null,
     publishQuorum: config.nostr.publish_quorum ?? null,
     embeddedRelay: hostPort(config.nostr.embedded_relay),
@@ -287,10 +350,94 @@ function hostPort(value: string): { host: string; port: number } | null {
   return { host: value.slice(0, at), port: Number(value.slice(at + 1)) };
 }
 
-function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+function validPort(text: string): boolean {
+  const port = Number(text);
+  return Number.isInteger(port) && port >= 1 && port <= 65_535;
+}
+
+/** A relative `sqlite:` path against the folder it is relative to; anything else as it is. */
+function resolveSqlite(url: string, base: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const path = url.slice('sqlite:'.length);
+  if (path === ':memory:' || path.startsWith('file:') || isAbsolute(path)) return url;
+  return `sqlite:${resolve(base, path)}`;
+}
+
+/** What is wrong with a postgres:// URL that the pattern let through, or undefined. */
+function databaseUrlProblem(url: string): string | undefined {
+  if (!/^postgres(ql)?:\/\//.test(url)) return undefined;
+  const authority = url.replace(/^postgres(ql)?:\/\//, '').split(/[/?#]/)[0] ?? '';
+  if ((authority.match(/@/g)?.length ?? 0) > 1) {
+    return 'the user name or password contains "@": percent-encode it as %40 (and ":" as %3A, "/" as %2F), so a password p@ss is written p%40ss';
+  }
+  try {
+    new URL(url);
+  } catch {
+    return 'is not a valid URL: percent-encode the special characters of the user name and password (@ : / ? # as %40 %3A %2F %3F %23), so a password p@ss is written p%40ss';
+  }
+  return undefined;
+}
+
+/** AGENT_SECRET_KEY, when set, must be a key `start` can use; the value itself is never repeated. */
+function secretKeyProblems(env: NodeJS.ProcessEnv): string[] {
+  const text = env.AGENT_SECRET_KEY?.trim();
+  if (!text) return [];
+  let bytes: Uint8Array | undefined;
+  if (HEX32_PATTERN.test(text)) bytes = Uint8Array.from(Buffer.from(text, 'hex'));
+  else if (text.startsWith('nsec1')) {
+    try {
+      const decoded = decodeNip19(text as `nsec1${string}`);
+      if (decoded.type === 'nsec') bytes = decoded.data;
+    } catch {
+      // reported below
+    }
+  }
+  if (bytes) {
+    try {
+      getPublicKey(bytes);
+      return [];
+    } catch {
+      // a 32-byte value that is not a secp256k1 secret key (zero, or past the curve order)
+    }
+  }
+  return [
+    'AGENT_SECRET_KEY is not a usable secret key (its value is not shown): set it to 64 lowercase hex characters or a valid nsec1... key, or unset it to use agent.key_file',
+  ];
+}
+
+/** smol-toml's error keeps its line, column and the lines around it with a caret under the column. */
+function describeTomlError(path: string, error: unknown): string {
+  const { line, column, codeblock } = error as { line?: number; column?: number; codeblock?: string };
+  const message = ((error as Error).message.split('\n')[0] ?? '').replace(/^Invalid TOML document: /, '');
+  const where =
+    typeof line === 'number' && typeof column === 'number' ? ` at line ${line}, column ${column}` : '';
+  const block =
+    typeof codeblock === 'string' && codeblock.trim() !== ''
+      ? `\n${codeblock
+          .split('\n')
+          .filter((text) => text.trim() !== '')
+          .map((text) => `      ${text}`)
+          .join('\n')}`
+      : '';
+  return `${path} is not valid TOML${where}: ${message}${block}`;
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = raw;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
+}
+
+/** Sets each key an environment variable gives; returns which key each variable set. */
+function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<string, string> {
+  const set = new Map<string, string>();
   for (const [variable, key] of Object.entries(ENVIRONMENT_KEYS)) {
     const value = env[variable];
     if (value === undefined || value === '') continue;
+    set.set(key, variable);
     const [section, name] = key.split('.') as [string, string];
     raw[section] ??= {};
     const table = raw[section] as Record<string, unknown>;
@@ -302,4 +449,5 @@ function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
             .filter(Boolean)
         : value;
   }
+  return set;
 }

@@ -20,6 +20,46 @@ export class LightningStartupError extends Error {
   override name = 'LightningStartupError';
 }
 
+/**
+ * What `start` checks of the Lightning settings before it connects, without connecting (for `check-config`):
+ * the NWC URI parsed, the LND socket, certificate and macaroon read and parsed (files included) and LND's numbers
+ * checked against what LND can honour. Throws the LightningStartupError `start` would; returns one line saying what
+ * was checked.
+ */
+export async function checkLightningSettings(config: AgentConfig): Promise<string> {
+  const { backend, url } = config.lightning;
+  if (backend === 'sandbox') return 'the LDK sandbox (nothing to check before it starts)';
+  if (backend === 'nwc') {
+    const { parseNwcUri, NwcUriError } = await import('../ldk/nwc/nwc-uri.ts');
+    try {
+      const connection = parseNwcUri(url ?? '');
+      return `NWC URI parsed: wallet ${connection.walletPubkey.slice(0, 12)}…, ${connection.relays.length} relay(s), a client secret`;
+    } catch (error) {
+      if (error instanceof NwcUriError) {
+        throw new LightningStartupError(`lightning (nwc): ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+  const { LndConfigError, lndConfigFromEnv, lndConfigFromUrl, lndSettings } = await import(
+    '../ldk/lnd/lnd-config.ts'
+  );
+  try {
+    const settings = url ? lndConfigFromUrl(url) : lndConfigFromEnv();
+    lndSettings({
+      ...settings,
+      holdExpiryDelta: config.policy.backendAutoCancelBlocks,
+      maxFinalCltvDelta: config.policy.maxFinalCltvDelta,
+    });
+    return `LND settings parsed: socket ${settings.socket}, a macaroon, ${settings.cert ? 'a TLS certificate' : 'no TLS certificate (CA-signed)'}`;
+  } catch (error) {
+    if (error instanceof LndConfigError) {
+      throw new LightningStartupError(`lightning (lnd): ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 export async function connectLightning(config: AgentConfig, log: Logger): Promise<ConnectedLightning> {
   const { backend, url } = config.lightning;
   if (backend === 'sandbox') {

@@ -10,6 +10,7 @@ import { RelayListError } from '../agent/relay-list.ts';
 import { SecretFileError } from '../agent/secret-files.ts';
 import { InternalError } from '../domain/errors.ts';
 import { CliError } from './cli-error.ts';
+import { checkDataFolder, requireExistingDatabase } from './data-folder.ts';
 import type { Command, Output } from './output.ts';
 import { redactSecrets } from './redact.ts';
 
@@ -37,8 +38,19 @@ Options:
   --config FILE  TOML configuration (default: ./escrow-agent.toml if present, or $ESCROW_CONFIG)
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
-AGENT_DATA_DIR, AGENT_KEY_FILE, LOG_LEVEL override the file. See docs/configuration.md.
+AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL override the file; AGENT_SECRET_KEY replaces the key
+file. Relative paths in the file are relative to the file's folder. See docs/configuration.md.
 `;
+
+/**
+ * What each command needs of the data folder before it runs, checked without creating anything: start and migrate
+ * a folder they can create and write; verify-db an existing database (it never creates one, nor keys).
+ */
+const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
+  start: checkDataFolder,
+  migrate: checkDataFolder,
+  'verify-db': requireExistingDatabase,
+};
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -71,6 +83,7 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
   let config: AgentConfig | undefined;
   try {
     config = loadConfig({ file: parsed.values.config });
+    PREFLIGHT[name]?.(config);
     const command = await load();
     return await command(config, output, parsed.positionals.slice(1));
   } catch (error) {
@@ -83,13 +96,29 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
  * that escapes every command, e.g. one thrown by a timer while `start` runs.
  */
 export async function run(argv: string[]): Promise<number> {
-  const output = consoleOutput();
+  // Output piped into a command that stops reading (`escrow-agent check-config | head -1`): the closed pipe is
+  // not an error of ours. Later lines are dropped quietly and the command ends with its own exit code.
+  const closed = { out: false, err: false };
+  const output = consoleOutput(closed);
   const crash = (error: unknown) => {
+    if (isClosedPipe(error)) return;
     process.exit(reportError(error, output, debugWanted(process.env.LOG_LEVEL)));
   };
+  process.stdout.on('error', (error) => {
+    if (isClosedPipe(error)) closed.out = true;
+    else crash(error);
+  });
+  process.stderr.on('error', (error) => {
+    if (isClosedPipe(error)) closed.err = true;
+    else crash(error);
+  });
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   return main(argv, output);
+}
+
+function isClosedPipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
 }
 
 /** The message for an error the person running the command must fix, or undefined when it is a bug. */
@@ -145,6 +174,13 @@ function parseArguments(argv: string[]) {
   });
 }
 
-function consoleOutput(): Output {
-  return { out: (line) => console.log(line), err: (line) => console.error(line) };
+function consoleOutput(closed = { out: false, err: false }): Output {
+  return {
+    out: (line) => {
+      if (!closed.out) console.log(line);
+    },
+    err: (line) => {
+      if (!closed.err) console.error(line);
+    },
+  };
 }

@@ -1,22 +1,32 @@
 import type { AgentConfig } from '../../agent/config.ts';
+import { checkLightningSettings } from '../../agent/connect-lightning.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
 import { requiredFinalCltv, totalWindowSeconds } from '../../domain/deadlines.ts';
+import { checkDataFolder } from '../data-folder.ts';
 import type { Output } from '../output.ts';
 import { redactSecrets, redactUrl } from '../redact.ts';
 
-/** Prints the effective configuration and the hold it needs; loading it already checked every rule, and the relay
- * list is read and checked here as `start` reads it (a RelayListError otherwise: exit 2). */
+/**
+ * Runs every check `start` runs before it connects, and prints the effective configuration and the hold it needs:
+ * loading the configuration already checked every key and rule (and AGENT_SECRET_KEY); here the relay list is read
+ * and checked, the Lightning settings parsed and validated (NWC URI, LND socket, certificate, macaroon, numbers)
+ * and the data folder checked, as `start` does them. Any problem is the error `start` would stop with (exit 2).
+ * It connects to nothing, and says so.
+ */
 export async function checkConfigCommand(config: AgentConfig, output: Output): Promise<number> {
   const { policy } = config;
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
+  const lightning = await checkLightningSettings(config);
+  const dataFolder = checkDataFolder(config);
   const cltv = requiredFinalCltv(policy.windows, policy);
   output.out(`configuration: ${config.source}`);
+  output.out(`data folder:   ${dataFolder}`);
   output.out(`database:      ${redactUrl(config.databaseUrl)}`);
   output.out(
-    `lightning:     ${config.lightning.backend}${config.lightning.url ? ` (${redactSecrets(config.lightning.url)})` : ''}`,
+    `lightning:     ${config.lightning.backend}${config.lightning.url ? ` (${redactSecrets(config.lightning.url)})` : ''}: ${redactSecrets(lightning)}`,
   );
   output.out(
-    `relays:        ${relayList.relays.map((relay) => `${relay.url} (${relayFlags(relay)})`).join(', ')} from ${relayList.source}`,
+    `relays:        ${redactSecrets(relayList.relays.map((relay) => `${relay.url} (${relayFlags(relay)})`).join(', '))} from ${relayList.source}`,
   );
   output.out(`amounts:       ${policy.minAmountMsat}..${policy.maxAmountMsat} msat`);
   output.out(`fee:           ${policy.fee.baseMsat} msat + ${policy.fee.ppm} ppm`);
@@ -26,7 +36,13 @@ export async function checkConfigCommand(config: AgentConfig, output: Output): P
   output.out(
     `hold:          final CLTV ${cltv} blocks (max ${policy.maxFinalCltvDelta}), incl. ${policy.backendAutoCancelBlocks} auto-cancel and ${policy.safetyMarginBlocks} safety blocks`,
   );
+  output.out(
+    `agent key:     ${process.env.AGENT_SECRET_KEY?.trim() ? 'AGENT_SECRET_KEY (valid; not shown)' : config.keyFile}`,
+  );
   output.out('configuration OK');
+  output.out(
+    'not checked:   that the relays, the Lightning node and the database are reachable and accept the agent (`escrow-agent start` connects to them)',
+  );
   return 0;
 }
 

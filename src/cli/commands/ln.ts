@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../../agent/config.ts';
 import { ControlError, callControl, controlSocketPath } from '../../ldk/sandbox-control/control-client.ts';
 import type { Output } from '../output.ts';
+import { redactSecrets } from '../redact.ts';
 
 const USAGE = 'usage: escrow-agent ln info | mine N | pay BOLT11 | invoice SATS [DESCRIPTION]';
+/** The sandbox's control socket mines at most this many blocks at once. */
+const MAX_BLOCKS = 10_000;
 
 export async function lightningCommand(config: AgentConfig, output: Output, args: string[]): Promise<number> {
   const [verb, ...rest] = args;
@@ -30,9 +33,14 @@ export async function lightningCommand(config: AgentConfig, output: Output, args
         return 0;
       }
       case 'mine': {
-        const blocks = Number(rest[0]);
-        if (!Number.isInteger(blocks) || blocks < 1)
-          return usage(output, 'mine takes a whole number of blocks, e.g. `ln mine 6`');
+        // Digits only: Number() would read `1e3` as 1000 and `0x10` as 16.
+        const text = rest[0] ?? '';
+        const blocks = /^[1-9]\d{0,5}$/.test(text) ? Number(text) : Number.NaN;
+        if (!(blocks >= 1 && blocks <= MAX_BLOCKS))
+          return usage(
+            output,
+            `mine takes a whole number of blocks from 1 to ${MAX_BLOCKS} in plain digits, e.g. \`ln mine 6\``,
+          );
         const result = await callControl(socket, 'POST', '/mine', { blocks });
         output.out(`mined ${blocks} block(s); height ${result.height}`);
         return 0;
@@ -53,8 +61,18 @@ export async function lightningCommand(config: AgentConfig, output: Output, args
       }
       case 'invoice': {
         const amount = rest[0] ?? '';
-        if (!/^[1-9]\d*$/.test(amount))
+        if (!/^[1-9]\d{0,15}$/.test(amount))
           return usage(output, 'invoice takes an amount in whole sats, e.g. `ln invoice 20790`');
+        // The worker node can only be paid what its channels can receive: ask the sandbox, and say the limit.
+        const info = await callControl(socket, 'GET', '/info');
+        const worker = (info.nodes as Record<string, Record<string, unknown>> | undefined)?.worker;
+        const inbound = worker ? BigInt(String(worker.remoteBalanceMsat ?? '0')) / 1000n : undefined;
+        if (inbound !== undefined && BigInt(amount) > inbound) {
+          output.err(
+            `escrow-agent ln: the worker node can receive at most ${inbound} sat (the inbound capacity of its channels): invoice ${inbound} sat or less`,
+          );
+          return 2;
+        }
         const result = await callControl(socket, 'POST', '/invoice', {
           amountMsat: (BigInt(amount) * 1000n).toString(),
           description: rest.slice(1).join(' ') || 'escrow payout',
@@ -68,8 +86,10 @@ export async function lightningCommand(config: AgentConfig, output: Output, args
     }
   } catch (error) {
     if (error instanceof ControlError) {
-      output.err(`escrow-agent ln: ${error.message}`);
-      return 1;
+      output.err(`escrow-agent ln: ${redactSecrets(error.message)}`);
+      // No sandbox behind the socket (a stale socket file) is something to change first; a refusal of the
+      // node (a payment or invoice it could not make) is a command that ran and failed.
+      return error.message.startsWith('no sandbox is running') ? 2 : 1;
     }
     throw error;
   }

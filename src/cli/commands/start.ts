@@ -7,18 +7,17 @@ import type { AgentConfig } from '../../agent/config.ts';
 import { connectLightning } from '../../agent/connect-lightning.ts';
 import { loadIdentity } from '../../agent/identity.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
+import { loggerOptions } from '../../agent/redact.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
 import { runAgent } from '../../agent/run-agent.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { Output } from '../output.ts';
-import { redactUrl } from '../redact.ts';
+import { redactSecrets, redactUrl } from '../redact.ts';
 
 export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
-  const log = pino({
-    level: config.logLevel,
-    redact: ['secretKey', 'preimage', '*.preimage', '*.secretKey'],
-  });
+  // Secret fields censored, every other string of a line through redactSecrets (src/agent/redact.ts).
+  const log = pino(loggerOptions(config.logLevel));
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
   const { store, createdKey } = await openAgentStore(config);
   const stops: Array<() => Promise<void>> = [() => store.close()];
@@ -60,13 +59,15 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     if (identity.created) output.out(`created the agent key ${config.keyFile} (mode 0600): back it up`);
     output.out(`agent:     ${identity.npub}`);
     output.out(
-      `relays:    ${relayList.relays.map((relay) => relay.url).join(', ')} (from ${relayList.source})`,
+      `relays:    ${redactSecrets(relayList.relays.map((relay) => relay.url).join(', '))} (from ${relayList.source})`,
     );
     output.out(`database:  ${redactUrl(config.databaseUrl)}`);
-    output.out(`lightning: ${lightning.describe}`);
+    output.out(`lightning: ${redactSecrets(lightning.describe)}`);
     if (config.lightning.backend === 'sandbox') {
+      // `ln` finds the sandbox through the data folder the configuration names: pass the same file.
+      const withConfig = config.source === 'defaults' ? '' : ` --config ${config.source}`;
       output.out(
-        'try:       `npx escrow-agent ln info` (the sandbox nodes), `npx escrow-agent ln pay <bolt11>` (fund an offer)',
+        `try:       \`npx escrow-agent ln info${withConfig}\` (the sandbox nodes), \`npx escrow-agent ln pay${withConfig} <bolt11>\` (fund an offer)`,
       );
     }
     output.out(

@@ -1,0 +1,76 @@
+// The data folder, checked before a command opens it: a folder that is a file, cannot be written, or lies on a
+// system pseudo-filesystem (/proc, /sys, where creating a folder can hang) is refused with one message that names
+// it and the fix, before anything is created. Read commands (verify-db) refuse a folder with no database instead
+// of creating an empty one and fresh keys.
+import { existsSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { AgentConfig } from '../agent/config.ts';
+import { CliError } from './cli-error.ts';
+
+const FIX = 'set agent.data_dir (AGENT_DATA_DIR) to a folder this user may write';
+const PSEUDO = ['/proc', '/sys'];
+
+/**
+ * Checks that the data folder can be created (or is there) and written, without creating it: the nearest existing
+ * folder on its path must be a folder on a real filesystem that this user can write to (a file is created there
+ * and removed at once). Returns one line for check-config. Throws CliError.
+ */
+export function checkDataFolder(config: AgentConfig): string {
+  const dir = config.dataDir;
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let real = existing;
+  try {
+    real = realpathSync(existing);
+  } catch {
+    // a dangling link: reported below as not a folder
+  }
+  const pseudo = PSEUDO.find((root) => real === root || real.startsWith(`${root}/`));
+  if (pseudo) {
+    throw new CliError(
+      `data folder ${dir} is under ${pseudo}, a system pseudo-filesystem that cannot hold files: ${FIX}`,
+    );
+  }
+  let isFolder = false;
+  try {
+    isFolder = statSync(existing).isDirectory();
+  } catch {
+    isFolder = false;
+  }
+  if (!isFolder) {
+    throw new CliError(
+      existing === dir
+        ? `data folder ${dir} is a file, not a folder: ${FIX}`
+        : `data folder ${dir} cannot be created: ${existing} is a file, not a folder: ${FIX}`,
+    );
+  }
+  const probe = join(existing, `.escrow-agent-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '', { flag: 'wx', mode: 0o600 });
+    unlinkSync(probe);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new CliError(
+      existing === dir
+        ? `data folder ${dir} is not writable (${code}): ${FIX}`
+        : `data folder ${dir} cannot be created: ${existing} is not writable (${code}): ${FIX}`,
+    );
+  }
+  return existing === dir ? `${dir} (writable)` : `${dir} (does not exist yet; ${existing} is writable)`;
+}
+
+/** For commands that read an existing set-up (verify-db): the database and the preimage key must be there. */
+export function requireExistingDatabase(config: AgentConfig): void {
+  const fix = 'check --config / AGENT_DATA_DIR (or DATABASE_URL)';
+  if (config.databaseUrl.startsWith('sqlite:')) {
+    const path = config.databaseUrl.slice('sqlite:'.length);
+    if (path !== ':memory:' && !existsSync(path)) {
+      throw new CliError(`no database at ${path}: ${fix}; \`escrow-agent migrate\` creates a new one`);
+    }
+  }
+  if (!existsSync(config.preimageKeyFile)) {
+    throw new CliError(
+      `no preimage key at ${config.preimageKeyFile}: ${fix} or database.preimage_key_file; without it the database's preimages cannot be read`,
+    );
+  }
+}
