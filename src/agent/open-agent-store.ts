@@ -1,20 +1,52 @@
-// Opens the configured database with the preimage key (created with mode 0600 on first use). A database that
-// cannot be used as configured (server unreachable, login refused, file not writable) is a DatabaseOpenError whose
-// message names what to change and never carries the URL's password. The store's module (drizzle and both
-// drivers) is loaded on first use, so importing this module for the error class costs nothing.
+// Opens the data folder, its keys and the configured database, in that order:
+// 1. the folder's lock (data-folder-lock.ts): one agent per data folder, taken before anything in it is opened;
+// 2. the preimage key and the agent key, checked against the fingerprints the database recorded on their first use
+//    (key-fingerprints.ts); a missing key is created (mode 0600) only next to a database that was never used with
+//    one, and only then recorded;
+// 3. the store, returned with the lock: closing the store releases it.
+// A database that cannot be used as configured (server unreachable, login refused, file not writable) is a
+// DatabaseOpenError whose message names what to change and never carries the URL's password. The store's module
+// (drizzle and both drivers) is loaded on first use, so importing this module for the error class costs nothing.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { InternalError } from '../domain/errors.ts';
 import type { EscrowStore } from '../store/index.ts';
 import type { AgentConfig } from './config.ts';
-import { readOrCreateSecret } from './secret-files.ts';
+import { DataFolderInUseError, type DataFolderLock, lockDataFolder } from './data-folder-lock.ts';
+import { type AgentIdentity, createIdentity, readIdentity } from './identity.ts';
+import { readSecretIfPresent, writeNewSecret } from './secret-files.ts';
 
 export class DatabaseOpenError extends Error {
   override name = 'DatabaseOpenError';
 }
 
+export type LoadedIdentity = AgentIdentity & { created: boolean };
+
+export interface OpenedAgentStore {
+  /** Closing it releases the data folder's lock too. */
+  store: EscrowStore;
+  /** The preimage key file was created now. */
+  createdKey: boolean;
+}
+
+export interface OpenAgentStoreOptions {
+  /** `create`: the agent key is loaded, or created when missing and the database has no agent yet (start).
+   * `check` (default): checked when present, never created (migrate, verify-db). */
+  agentKey?: 'create' | 'check';
+}
+
 export async function openAgentStore(
   config: AgentConfig,
-): Promise<{ store: EscrowStore; createdKey: boolean }> {
+  options: { agentKey: 'create' },
+): Promise<OpenedAgentStore & { identity: LoadedIdentity }>;
+export async function openAgentStore(
+  config: AgentConfig,
+  options?: OpenAgentStoreOptions,
+): Promise<OpenedAgentStore & { identity: LoadedIdentity | null }>;
+export async function openAgentStore(
+  config: AgentConfig,
+  options: OpenAgentStoreOptions = {},
+): Promise<OpenedAgentStore & { identity: LoadedIdentity | null }> {
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -23,11 +55,85 @@ export async function openAgentStore(
       { cause: error },
     );
   }
-  const { secret, created } = readOrCreateSecret(config.preimageKeyFile, 'preimage key');
+  const lock = await lockFolder(config.dataDir);
+  try {
+    const opened = await openWithKeys(config, options.agentKey ?? 'check');
+    const { store } = opened;
+    return {
+      ...opened,
+      store: {
+        ...store,
+        async close() {
+          try {
+            await store.close();
+          } finally {
+            lock.release();
+          }
+        },
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function lockFolder(folder: string): Promise<DataFolderLock> {
+  try {
+    return await lockDataFolder(folder);
+  } catch (error) {
+    if (error instanceof DataFolderInUseError) throw error;
+    const code = codeOf(error);
+    if (code === undefined || !(code.startsWith('SQLITE_') || FILE.includes(code))) throw error;
+    throw new DatabaseOpenError(
+      `cannot lock the data folder ${folder} (${code}: ${firstLine(error)}): set agent.data_dir (AGENT_DATA_DIR) to a folder this user may write`,
+      { cause: error },
+    );
+  }
+}
+
+async function openWithKeys(
+  config: AgentConfig,
+  agentKey: 'create' | 'check',
+): Promise<OpenedAgentStore & { identity: LoadedIdentity | null }> {
+  const { checkAgentKey, checkPreimageKey, recordAgentKey, recordPreimageKey } = await import(
+    './key-fingerprints.ts'
+  );
+  // Both keys are read (and their modes checked) before the database is opened; nothing is created yet.
+  const existingKey = readSecretIfPresent(config.preimageKeyFile, 'preimage key');
+  let identity = readIdentity(config.keyFile);
+  const agentWhere = identity?.source === 'AGENT_SECRET_KEY' ? 'AGENT_SECRET_KEY' : config.keyFile;
+  // A missing key's replacement is drawn now but written only once the database is known never to have had one.
+  const preimageKey = existingKey ?? new Uint8Array(randomBytes(32));
+  const store = await openDatabase(config, preimageKey);
+  try {
+    await checkPreimageKey(store, config.preimageKeyFile, existingKey);
+    const agent = await checkAgentKey(store, agentWhere, identity);
+    // Written before it is recorded: a crash in between leaves a key file and no fingerprint, which the next
+    // start records; the other order could leave a fingerprint of a key that was never saved.
+    if (existingKey === null) writeNewSecret(config.preimageKeyFile, preimageKey);
+    await recordPreimageKey(store, config.preimageKeyFile, preimageKey);
+    let createdAgentKey = false;
+    if (identity === null && agentKey === 'create' && agent.mayCreate) {
+      identity = Object.assign(createIdentity(config.keyFile), { source: 'file' as const });
+      createdAgentKey = true;
+    }
+    if (identity !== null) await recordAgentKey(store, agentWhere, identity);
+    return {
+      store,
+      createdKey: existingKey === null,
+      identity: identity && Object.assign(identity, { created: createdAgentKey }),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function openDatabase(config: AgentConfig, preimageKey: Uint8Array): Promise<EscrowStore> {
   const { openStore } = await import('../store/index.ts');
   try {
-    const store = await openStore({ url: config.databaseUrl, preimageKey: secret });
-    return { store, createdKey: created };
+    return await openStore({ url: config.databaseUrl, preimageKey });
   } catch (error) {
     const message = describeOpenFailure(config.databaseUrl, error);
     if (message === undefined) throw error;

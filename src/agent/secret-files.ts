@@ -1,7 +1,18 @@
 // Secret files (the agent's Nostr key, the preimage encryption key): created once with mode 0600, never
-// logged, and refused when anyone but the owner can read them.
+// logged, and refused when anyone but the owner can read them. Whether a missing key may be created is the
+// caller's decision (open-agent-store.ts): never next to a database that was used with another one.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { isHex32 } from '../domain/hex.ts';
 
@@ -11,13 +22,37 @@ export class SecretFileError extends Error {
 
 /** Reads a 32-byte hex secret, creating it with fresh random bytes (mode 0600) when the file is missing. */
 export function readOrCreateSecret(path: string, what: string): { secret: Uint8Array; created: boolean } {
-  if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    chmodSync(path, 0o600);
-    return { secret: readSecret(path, what), created: true };
+  const existing = readSecretIfPresent(path, what);
+  if (existing) return { secret: existing, created: false };
+  writeNewSecret(path, new Uint8Array(randomBytes(32)));
+  return { secret: readSecret(path, what), created: true };
+}
+
+/** The secret in `path`, or null when there is no such file. */
+export function readSecretIfPresent(path: string, what: string): Uint8Array | null {
+  return existsSync(path) ? readSecret(path, what) : null;
+}
+
+/** Writes a new secret file: mode 0600 from its first byte, never over an existing file, on disk (fsynced, and
+ * its folder too) before this returns, so a key is never recorded anywhere before it is safely written. */
+export function writeNewSecret(path: string, secret: Uint8Array): void {
+  const folder = dirname(path);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const file = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(file, `${Buffer.from(secret).toString('hex')}\n`);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
   }
-  return { secret: readSecret(path, what), created: false };
+  // The umask cannot widen 0600, but a umask of 0077 or odd file systems may leave other bits: set it exactly.
+  chmodSync(path, 0o600);
+  const directory = openSync(folder, 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
 }
 
 export function readSecret(path: string, what: string): Uint8Array {

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { type AgentConfig, ConfigError, loadConfig } from '../agent/config.ts';
 import { LightningStartupError } from '../agent/connect-lightning.ts';
+import { DataFolderInUseError } from '../agent/data-folder-lock.ts';
 import { DatabaseOpenError } from '../agent/open-agent-store.ts';
 import { RelayListError } from '../agent/relay-list.ts';
 import { SecretFileError } from '../agent/secret-files.ts';
@@ -125,6 +126,7 @@ function isClosedPipe(error: unknown): boolean {
 export function describeExpectedError(error: unknown): string | undefined {
   if (error instanceof ConfigError) return problemList('invalid configuration', error.problems);
   if (error instanceof RelayListError) return problemList('relay list', error.problems);
+  if (error instanceof DataFolderInUseError) return error.message;
   if (
     error instanceof LightningStartupError ||
     error instanceof DatabaseOpenError ||

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { AgentConfig } from '../../agent/config.ts';
 import { connectLightning } from '../../agent/connect-lightning.ts';
-import { loadIdentity } from '../../agent/identity.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { loggerOptions } from '../../agent/redact.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
@@ -19,10 +18,10 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   // Secret fields censored, every other string of a line through redactSecrets (src/agent/redact.ts).
   const log = pino(loggerOptions(config.logLevel));
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
-  const { store, createdKey } = await openAgentStore(config);
+  // The data folder's lock, then the keys checked against the database, then the store (closing it unlocks).
+  const { store, createdKey, identity } = await openAgentStore(config, { agentKey: 'create' });
   const stops: Array<() => Promise<void>> = [() => store.close()];
   try {
-    const identity = loadIdentity(config.keyFile);
     const embedded = config.embeddedRelay;
     if (embedded) {
       const relay = await startEmbeddedRelay({

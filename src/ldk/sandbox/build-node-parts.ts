@@ -1,6 +1,7 @@
 // Building one LDK node's parts, fresh or from its folder (LDK's restart steps: read the monitors, catch them
 // up with the chain, read the manager with them, catch it up, hand the monitors to the ChainMonitor).
 import { randomBytes } from 'node:crypto';
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ldk from 'lightningdevkit';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.ts';
@@ -124,6 +125,8 @@ function loadOrCreateSeed(directory: string): Uint8Array {
   const existing = readFileIfExists(path);
   if (existing) {
     if (existing.length !== 32) throw new Error(`${path} is not a 32-byte seed`);
+    // A seed written before seeds were 0600 (writeFileAtomic) is made the owner's alone.
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
     return existing;
   }
   const seed = new Uint8Array(randomBytes(32));
