@@ -117,7 +117,7 @@ export async function checkAgentKey(
   const ownerNpub = npubOf(owner);
   if (identity === null) {
     throw new KeyMismatchError(
-      `the agent key ${where} is missing, and the database belongs to the agent ${ownerNpub}: restore ${where} from your backup (or set AGENT_SECRET_KEY to that key); its fingerprint is the public key ${ownerNpub}. No new key was created: it would be another agent`,
+      `the agent key ${where} is missing, and the database belongs to the agent ${ownerNpub}: restore ${where} from your backup; its fingerprint is the public key ${ownerNpub} (or give that key in AGENT_SECRET_KEY). No new key was created: it would be another agent`,
     );
   }
   if (identity.pubkey !== owner) {
