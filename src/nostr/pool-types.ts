@@ -46,6 +46,36 @@ export interface PublishResult {
   message: string;
 }
 
+/** One event a fetch brought: its JSON text exactly as the relay sent it, and the parsed object. Unverified. */
+export interface FetchedEvent {
+  raw: string;
+  id: string;
+  value: Record<string, unknown>;
+}
+
+/** RelayPool.fetch(): the relay's stored events for the filters (at EOSE), or why there is no answer. */
+export type FetchResult =
+  | {
+      relay: string;
+      ok: true;
+      events: FetchedEvent[];
+      /** The relay sent more than the limit: the REQ was ended early and `events` holds the first ones. */
+      cut: boolean;
+    }
+  | {
+      relay: string;
+      ok: false;
+      /** `error: not connected`, `error: no answer to a fetch REQ within N ms`, `closed: <the relay's reason>`, ... */
+      reason: string;
+    };
+
+export interface FetchOptions {
+  /** Events kept at most; one more ends the REQ (`cut`). Default 500. */
+  limit?: number;
+  /** How long to wait for EOSE. Default: the pool's requestTimeoutMs. */
+  timeoutMs?: number;
+}
+
 /** Local failures after which the event may still have reached the relay (it was sent; no answer came). */
 const UNANSWERED = new Set(['error: timeout', 'error: connection closed', 'error: pool stopped']);
 

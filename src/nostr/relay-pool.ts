@@ -17,6 +17,8 @@
 import { ENVELOPE_BYTES } from './frame-reader.ts';
 import { LogLimiter } from './log-limiter.ts';
 import {
+  type FetchOptions,
+  type FetchResult,
   type Filter,
   type PoolLogger,
   type PublishResult,
@@ -34,6 +36,9 @@ export type { LogLevel, LogLimiterOptions } from './log-limiter.ts';
 export { LogLimiter } from './log-limiter.ts';
 export type {
   Backoff,
+  FetchedEvent,
+  FetchOptions,
+  FetchResult,
   Filter,
   PoolLogger,
   PoolRelay,
@@ -163,6 +168,7 @@ export class RelayPool {
   private readonly watchers = new Set<() => void>();
   private readonly logger: PoolLogger;
   private readonly limiter: LogLimiter;
+  private readonly requestTimeoutMs: number;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | undefined;
 
@@ -178,6 +184,7 @@ export class RelayPool {
     });
     this.logger = settings.logger;
     this.limiter = settings.limiter;
+    this.requestTimeoutMs = settings.requestTimeoutMs;
     for (const relay of options.relays) {
       const url = normalizeRelayUrl(relay.url);
       if (this.supervisors.has(url)) throw new Error(`relay pool: ${url} is listed twice`);
@@ -233,6 +240,32 @@ export class RelayPool {
         return supervisor.publish(event);
       }),
     );
+  }
+
+  /**
+   * One REQ to one relay of the pool, on its current connection: resolves with the events it stored for the
+   * filters, raw and unverified (each frame read with the pool's limits; an unreadable one is skipped), at most
+   * `limit` of them, once it sent EOSE; or with `ok: false` when the relay is not connected, CLOSEd the REQ or
+   * did not answer in time (the connection stays). Nothing is stored and onEvent never sees these events.
+   * Never rejects.
+   */
+  fetch(relay: string, filters: readonly Filter[], options: FetchOptions = {}): Promise<FetchResult> {
+    let url: string;
+    try {
+      url = normalizeRelayUrl(relay);
+    } catch {
+      return Promise.resolve({ relay, ok: false, reason: 'error: not a relay URL' });
+    }
+    const supervisor = this.supervisors.get(url);
+    if (!supervisor)
+      return Promise.resolve({ relay: url, ok: false, reason: 'error: not one of the pool relays' });
+    if (this.state !== 'running') {
+      const reason = this.state === 'new' ? 'error: not connected' : 'error: pool stopped';
+      return Promise.resolve({ relay: url, ok: false, reason });
+    }
+    const limit = positive('fetch limit', options.limit ?? 500);
+    const timeoutMs = positive('fetch timeoutMs', options.timeoutMs ?? this.requestTimeoutMs);
+    return supervisor.fetch([...filters], limit, timeoutMs);
   }
 
   /**

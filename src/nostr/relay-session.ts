@@ -4,12 +4,13 @@
 
 import type { CatchUpPass, CutReason, PageItem, RequestResult } from './catch-up.ts';
 import type { BufferedEvent } from './event-delivery.ts';
+import type { InboundEvent } from './frame-reader.ts';
 import type { Filter, PublishResult, SignedEvent } from './pool-types.ts';
 import type { RelayConnection } from './relay-connection.ts';
 
 export type { CutReason, PageItem, RequestResult };
 
-export type RequestKind = 'live' | 'page' | 'probe';
+export type RequestKind = 'live' | 'page' | 'probe' | 'fetch';
 
 export type RequestFailure =
   /** The relay ended the REQ with CLOSED. */
@@ -36,6 +37,8 @@ export interface PendingRequest {
   received: number;
   /** A page's `limit`: more events than this break the rules and cut the page. */
   limit: number | undefined;
+  /** A one-shot fetch's events as received (their raw JSON text), at most `limit` of them. */
+  events?: InboundEvent[];
   resolve(result: RequestResult): void;
   reject(error: RelayRequestError): void;
   timer: NodeJS.Timeout;
@@ -104,7 +107,9 @@ export class RelaySession {
         reject(new RelayRequestError('timeout', `no answer to a ${kind} REQ within ${timeoutMs} ms`));
         onTimeout();
       }, timeoutMs);
-      this.requests.set(id, { kind, items: [], received: 0, limit, resolve, reject, timer });
+      const pending: PendingRequest = { kind, items: [], received: 0, limit, resolve, reject, timer };
+      if (kind === 'fetch') pending.events = [];
+      this.requests.set(id, pending);
     });
   }
 

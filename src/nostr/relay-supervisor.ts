@@ -3,10 +3,11 @@
 // new connection it starts the inbound feed of a read relay (live-sync.ts: catch-up from the stored cursor, the live
 // subscription, the cursor) and sends the pool's plain subscriptions (subscriptions.ts) again.
 import { backoffDelay } from './backoff.ts';
-import type { FrameLimits, ReadFrame } from './frame-reader.ts';
+import type { FrameLimits, InboundEvent, ReadFrame } from './frame-reader.ts';
 import { LiveSync, type LiveSyncSettings } from './live-sync.ts';
 import type {
   Backoff,
+  FetchResult,
   Filter,
   PoolRelay,
   PublishResult,
@@ -165,6 +166,45 @@ export class RelaySupervisor {
       return Promise.resolve({ relay, ok: false, message: 'error: not connected' });
     }
     return session.publish(event, this.settings.publishTimeoutMs).then((answer) => ({ relay, ...answer }));
+  }
+
+  /**
+   * One REQ on the current connection, answered at EOSE (then CLOSEd): the events as received, raw and unverified,
+   * at most `limit` of them (more ends the REQ early, `cut`). No answer within `timeoutMs` fails this fetch only:
+   * the connection stays (the probe decides whether the relay is silent).
+   */
+  async fetch(filters: Filter[], limit: number, timeoutMs: number): Promise<FetchResult> {
+    const relay = this.relay.url;
+    const session = this.session;
+    if (this.stopped) return { relay, ok: false, reason: 'error: pool stopped' };
+    if (!session?.connection.isOpen || session.ended)
+      return { relay, ok: false, reason: 'error: not connected' };
+    const id = session.nextId('fetch');
+    this.counters.reqsSent += 1;
+    const answer = session.request(
+      'fetch',
+      id,
+      filters,
+      timeoutMs,
+      () => session.connection.send(['CLOSE', id]),
+      limit,
+    );
+    const events: InboundEvent[] = session.requests.get(id)?.events ?? [];
+    try {
+      const result = await answer;
+      return {
+        relay,
+        ok: true,
+        events: events.map((event) => ({ raw: event.raw, id: event.id, value: event.value })),
+        cut: result.cut !== false,
+      };
+    } catch (error) {
+      if (error instanceof RelayRequestError) {
+        const reason = error.failure === 'closed' ? `closed: ${error.reason}` : `error: ${error.reason}`;
+        return { relay, ok: false, reason: reason.slice(0, 300) };
+      }
+      return { relay, ok: false, reason: `error: ${describe(error)}` };
+    }
   }
 
   // ---- plain subscriptions ----
@@ -346,7 +386,10 @@ export class RelaySupervisor {
     if (frame.kind === 'event') {
       const key = frame.subscriptionId;
       const subscription = this.settings.subscriptions.get(key);
-      if (subscription) {
+      if (session.requests.get(key)?.kind === 'fetch') {
+        counters.eventsReceived += 1;
+        this.fetched(session, key, frame.event);
+      } else if (subscription) {
         counters.eventsReceived += 1;
         this.lastEventAt = this.settings.now();
         try {
@@ -420,6 +463,19 @@ export class RelaySupervisor {
         break;
     }
     counters.unexpectedFrames += 1;
+  }
+
+  /** An EVENT frame (or a dropped one: no event) for a one-shot fetch: kept up to its limit; one more cuts it. */
+  private fetched(session: RelaySession, id: string, event: InboundEvent | undefined): void {
+    const request = session.requests.get(id);
+    if (!request) return;
+    request.received += 1;
+    if (request.limit !== undefined && request.received > request.limit) {
+      this.counters.eventsOverBudget += 1;
+      session.cut(id, 'over-limit');
+      return;
+    }
+    if (event) request.events?.push(event);
   }
 
   /** Sends a REQ and resolves with its events at EOSE. A relay that does not answer in time is dropped. */
