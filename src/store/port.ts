@@ -305,6 +305,18 @@ export interface RelayDelivery {
   nextAttemptAt: number;
 }
 
+/** An outbox event as signed, with its task (null for the announcement, the profile, the relay list, ...). */
+export interface OutboxEntry {
+  eventId: Hex32;
+  taskId: Hex32 | null;
+  event: SignedEvent;
+}
+
+/** A task's published head (its latest transition) as queued in the outbox. */
+export interface PublishedHeadEntry extends OutboxEntry {
+  taskId: Hex32;
+}
+
 export interface OutboxReader {
   /** Pending deliveries whose time has come, oldest first. */
   due(now: number, limit: number): Promise<OutboxDelivery[]>;
@@ -314,6 +326,13 @@ export interface OutboxReader {
   deliveries(eventId: Hex32): Promise<RelayDelivery[]>;
   /** One queued event as it was signed (e.g. a task's published head, for its created_at), or null. */
   event(eventId: Hex32): Promise<SignedEvent | null>;
+  /** The events this relay said OK to, newest queued first, at most `limit` (the read-back's recent events). */
+  sentTo(relay: string, limit: number): Promise<OutboxEntry[]>;
+  /** The tasks' published heads this relay said OK to, by task id after `afterTaskId` (null: from the first),
+   * at most `limit`: a page of the chain heads the read-back walks through. */
+  headsSentTo(relay: string, afterTaskId: Hex32 | null, limit: number): Promise<PublishedHeadEntry[]>;
+  /** One task's events this relay said OK to, newest queued first, at most `limit`. */
+  taskEventsSentTo(relay: string, taskId: Hex32, limit: number): Promise<OutboxEntry[]>;
 }
 
 export interface OutboxRepository extends OutboxReader {
@@ -328,6 +347,9 @@ export interface OutboxRepository extends OutboxReader {
     error?: string | null,
     nextAttemptAt?: number,
   ): Promise<boolean>;
+  /** Makes deliveries this relay had said OK to pending again, due at once, with `reason` as their last error
+   * (the relay lost the events: the publisher sends them again). Only `ok` deliveries change; returns how many. */
+  resend(relay: string, eventIds: readonly Hex32[], reason: string): Promise<number>;
 }
 
 // ---- relay cursors: where catch-up resumes ----

@@ -161,6 +161,86 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     assert.is(await store.read((tx) => tx.outbox.event(hex64('never-queued'))), null);
   });
 
+  test('read-back queries: what a relay said OK to, newest first; heads by task; resend makes ok pending again', async () => {
+    let clock = T0;
+    const store = await (await databases.create()).open({ clock: () => clock });
+    const first = taskStory('read-back-1');
+    const second = taskStory('read-back-2');
+    await writeStory(store, first, 'posted');
+    await writeStory(store, second, 'posted');
+    const [relay, other] = [RELAYS[0]!, RELAYS[1]!];
+    const events = ['a', 'b', 'c', 'd'].map((label, index) =>
+      signedEvent(`read-back-${label}`, index < 2 ? first.id : index === 2 ? second.id : null),
+    );
+    for (const [index, event] of events.entries()) {
+      clock = T0 + index;
+      await store.transaction((tx) =>
+        tx.outbox.enqueue(event, [relay, other], index < 2 ? first.id : index === 2 ? second.id : null),
+      );
+    }
+    await store.transaction(async (tx) => {
+      for (const event of events.slice(0, 3)) await tx.outbox.markRelay(event.id, relay, 'ok');
+      await tx.outbox.markRelay(events[3]!.id, relay, 'failed', 'blocked: no');
+      await tx.outbox.markRelay(events[0]!.id, other, 'ok');
+      await tx.tasks.setPublishedHead(first.id, events[1]!.id);
+      await tx.tasks.setPublishedHead(second.id, events[2]!.id);
+    });
+
+    const sent = await store.read((tx) => tx.outbox.sentTo(relay, 10));
+    assert.equal(
+      sent.map((entry) => entry.eventId),
+      [events[2]!.id, events[1]!.id, events[0]!.id],
+      'only OK deliveries, newest queued first',
+    );
+    assert.equal(sent[0], { eventId: events[2]!.id, taskId: second.id, event: events[2] });
+    assert.is((await store.read((tx) => tx.outbox.sentTo(relay, 2))).length, 2, 'the limit holds');
+    assert.equal(
+      (await store.read((tx) => tx.outbox.sentTo(other, 10))).map((entry) => entry.eventId),
+      [events[0]!.id],
+    );
+
+    const heads = await store.read((tx) => tx.outbox.headsSentTo(relay, null, 10));
+    const byTask = [
+      { eventId: events[1]!.id, taskId: first.id, event: events[1] },
+      { eventId: events[2]!.id, taskId: second.id, event: events[2] },
+    ].sort((left, right) => (left.taskId < right.taskId ? -1 : 1));
+    assert.equal(heads, byTask, 'every head the relay took, by task id');
+    assert.equal(
+      await store.read((tx) => tx.outbox.headsSentTo(relay, byTask[0]!.taskId, 10)),
+      byTask.slice(1),
+      'the next page starts after the given task',
+    );
+    assert.equal(await store.read((tx) => tx.outbox.headsSentTo(other, null, 10)), [], 'a head not OK there');
+
+    assert.equal(
+      (await store.read((tx) => tx.outbox.taskEventsSentTo(relay, first.id, 10))).map(
+        (entry) => entry.eventId,
+      ),
+      [events[1]!.id, events[0]!.id],
+    );
+
+    clock = T0 + 100;
+    const changed = await store.transaction((tx) =>
+      tx.outbox.resend(relay, [events[0]!.id, events[3]!.id, hex64('never-queued')], 'missing at the relay'),
+    );
+    assert.is(changed, 1, 'only an OK delivery becomes pending again (not a failed one, not an unknown id)');
+    assert.equal(
+      (await store.read((tx) => tx.outbox.deliveries(events[0]!.id))).find((row) => row.relay === relay),
+      { relay, status: 'pending', attempts: 1, lastError: 'missing at the relay', nextAttemptAt: T0 + 100 },
+    );
+    assert.equal(
+      (await store.read((tx) => tx.outbox.due(T0 + 100, 10))).map((row) => [row.eventId, row.relay]),
+      [
+        [events[1]!.id, other],
+        [events[2]!.id, other],
+        [events[3]!.id, other],
+        [events[0]!.id, relay],
+      ],
+      'the publisher sees it due again',
+    );
+    assert.is(await store.transaction((tx) => tx.outbox.resend(relay, [], 'nothing')), 0);
+  });
+
   test('relay cursors are stored and moved', async () => {
     const store = await (await databases.create()).open();
     assert.is(await store.read((tx) => tx.cursors.get(RELAYS[0]!)), null);

@@ -3,7 +3,7 @@
 // resumes exactly where delivery stopped. Two replicas may both send a due event: relays dedupe by id.
 import { sql } from 'drizzle-orm';
 import { integerValue, nullableTextValue, oneOf, textValue } from '../column-values.ts';
-import type { OutboxDelivery, OutboxRepository, SignedEvent } from '../port.ts';
+import type { OutboxDelivery, OutboxEntry, OutboxRepository, SignedEvent } from '../port.ts';
 import { DELIVERY_STATUSES } from '../schema/values.ts';
 import type { RepositoryContext } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
@@ -14,6 +14,15 @@ function parseEvent(text: string, eventId: string): SignedEvent {
   } catch (error) {
     throw new StoreError('CorruptRow', `outbox event ${eventId} is not JSON`, { cause: error });
   }
+}
+
+function entryOf(row: Record<string, unknown>): OutboxEntry {
+  const eventId = textValue(row.id, 'outbox.id');
+  return {
+    eventId,
+    taskId: nullableTextValue(row.task_id, 'outbox.task_id'),
+    event: parseEvent(textValue(row.event, 'outbox.event'), eventId),
+  };
 }
 
 export function createOutboxRepository({ session, now }: RepositoryContext): OutboxRepository {
@@ -76,6 +85,55 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
     async event(eventId) {
       const [row] = await session.rows(sql`SELECT event FROM outbox WHERE id = ${eventId}`);
       return row ? parseEvent(textValue(row.event, 'outbox.event'), eventId) : null;
+    },
+
+    async sentTo(relay, limit) {
+      const rows = await session.rows(sql`
+        SELECT o.id, o.event, o.task_id FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
+        WHERE d.relay = ${relay} AND d.status = 'ok'
+        ORDER BY o.created_at DESC, o.id DESC
+        LIMIT ${limit}`);
+      return rows.map(entryOf);
+    },
+
+    async headsSentTo(relay, afterTaskId, limit) {
+      const rows = await session.rows(sql`
+        SELECT o.id, o.event, h.task_id FROM published_heads h
+        JOIN outbox o ON o.id = h.event_id
+        JOIN outbox_relays d ON d.event_id = h.event_id AND d.relay = ${relay}
+        WHERE d.status = 'ok' AND h.task_id > ${afterTaskId ?? ''}
+        ORDER BY h.task_id
+        LIMIT ${limit}`);
+      return rows.map((row) => {
+        const entry = entryOf(row);
+        return { ...entry, taskId: textValue(row.task_id, 'published_heads.task_id') };
+      });
+    },
+
+    async taskEventsSentTo(relay, taskId, limit) {
+      const rows = await session.rows(sql`
+        SELECT o.id, o.event, o.task_id FROM outbox o
+        JOIN outbox_relays d ON d.event_id = o.id AND d.relay = ${relay}
+        WHERE o.task_id = ${taskId} AND d.status = 'ok'
+        ORDER BY o.created_at DESC, o.id DESC
+        LIMIT ${limit}`);
+      return rows.map(entryOf);
+    },
+
+    async resend(relay, eventIds, reason) {
+      let changed = 0;
+      // In chunks, so that no statement carries more parameters than a database takes.
+      for (let start = 0; start < eventIds.length; start += 500) {
+        const chunk = eventIds.slice(start, start + 500);
+        changed += await session.run(sql`
+          UPDATE outbox_relays SET status = 'pending', last_error = ${reason}, next_attempt_at = ${now()}
+          WHERE relay = ${relay} AND status = 'ok'
+            AND event_id IN (${sql.join(
+              chunk.map((id) => sql`${id}`),
+              sql`, `,
+            )})`);
+      }
+      return changed;
     },
 
     async markRelay(eventId, relay, status, error = null, nextAttemptAt) {
