@@ -8,6 +8,7 @@ import { sign } from '../engine/sign.ts';
 import { handleBlock } from '../handlers/block.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
+import { normalizeRelayUrl } from '../nostr/relay-url.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
@@ -15,7 +16,14 @@ import type { RelayBudgets } from './config.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent, intakeMemoryOf } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
-import { type OutboxPublisher, quorumOf, startOutboxPublisher } from './jobs/outbox-publisher.ts';
+import {
+  type OutboxPublisher,
+  type Publisher,
+  quorumOf,
+  startOutboxPublisher,
+} from './jobs/outbox-publisher.ts';
+import { READ_BACK_DEFAULTS, type ReadBack, type ReadBackOptions, startReadBack } from './jobs/read-back.ts';
+import { type RelayWatch, startRelayWatch } from './jobs/relay-watch.ts';
 import { createRateGate } from './rate-gate.ts';
 import type { RelayEntry } from './relay-list.ts';
 
@@ -44,6 +52,11 @@ export interface RunAgentOptions {
     budgets?: RelayBudgets;
   };
   name?: string;
+  /** A WARN line once no read relay has been connected for this long, and once fewer write relays than the
+   * publish quorum take events for this long (default 30 s); an INFO line when that ends. */
+  relayTroubleSeconds?: number;
+  /** The read-back of the write relays (jobs/read-back.ts); false turns it off. */
+  readBack?: Partial<Omit<ReadBackOptions, 'ownEventIds' | 'onRestored'>> | false;
 }
 
 export interface RunningAgent {
@@ -51,6 +64,9 @@ export interface RunningAgent {
   pool: RelayPool;
   effects: EffectRunner;
   outbox: OutboxPublisher;
+  /** Checks that the write relays still hold the agent's events (null when turned off). */
+  readBack: ReadBack | null;
+  relayWatch: RelayWatch;
   /** Waits until no task work and no due outbox delivery is left (for tests and the demo). */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -63,6 +79,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   let height = info.blockHeight;
   const writeRelays = options.relays.filter((relay) => relay.write).map((relay) => relay.url);
   const metrics = createMetrics();
+  /** The pool's spelling of each write relay -> the one the outbox rows carry. */
+  const writeRelayNames = new Map(writeRelays.map((url) => [normalizeRelayUrl(url), url]));
+  const quorum = quorumOf(writeRelays.length, options.publishQuorum ?? null);
+  let readBack: ReadBack | null = null;
 
   // The rate the gate enforces is the one the announcement publishes.
   const rate = options.rate ?? options.policy.rateLimit ?? DEFAULT_RATE;
@@ -96,6 +116,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       set: (relay, since) => options.store.transaction((tx) => tx.cursors.set(relay, since)),
     },
     onEvent: (event, relay) => handleInbound(event, relay),
+    onConnect: (relay) => readBack?.connected(writeRelayNames.get(relay) ?? relay),
     // Cursors follow the relays' own clock (event created_at), not the injected domain clock.
     ...(options.pool?.backoff ? { backoff: options.pool.backoff } : {}),
     ...(options.pool?.overlapSeconds !== undefined ? { overlapSeconds: options.pool.overlapSeconds } : {}),
@@ -103,9 +124,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     logger: log,
   });
   metrics.watchRelays(() => pool.relayHealth());
-  outbox = startOutboxPublisher(() => ctx, pool, {
+  const relayWatch = startRelayWatch(() => ctx, pool, {
+    deafAfterSeconds: options.relayTroubleSeconds ?? 30,
+    quorum,
+  });
+  outbox = startOutboxPublisher(() => ctx, publisherWatchedBy(pool, relayWatch), {
     intervalMs: options.outboxIntervalMs ?? 1000,
-    quorum: quorumOf(writeRelays.length, options.publishQuorum ?? null),
+    quorum,
     ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
   });
 
@@ -133,7 +158,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       }).catch((error) => log.warn({ err: error }, 'block round failed'));
       return;
     }
-    void wakeForNodeEvent(event.paymentHash);
+    // A node event queued before stop() may arrive after the store closed: logged, never an unhandled rejection.
+    void wakeForNodeEvent(event.paymentHash).catch((error) =>
+      log.warn({ err: error }, 'a node event could not be matched to a task'),
+    );
   });
 
   async function wakeForNodeEvent(paymentHash: string) {
@@ -144,7 +172,23 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       effects?.wake(payout.taskId);
   }
 
-  await announce(ctx, options.relays);
+  const own = await announce(ctx, options.relays);
+  if (options.readBack !== false) {
+    readBack = startReadBack(
+      () => ctx,
+      {
+        fetch: (relay, filters, fetchOptions) => pool.fetch(relay, filters, fetchOptions),
+        status: () =>
+          pool.status().map((relay) => ({ ...relay, url: writeRelayNames.get(relay.url) ?? relay.url })),
+      },
+      {
+        ...READ_BACK_DEFAULTS,
+        ...options.readBack,
+        ownEventIds: () => own,
+        onRestored: () => outbox?.wake(),
+      },
+    );
+  }
   pool.start();
   await effects.reconcileAll();
   outbox.wake();
@@ -154,6 +198,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     pool,
     effects,
     outbox,
+    readBack,
+    relayWatch,
     async settle() {
       for (let round = 0; round < 50; round++) {
         await Promise.all([...inFlight]);
@@ -166,6 +212,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     },
     async stop() {
       unsubscribe();
+      relayWatch.stop();
+      await readBack?.stop();
       await pool.stop();
       await effects?.stop();
       await outbox?.stop();
@@ -188,8 +236,8 @@ const AGENT_METADATA = {
   about: 'Escrows paid Nostr tasks with Lightning hold invoices',
 };
 
-/** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox. */
-async function announce(ctx: AgentContext, relays: RelayEntry[]) {
+/** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox; their ids. */
+async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {
   const createdAt = ctx.now();
   const templates = [
     buildProfile(AGENT_METADATA, createdAt),
@@ -199,7 +247,20 @@ async function announce(ctx: AgentContext, relays: RelayEntry[]) {
     ),
     buildAnnouncement(ctx.policy, { rulesVersion: RULES_VERSION, createdAt, metadata: AGENT_METADATA }),
   ];
+  const events = templates.map((template) => sign(ctx, template));
   await ctx.store.transaction(async (tx) => {
-    for (const template of templates) await tx.outbox.enqueue(sign(ctx, template), ctx.writeRelays(), null);
+    for (const event of events) await tx.outbox.enqueue(event, ctx.writeRelays(), null);
   });
+  return events.map((event) => event.id);
+}
+
+/** The pool as the outbox publisher's sender, telling the relay watch each relay's answer. */
+function publisherWatchedBy(pool: RelayPool, watch: RelayWatch): Publisher {
+  return {
+    async publish(event, relays) {
+      const results = await pool.publish(event, relays);
+      for (const result of results) watch.recordPublish(result.relay, result.ok, result.message);
+      return results;
+    },
+  };
 }

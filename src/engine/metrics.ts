@@ -130,6 +130,24 @@ export function createMetrics() {
       labelNames: ['relay'] as const,
       registers: [registry],
     }),
+    readBackChecks: new Counter({
+      name: 'escrow_read_back_checks_total',
+      help: 'Read-back checks of a write relay (does it still hold the agent events?), by relay and outcome (held, restored, skipped)',
+      labelNames: ['relay', 'outcome'] as const,
+      registers: [registry],
+    }),
+    readBackRestored: new Counter({
+      name: 'escrow_read_back_restored_events_total',
+      help: 'Agent events a write relay had lost and the read-back queued for it again, by relay',
+      labelNames: ['relay'] as const,
+      registers: [registry],
+    }),
+    relayTroubleEpisodes: new Counter({
+      name: 'escrow_relay_trouble_episodes_total',
+      help: 'Times the agent became deaf (no read relay connected) or fell below the publish quorum, by kind (deaf, below_quorum)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     outboxPending: new Gauge({
       name: 'escrow_outbox_pending',
       help: '(event, relay) deliveries not yet acknowledged',
