@@ -23,6 +23,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   const stops: Array<() => Promise<void>> = [() => store.close()];
   try {
     const embedded = config.embeddedRelay;
+    let embeddedWarning: string | null = null;
     if (embedded) {
       const relay = await startEmbeddedRelay({
         ...embedded,
@@ -38,6 +39,13 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       });
       stops.unshift(() => relay.stop());
       output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
+      if (!relayList.relays.some((listed) => sameRelay(listed.url, relay.url))) {
+        embeddedWarning = `the embedded relay ${relay.url} is not in the relay list (${relayList.source}): the agent neither reads nor publishes there; add it to the list, or set nostr.embedded_relay = "off"`;
+        log.warn(
+          { relay: relay.url, relayList: relayList.source },
+          'the embedded relay is not in the relay list',
+        );
+      }
     }
     const lightning = await connectLightning(config, log);
     stops.unshift(() => lightning.close());
@@ -60,6 +68,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     output.out(
       `relays:    ${redactSecrets(relayList.relays.map((relay) => relay.url).join(', '))} (from ${relayList.source})`,
     );
+    if (embeddedWarning) output.out(`warning:   ${embeddedWarning}`);
     output.out(`database:  ${redactUrl(config.databaseUrl)}`);
     output.out(`lightning: ${redactSecrets(lightning.describe)}`);
     if (config.lightning.backend === 'sandbox') {
@@ -78,6 +87,22 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   } finally {
     for (const stop of stops) await stop().catch((error) => log.error({ err: error }, 'stop failed'));
   }
+}
+
+/** The same relay: one spelling, with every loopback or unspecified host (the embedded relay's bind address)
+ * taken as this machine. */
+function sameRelay(listed: string, embedded: string): boolean {
+  const local = (url: string) => {
+    try {
+      const parsed = new URL(url);
+      const host = parsed.hostname.replace(/^\[|\]$/g, '');
+      if (['localhost', '127.0.0.1', '::1', '0.0.0.0', '::'].includes(host)) parsed.hostname = 'localhost';
+      return `${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      return url;
+    }
+  };
+  return local(listed) === local(embedded);
 }
 
 function waitForSignal(): Promise<void> {
