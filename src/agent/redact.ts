@@ -65,9 +65,15 @@ export function loggerOptions(level: string): LoggerOptions {
     },
     hooks: {
       logMethod(args, method) {
+        // log.error(error) alone takes the error's message as the line's message: give it the masked one.
+        const [first, ...rest] = args as unknown[];
+        const named =
+          first instanceof Error && typeof rest[0] !== 'string'
+            ? [{ err: first }, first.message, ...rest]
+            : args;
         method.apply(
           this,
-          args.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<
+          named.map((arg) => (typeof arg === 'string' ? redactSecrets(arg) : arg)) as Parameters<
             typeof method
           >,
         );
@@ -80,7 +86,8 @@ export function loggerOptions(level: string): LoggerOptions {
 
 function redactError(error: unknown): unknown {
   if (!(error instanceof Error)) return redactFields(error);
-  const serialized = pino.stdSerializers.err(error) as unknown as Record<string, unknown>;
+  // pino's serialized error has a prototype of its own: copy its fields into a plain object to walk them.
+  const serialized = { ...(pino.stdSerializers.err(error) as unknown as Record<string, unknown>) };
   return redactFields(serialized);
 }
 
