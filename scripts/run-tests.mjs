@@ -82,6 +82,18 @@ if (only.length === 0) {
   }
 }
 
+// The CLI suites run the compiled command (bin/escrow-agent.js -> dist/): build it once, here, so no suite builds
+// (and empties dist/) while another one runs it.
+{
+  const built = await run('npm', ['run', 'build']);
+  if (built.code === 0) console.log('ok   build (dist/ for the CLI suites)');
+  else {
+    failed += 1;
+    failures.push('build');
+    console.log(`FAIL build\n${built.output}`);
+  }
+}
+
 let postgres;
 const env = {};
 if (!process.env.DATABASE_URL && process.env.TEST_POSTGRES !== 'off') {

@@ -90,6 +90,10 @@ const configSchema = z
         max_frame_bytes: wholeNumber(65_536, 67_108_864).default(4_194_304),
         max_pages_per_pass: wholeNumber(1, 10_000).default(50),
         max_events_per_pass: wholeNumber(100, 10_000_000).default(20_000),
+        // Loud trouble and read-back (docs/design.md, "Read-back"; "Relay trouble is loud").
+        relay_trouble_seconds: wholeNumber(1, 86_400).default(30),
+        read_back_interval_seconds: wholeNumber(0, 7 * 86_400).default(600),
+        read_back_events: wholeNumber(1, 100_000).default(500),
       })
       .strict()
       .prefault({}),
@@ -152,6 +156,10 @@ export interface AgentConfig {
   embeddedRelay: { host: string; port: number } | null;
   /** Per-relay budgets of the relay pool (RelayPoolOptions). */
   relayBudgets: RelayBudgets;
+  /** Seconds without a read relay (or the write quorum) before the agent warns. */
+  relayTroubleSeconds: number;
+  /** How often each write relay is read back (0: never), and how many recent events a check covers. */
+  readBack: { intervalSeconds: number; events: number };
   lightning: { backend: Backend; url: string | null };
   http: { host: string; port: number };
   policy: Policy;
@@ -337,6 +345,11 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
       maxMessageBytes: config.nostr.max_frame_bytes,
       maxPagesPerPass: config.nostr.max_pages_per_pass,
       maxEventsPerPass: config.nostr.max_events_per_pass,
+    },
+    relayTroubleSeconds: config.nostr.relay_trouble_seconds,
+    readBack: {
+      intervalSeconds: config.nostr.read_back_interval_seconds,
+      events: config.nostr.read_back_events,
     },
     lightning: { backend, url: config.lightning.url ?? null },
     http: config.http,

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loggerOptions, redactSecrets } from '../../src/agent/redact.ts';
+import { ensureBuiltCli } from '../fakes/built-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'escrow-agent.js');
@@ -75,8 +76,7 @@ function runBin(args: string[], env: Record<string, string>, prepare?: (dir: str
 }
 
 test.before(() => {
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  assert.is(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+  ensureBuiltCli();
 });
 
 test('redactSecrets masks every kind of secret and keeps what is not one', () => {

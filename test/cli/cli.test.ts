@@ -12,6 +12,7 @@ import { main, type Output, reportError } from '../../src/cli/cli.ts';
 import { redactSecrets, redactUrl } from '../../src/cli/redact.ts';
 import { fold } from '../../src/domain/evolve.ts';
 import { openStore } from '../../src/store/index.ts';
+import { ensureBuiltCli } from '../fakes/built-cli.ts';
 import { HISTORY } from '../fakes/domain.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -31,8 +32,7 @@ const CONFIG_VARIABLES = [
 // The bin runs the compiled CLI in dist/ when it is at least as new as src/ (else the sources through tsx): build
 // it first, so the child-process tests below run what `npm start` and `npx escrow-agent` run.
 test.before(() => {
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  assert.is(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+  ensureBuiltCli();
 });
 
 /** Runs `escrow-agent ARGS` in a fresh empty folder, with only the given configuration variables set. */

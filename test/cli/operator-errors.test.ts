@@ -1,13 +1,14 @@
 // Every expected operator error, as the operator meets it: the real command (bin/escrow-agent.js, on the compiled
 // dist/) in a fresh folder, one row per case: its exit code, the key words of its one message, and never a stack
 // trace. Rows run as child processes, several at a time, each with a deadline (a command that hangs fails its row).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ensureBuiltCli } from '../fakes/built-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'escrow-agent.js');
@@ -410,8 +411,7 @@ const ROWS: Row[] = [
 ];
 
 test.before(() => {
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  assert.is(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+  ensureBuiltCli();
 });
 
 test.after(() => {
@@ -427,11 +427,8 @@ test('every operator error: one message with what to fix, the exit code, no stac
       const dir = mkdtempSync(join(tmpdir(), 'escrow-operator-'));
       try {
         await row.prepare?.(dir);
-        let run = await runRow(row, dir);
-        // Another suite (test/cli/cli.test.ts) may be rebuilding dist/ at this moment: the bin then finds half a
-        // build. Run such a row once more; a real failure fails again.
-        if (/ERR_MODULE_NOT_FOUND|Cannot find module|dist\/ is missing/.test(run.stderr))
-          run = await runRow(row, dir);
+        // dist/ is built once, under a lock, before any suite runs it (test/fakes/built-cli.ts): no retry needed.
+        const run = await runRow(row, dir);
         const text = row.stdout ? run.stdout : run.stderr;
         const problems: string[] = [];
         if (run.timedOut) problems.push(`no answer within ${DEADLINE_MS} ms`);

@@ -58,6 +58,11 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       relays: relayList.relays,
       publishQuorum: config.publishQuorum,
       pool: { budgets: config.relayBudgets },
+      relayTroubleSeconds: config.relayTroubleSeconds,
+      readBack:
+        config.readBack.intervalSeconds === 0
+          ? false
+          : { intervalMs: config.readBack.intervalSeconds * 1000, eventsPerCheck: config.readBack.events },
       log,
     });
     stops.unshift(() => agent.stop());
