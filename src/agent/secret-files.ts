@@ -56,13 +56,27 @@ export function writeNewSecret(path: string, secret: Uint8Array): void {
 }
 
 export function readSecret(path: string, what: string): Uint8Array {
-  const mode = statSync(path).mode & 0o777;
+  const stat = statSync(path);
+  if (!stat.isFile()) {
+    throw new SecretFileError(
+      `${what} file ${path} is not a file: put the key file there, or point the setting at it`,
+    );
+  }
+  const mode = stat.mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new SecretFileError(
       `${what} file ${path} can be read by others (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
     );
   }
-  const text = readFileSync(path, 'utf8').trim();
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SecretFileError(
+      `${what} file ${path} cannot be read (${code}): give this user read access to it`,
+    );
+  }
   if (!isHex32(text)) {
     throw new SecretFileError(`${what} file ${path} must hold 64 lowercase hex characters (32 bytes)`);
   }

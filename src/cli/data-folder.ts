@@ -59,7 +59,7 @@ export function checkDataFolder(config: AgentConfig): string {
   return existing === dir ? `${dir} (writable)` : `${dir} (does not exist yet; ${existing} is writable)`;
 }
 
-/** For commands that read an existing set-up (verify-db): the database and the preimage key must be there. */
+/** For commands that read an existing set-up (verify-db): the database must be there (nothing is created). */
 export function requireExistingDatabase(config: AgentConfig): void {
   const fix = 'check --config / AGENT_DATA_DIR (or DATABASE_URL)';
   if (config.databaseUrl.startsWith('sqlite:')) {
@@ -68,9 +68,6 @@ export function requireExistingDatabase(config: AgentConfig): void {
       throw new CliError(`no database at ${path}: ${fix}; \`escrow-agent migrate\` creates a new one`);
     }
   }
-  if (!existsSync(config.preimageKeyFile)) {
-    throw new CliError(
-      `no preimage key at ${config.preimageKeyFile}: ${fix} or database.preimage_key_file; without it the database's preimages cannot be read`,
-    );
-  }
+  // A missing preimage key is refused when the store opens (src/agent/key-fingerprints.ts), with the fingerprint of
+  // the key to restore, which only the database knows.
 }

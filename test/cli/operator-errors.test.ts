@@ -156,6 +156,16 @@ const ROWS: Row[] = [
     says: ['agent.key', '64 lowercase hex'],
   },
   {
+    name: 'an agent key path that is a folder: what to put there',
+    args: ['start'],
+    env: OFFLINE,
+    prepare: (dir) => {
+      mkdirSync(join(dir, 'data', 'agent.key'), { recursive: true, mode: 0o700 });
+    },
+    code: 2,
+    says: ['agent.key', 'is not a file'],
+  },
+  {
     name: 'a data folder that is a file',
     args: ['start'],
     env: { ...OFFLINE, AGENT_DATA_DIR: 'data' },
