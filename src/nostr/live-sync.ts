@@ -310,12 +310,19 @@ export class LiveSync {
         },
       );
     } catch (error) {
+      // What the relay did against the rules before the pass failed still counts (see judgeInterrupted).
+      this.judgeInterrupted(pass);
       this.failedSync(session, current, error);
       return;
     } finally {
       health.catchUpPasses += 1;
     }
-    if (!current()) return;
+    if (!current()) {
+      // The sync restarted under this pass (the relay CLOSED the live subscription, or reconnected): its
+      // violations must not be forgotten, or a relay could hide its rule-breaking behind a CLOSED.
+      this.judgeInterrupted(pass);
+      return;
+    }
     session.buffering = false;
     this.flush(session);
     const violations = [...pass.violations];
@@ -399,6 +406,12 @@ export class LiveSync {
       'relay catch-up failed',
     );
     this.resyncLater(session, reason);
+  }
+
+  /** A pass cut short by a resync or a failure: report what it saw the relay break, and back off its catch-up. */
+  private judgeInterrupted(pass: { violations: Iterable<string> }): void {
+    const violations = [...pass.violations];
+    if (violations.length > 0) this.misbehaved(violations.join(', '));
   }
 
   /** Reports a misbehaviour once per episode; returns the delay before the next pass. */
