@@ -21,22 +21,8 @@ import { loadConfig } from '../../src/agent/config.ts';
 import { DataFolderInUseError, lockDataFolder } from '../../src/agent/data-folder-lock.ts';
 import { KeyMismatchError } from '../../src/agent/key-fingerprints.ts';
 import { openAgentStore } from '../../src/agent/open-agent-store.ts';
+import { BIN, cleanEnvironment } from '../fakes/built-cli.ts';
 import { postgresDatabases } from '../fakes/store-databases.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'escrow-agent.js');
-const CONFIG_VARIABLES = [
-  'DATABASE_URL',
-  'NOSTR_RELAYS',
-  'LIGHTNING_BACKEND',
-  'LIGHTNING_URL',
-  'AGENT_DATA_DIR',
-  'AGENT_KEY_FILE',
-  'AGENT_SECRET_KEY',
-  'ESCROW_CONFIG',
-  'EMBEDDED_RELAY',
-  'LOG_LEVEL',
-];
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -55,8 +41,7 @@ async function workFolder(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
     join(dir, 'relays.json'),
     `${JSON.stringify({ relays: [{ url: `ws://127.0.0.1:${port}`, read: true, write: true }] })}\n`,
   );
-  const env = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete env[key];
+  const env = cleanEnvironment();
   return { dir, env: { ...env, EMBEDDED_RELAY: `127.0.0.1:${port}`, LOG_LEVEL: 'warn' } };
 }
 

@@ -19,22 +19,9 @@ import {
 import { openAgentStore } from '../../src/agent/open-agent-store.ts';
 import { readSecret } from '../../src/agent/secret-files.ts';
 import { openStore } from '../../src/store/index.ts';
+import { BIN, cleanEnvironment } from '../fakes/built-cli.ts';
 import { taskStory, writeStory } from '../fakes/store-fixtures.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'escrow-agent.js');
-const CONFIG_VARIABLES = [
-  'DATABASE_URL',
-  'NOSTR_RELAYS',
-  'LIGHTNING_BACKEND',
-  'LIGHTNING_URL',
-  'AGENT_DATA_DIR',
-  'AGENT_KEY_FILE',
-  'AGENT_SECRET_KEY',
-  'ESCROW_CONFIG',
-  'EMBEDDED_RELAY',
-  'LOG_LEVEL',
-];
 const OTHER_KEY = `${'5a'.repeat(32)}\n`;
 
 interface Folder {
@@ -51,8 +38,7 @@ interface Folder {
 /** A data folder that was used: keys created by the agent, a task with a sealed preimage in its database. */
 async function usedFolder(): Promise<Folder> {
   const dir = mkdtempSync(join(tmpdir(), 'escrow-keys-'));
-  const env = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete env[key];
+  const env = cleanEnvironment();
   // A start that got past the keys would need a relay: none is reachable, and none is needed to be refused.
   Object.assign(env, { EMBEDDED_RELAY: 'off', NOSTR_RELAYS: 'ws://127.0.0.1:9' });
   const config = loadConfig({ env, cwd: dir });

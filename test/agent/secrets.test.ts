@@ -12,10 +12,7 @@ import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loggerOptions, redactSecrets } from '../../src/agent/redact.ts';
-import { ensureBuiltCli } from '../fakes/built-cli.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'escrow-agent.js');
+import { BIN, cleanEnvironment, ensureBuiltCli } from '../fakes/built-cli.ts';
 
 const AGENT_HEX = '7f'.repeat(31) + '01';
 const AGENT_NSEC = nsecEncode(Uint8Array.from(Buffer.from(AGENT_HEX, 'hex')));
@@ -48,24 +45,10 @@ function assertNoSecret(text: string, where: string) {
 
 const NWC_URI = `nostr+walletconnect://${NWC_WALLET}?relay=ws://127.0.0.1:9&secret=${NWC_SECRET}`;
 const PG_URL = `postgres://escrow:${DB_PASSWORD}@127.0.0.1:9/escrow`;
-const CONFIG_VARIABLES = [
-  'DATABASE_URL',
-  'NOSTR_RELAYS',
-  'LIGHTNING_BACKEND',
-  'LIGHTNING_URL',
-  'AGENT_DATA_DIR',
-  'AGENT_KEY_FILE',
-  'AGENT_SECRET_KEY',
-  'ESCROW_CONFIG',
-  'EMBEDDED_RELAY',
-  'LOG_LEVEL',
-];
-
 function runBin(args: string[], env: Record<string, string>, prepare?: (dir: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'escrow-secrets-'));
   prepare?.(dir);
-  const clean = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete clean[key];
+  const clean = cleanEnvironment();
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: dir,
     env: { ...clean, ...env },
@@ -243,8 +226,7 @@ test('a running agent (banner and debug logs) shows no secret; the banner ln hin
       'publish_quorum = 1',
     ].join('\n'),
   );
-  const clean = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete clean[key];
+  const clean = cleanEnvironment();
   const child = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
     cwd: dir,
     env: { ...clean, AGENT_SECRET_KEY: AGENT_NSEC },

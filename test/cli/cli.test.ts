@@ -12,22 +12,8 @@ import { main, type Output, reportError } from '../../src/cli/cli.ts';
 import { redactSecrets, redactUrl } from '../../src/cli/redact.ts';
 import { fold } from '../../src/domain/evolve.ts';
 import { openStore } from '../../src/store/index.ts';
-import { ensureBuiltCli } from '../fakes/built-cli.ts';
+import { BIN, cleanEnvironment, ensureBuiltCli, ROOT } from '../fakes/built-cli.ts';
 import { HISTORY } from '../fakes/domain.ts';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'escrow-agent.js');
-const CONFIG_VARIABLES = [
-  'DATABASE_URL',
-  'NOSTR_RELAYS',
-  'LIGHTNING_BACKEND',
-  'LIGHTNING_URL',
-  'AGENT_DATA_DIR',
-  'AGENT_KEY_FILE',
-  'ESCROW_CONFIG',
-  'EMBEDDED_RELAY',
-  'LOG_LEVEL',
-];
 
 // The bin runs the compiled CLI in dist/ when it is at least as new as src/ (else the sources through tsx): build
 // it first, so the child-process tests below run what `npm start` and `npx escrow-agent` run.
@@ -39,8 +25,7 @@ test.before(() => {
 function runBin(args: string[], env: Record<string, string> = {}, prepare?: (dir: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bin-'));
   prepare?.(dir);
-  const clean = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete clean[key];
+  const clean = cleanEnvironment();
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd: dir,
     env: { ...clean, ...env },
@@ -71,17 +56,7 @@ async function inFolder(run: (dir: string) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'escrow-cli-'));
   const before = process.cwd();
   const saved = { ...process.env };
-  for (const key of [
-    'DATABASE_URL',
-    'NOSTR_RELAYS',
-    'LIGHTNING_BACKEND',
-    'LIGHTNING_URL',
-    'AGENT_DATA_DIR',
-    'AGENT_KEY_FILE',
-    'ESCROW_CONFIG',
-  ]) {
-    delete process.env[key];
-  }
+  process.env = cleanEnvironment();
   process.chdir(dir);
   try {
     await run(dir);

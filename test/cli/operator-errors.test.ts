@@ -8,31 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ensureBuiltCli } from '../fakes/built-cli.ts';
+import { BIN, cleanEnvironment, ensureBuiltCli } from '../fakes/built-cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'escrow-agent.js');
 const STACK_FRAME = /^\s+at /m;
 const CONCURRENCY = 6;
 const DEADLINE_MS = 15_000;
 const TEST_DATABASE_URL = process.env.DATABASE_URL; // the throwaway PostgreSQL of scripts/run-tests.mjs, if any
-const CONFIG_VARIABLES = [
-  'DATABASE_URL',
-  'NOSTR_RELAYS',
-  'LIGHTNING_BACKEND',
-  'LIGHTNING_URL',
-  'AGENT_DATA_DIR',
-  'AGENT_KEY_FILE',
-  'AGENT_SECRET_KEY',
-  'ESCROW_CONFIG',
-  'EMBEDDED_RELAY',
-  'LOG_LEVEL',
-  'LND_SOCKET',
-  'LND_CERT',
-  'LND_CERT_PATH',
-  'LND_MACAROON',
-  'LND_MACAROON_PATH',
-];
 /** Relays that refuse at once and no embedded relay: start stops on its first problem without waiting. */
 const OFFLINE = { EMBEDDED_RELAY: 'off', NOSTR_RELAYS: 'ws://127.0.0.1:9' };
 const NWC_SECRET = 'c0ffee'.repeat(10) + 'c0ff';
@@ -62,8 +43,7 @@ interface Run {
 }
 
 function runRow(row: Row, dir: string): Promise<Run> {
-  const clean = { ...process.env };
-  for (const key of CONFIG_VARIABLES) delete clean[key];
+  const clean = cleanEnvironment();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...row.args], { cwd: dir, env: { ...clean, ...row.env } });
     let stdout = '';

@@ -9,6 +9,35 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The product's command, as `npm start` and `npx escrow-agent` run it. */
+export const BIN = join(ROOT, 'bin', 'escrow-agent.js');
+
+/** Every environment variable the agent's configuration reads (docs/configuration.md), LND's included. */
+export const CONFIG_VARIABLES = [
+  'DATABASE_URL',
+  'NOSTR_RELAYS',
+  'LIGHTNING_BACKEND',
+  'LIGHTNING_URL',
+  'AGENT_DATA_DIR',
+  'AGENT_KEY_FILE',
+  'AGENT_SECRET_KEY',
+  'ESCROW_CONFIG',
+  'EMBEDDED_RELAY',
+  'LOG_LEVEL',
+  'LND_SOCKET',
+  'LND_CERT',
+  'LND_CERT_PATH',
+  'LND_MACAROON',
+  'LND_MACAROON_PATH',
+] as const;
+
+/** This process's environment without any of the agent's configuration variables, plus `extra`: a command run
+ * with it sees only what the test gives it, whatever the shell running the tests has set. */
+export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of CONFIG_VARIABLES) delete env[key];
+  return { ...env, ...extra };
+}
 const STAMP = join(ROOT, 'dist', '.built');
 const LOCK = join(ROOT, '.tmp', 'build.lock');
 
