@@ -2,6 +2,7 @@
 // shared between processes.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -55,6 +56,24 @@ test('a sqlite: URL in a folder that does not exist yet creates the folder', asy
   const raw = new Database(nested);
   assert.is(raw.pragma('journal_mode', { simple: true }), 'wal');
   raw.close();
+});
+
+test('a new SQLite database and its WAL files are readable by their owner only (mode 0600)', async () => {
+  const database = await databases.create();
+  const path = join(pathOf(database.url), '..', 'private', 'escrow.db');
+  const store = await openSqliteForTest(path);
+  try {
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      assert.is((statSync(file).mode & 0o777).toString(8), '600', file);
+    }
+  } finally {
+    await store.close();
+  }
+  // One made by an older version with 0644 is narrowed when it is opened.
+  chmodSync(path, 0o644);
+  const again = await openSqliteForTest(path);
+  await again.close();
+  assert.is((statSync(path).mode & 0o777).toString(8), '600');
 });
 
 test('a writer waits for another process that holds the write lock, without blocking the event loop', async () => {

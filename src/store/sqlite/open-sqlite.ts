@@ -1,7 +1,7 @@
 // Opens the SQLite store: one better-sqlite3 connection in WAL mode with synchronous=FULL (a commit is on
 // disk when COMMIT returns: we hold other people's money), foreign keys on, and the committed migrations
 // applied by drizzle's migrator (its __drizzle_migrations table is the record of what ran).
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -49,7 +49,16 @@ export async function openSqliteStore(
   path: string,
   options: { cipher: PreimageCipher; clock: () => number; busyTimeoutMs: number },
 ): Promise<SqliteEscrowStore> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true });
+    // The database holds sealed preimages and who paid whom: readable by its owner only. SQLite gives its -wal and
+    // -shm files the main file's permissions, so creating that one with 0600 covers all three.
+    if (!existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
+    // A database made by an older version (0644) is narrowed too.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      if (existsSync(file) && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    }
+  }
   // While opening, waiting synchronously for another opener is fine: nothing else runs yet.
   const database = new Database(path, { timeout: options.busyTimeoutMs });
   try {
