@@ -20,7 +20,7 @@ export function expectedPayoutMsat(task: Task, recipient: PayoutRecipient): bigi
 }
 
 export interface PayoutInvoiceProblem {
-  /** `AmountMismatch` for an invoice for another amount than the payout; `MalformedAction` for anything else. */
+  /** `AmountMismatch` for an invoice for another amount than the payout, or none; `MalformedAction` otherwise. */
   code: Extract<ReasonCode, 'AmountMismatch' | 'MalformedAction'>;
   /** `invalid: …`, ready to be sent to the invoice's author. */
   reason: string;
@@ -41,11 +41,18 @@ export function payoutInvoiceProblem(
     escrowPaymentHash: task.funding?.paymentHash ?? '0'.repeat(64),
   });
   if (check.ok) return null;
+  const share =
+    task.resolution?.kind === 'split' ? `the ${recipient}'s share of amount - fee` : 'amount - fee';
+  if (check.code === 'AmountMissing') {
+    // An amount-less invoice lets the payer choose: the agent pays only one that names what is owed.
+    return {
+      code: 'AmountMismatch',
+      reason: `invalid: the invoice has no amount; it must be for exactly ${expected} msat (${share})`,
+    };
+  }
   if (check.code === 'AmountMismatch') {
     const decoded = tryDecodeBolt11(bolt11);
     const asked = decoded.ok ? decoded.invoice.amountMsat : null;
-    const share =
-      task.resolution?.kind === 'split' ? `the ${recipient}'s share of amount - fee` : 'amount - fee';
     return {
       code: 'AmountMismatch',
       reason: `invalid: the invoice is for ${asked} msat; it must be for exactly ${expected} msat (${share})`,

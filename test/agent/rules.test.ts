@@ -1,9 +1,10 @@
 // Rules an outside client tripped over (issue #9), end to end from real parts: an embedded relay, three real LDK
 // nodes, SQLite, nostr-tools clients. Each refusal arrives as a `rejected` label with its code and a reason the
 // author can read, and changes nothing else.
-import { finalizeEvent, type NostrEvent } from 'nostr-tools/pure';
+import { finalizeEvent, generateSecretKey, type NostrEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeBolt11, encodeBolt11 } from '../../src/ldk/bolt11/index.ts';
 import { buildListing } from '../../src/protocol/build-listing.ts';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
 
@@ -97,6 +98,23 @@ test('a payout invoice for the wrong amount is refused with AmountMismatch and t
   const refusedInvoice = await harness.waitForState(given.id, 'rejected');
   assert.is(tagValue(refusedInvoice, 'code'), 'AmountMismatch');
   assert.is(refusedInvoice.content, expected);
+
+  // The same invoice without an amount (re-signed by another node): the payer would choose, so it is refused too.
+  const decoded = decodeBolt11(wrong.bolt11);
+  const amountless = encodeBolt11(
+    { ...decoded, amountMsat: null, fields: decoded.fields.filter((field) => field.kind !== 'payee') },
+    { privateKey: generateSecretKey() },
+  );
+  const noAmount = await harness.act(worker, 'submit', listing.id, {
+    tags: [['bolt11', amountless]],
+    content: 'done',
+  });
+  const refusedNoAmount = await harness.waitForState(noAmount.id, 'rejected');
+  assert.is(tagValue(refusedNoAmount, 'code'), 'AmountMismatch', refusedNoAmount.content);
+  assert.is(
+    refusedNoAmount.content,
+    `invalid: the invoice has no amount; it must be for exactly ${net} msat (amount - fee)`,
+  );
 
   await harness.agent.settle();
   const task = await harness.store.read((reader) => reader.tasks.get(listing.id));
