@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A user's clone has nothing beside it: no file under src/, test/, scripts/ or bench/ may read the team's
-// `../shared` folder (copy what a test needs into test/fixtures/ and say where it came from). Imports are
+// shared folder beside the clone (copy what a test needs into test/fixtures/ and say where it came from). Imports are
 // checked by dependency-cruiser too; this also catches paths built from strings (readFileSync, new URL, join).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
-// '../shared', "..", "shared" joined, or the shared folder's own subfolders named in a path.
+// The parent's shared folder as one path, as ".." and "shared" joined, or its data/design subfolders named.
 const PATTERNS = [/\.\.\/shared\b/, /['"`]\.\.['"`]\s*,\s*['"`]shared['"`]/, /\bshared\/(data|design)\//];
 
 function walk(dir, found = []) {
@@ -33,7 +33,7 @@ for (const folder of ['src', 'test', 'scripts', 'bench']) {
   }
 }
 if (offences.length > 0) {
-  console.log(`these lines read ../shared, which a clone does not have:\n${offences.join('\n')}`);
+  console.log(`these lines read the shared folder beside the clone, which a user's clone does not have:\n${offences.join('\n')}`);
   process.exit(1);
 }
-console.log('nothing under src/, test/, scripts/ or bench/ reads ../shared');
+console.log('nothing under src/, test/, scripts/ or bench/ reads the shared folder beside the clone');
