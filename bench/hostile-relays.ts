@@ -17,9 +17,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { NostrEvent } from 'nostr-tools/pure';
-import { WebSocket } from 'ws';
 import { type Harness, startHarness, tagValue } from '../test/fakes/agent-harness.ts';
 import type { FloodSpec, HostileRelayOptions } from '../test/fakes/hostile-relay.ts';
+import { publishOnce } from '../test/fakes/relay.ts';
 import { summarise } from './stats.ts';
 
 const CHILD_FLAG = '--relay-child';
@@ -148,35 +148,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Publishes to one relay over a socket of our own; resolves at its OK (or after 5 s). */
+/** Publishes to one relay over a socket of our own; true once it said OK (false without, after 5 s). */
 async function publishTo(url: string, event: NostrEvent): Promise<boolean> {
-  const socket = new WebSocket(url);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 5000);
-      socket.on('message', (data) => {
-        let message: unknown;
-        try {
-          message = JSON.parse(data.toString());
-        } catch {
-          return;
-        }
-        if (Array.isArray(message) && message[0] === 'OK' && message[1] === event.id && message[2] === true) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      });
-      socket.send(JSON.stringify(['EVENT', event]));
-    });
-  } catch {
-    return false;
-  } finally {
-    socket.terminate();
-  }
+  return publishOnce(url, event).then(
+    ([, , accepted]) => accepted,
+    () => false,
+  );
 }
 
 async function waitForLabel(harness: Harness, taskId: string, label: string, timeoutMs = 60_000) {

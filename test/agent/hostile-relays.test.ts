@@ -27,7 +27,6 @@ import Database from 'better-sqlite3';
 import { finalizeEvent, generateSecretKey, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WebSocket } from 'ws';
 import type { RelayBudgets } from '../../src/agent/config.ts';
 import { TASK_STATES } from '../../src/domain/types.ts';
 import { RelayPool } from '../../src/nostr/relay-pool.ts';
@@ -37,6 +36,7 @@ import { KINDS } from '../../src/protocol/constants.ts';
 import { verifyTaskHistory } from '../../src/protocol/verify-history.ts';
 import { collect, type Harness, type Person, startHarness, tagValue } from '../fakes/agent-harness.ts';
 import { type HostileRelay, startHostileRelay } from '../fakes/hostile-relay.ts';
+import { publishOnce } from '../fakes/relay.ts';
 
 // The pool's smallest: maxBufferedEvents is at least its page limit (500), maxBufferedBytes at least maxEventBytes.
 const BUDGETS: RelayBudgets = {
@@ -101,31 +101,8 @@ test.after(async () => {
 
 /** Publishes to the hostile relay over a socket of our own (its floods reach it; its OK is awaited). */
 async function publishHostile(event: NostrEvent): Promise<void> {
-  const socket = new WebSocket(hostile.url);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no OK from the hostile relay')), 5000);
-      socket.on('message', (data) => {
-        let message: unknown;
-        try {
-          message = JSON.parse(data.toString());
-        } catch {
-          return;
-        }
-        if (Array.isArray(message) && message[0] === 'OK' && message[1] === event.id && message[2] === true) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      socket.send(JSON.stringify(['EVENT', event]));
-    });
-  } finally {
-    socket.terminate();
-  }
+  const [, , accepted, message] = await publishOnce(hostile.url, event);
+  if (!accepted) throw new Error(`the hostile relay refused the event: ${message}`);
 }
 
 function keep(event: NostrEvent): NostrEvent {

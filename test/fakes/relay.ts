@@ -82,7 +82,12 @@ export async function connectRawClient(url: string): Promise<RawRelayClient> {
   const waiters = new Set<() => void>();
   const isClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.on('message', (data: RawData) => {
-    const message = JSON.parse(data.toString()) as RelayMessage;
+    let message: RelayMessage;
+    try {
+      message = JSON.parse(data.toString()) as RelayMessage;
+    } catch {
+      return; // a hostile relay's unreadable frame: not a message
+    }
     received.push(message);
     unread.push(message);
     for (const wake of waiters) wake();
@@ -150,4 +155,18 @@ export async function connectRawClient(url: string): Promise<RawRelayClient> {
       await isClosed;
     },
   };
+}
+
+/** Publishes one event over a connection of its own and resolves with the relay's OK (rejects without one). */
+export async function publishOnce(url: string, event: Event, timeoutMs = 5000): Promise<OkMessage> {
+  const client = await connectRawClient(url);
+  try {
+    client.send(['EVENT', event]);
+    return (await client.next(
+      (message) => message[0] === 'OK' && message[1] === event.id,
+      timeoutMs,
+    )) as OkMessage;
+  } finally {
+    await client.close();
+  }
 }

@@ -8,8 +8,9 @@ import type { Event } from 'nostr-tools/core';
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type PoolLogger, RelayPool, type RelayPoolOptions } from '../../src/nostr/relay-pool.ts';
+import { RelayPool, type RelayPoolOptions } from '../../src/nostr/relay-pool.ts';
 import { type HostileRelay, type HostileRelayOptions, startHostileRelay } from '../fakes/hostile-relay.ts';
+import { captureLogger, waitUntil } from '../fakes/pool-test-kit.ts';
 import { connectRawClient, startTestRelay, type TestRelay } from '../fakes/relay.ts';
 
 const agent = getPublicKey(generateSecretKey());
@@ -38,25 +39,6 @@ function memoryCursors() {
       writes.push({ relay, since });
     },
   };
-}
-
-function captureLogger() {
-  const lines: Array<{ level: string; details: object; message: string }> = [];
-  const at =
-    (level: string) =>
-    (details: object, message: string): void => {
-      lines.push({ level, details, message });
-    };
-  const logger: PoolLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  return { logger, lines };
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,12 +12,12 @@ import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nos
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  type PoolLogger,
   publishOutcome,
   RelayPool,
   type RelayPoolOptions,
   type RelayStatus,
 } from '../../src/nostr/relay-pool.ts';
+import { captureLogger, waitUntil } from '../fakes/pool-test-kit.ts';
 import { connectRawClient, startTestRelay, type TestRelay, type TestRelayOptions } from '../fakes/relay.ts';
 import { messageType, type ProxyFrame, type RelayProxy, startRelayProxy } from '../fakes/relay-proxy.ts';
 
@@ -47,25 +47,6 @@ function memoryCursors(initial: Record<string, number> = {}) {
       values.set(relay, since);
     },
   };
-}
-
-function captureLogger() {
-  const lines: Array<{ level: string; details: object; message: string }> = [];
-  const at =
-    (level: string) =>
-    (details: object, message: string): void => {
-      lines.push({ level, details, message });
-    };
-  const logger: PoolLogger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  return { logger, lines };
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 4000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The inbound feed hands on each event's raw JSON text (the intake parses it strictly); the tests read it. */
