@@ -33,7 +33,9 @@ for (const folder of ['src', 'test', 'scripts', 'bench']) {
   }
 }
 if (offences.length > 0) {
-  console.log(`these lines read the shared folder beside the clone, which a user's clone does not have:\n${offences.join('\n')}`);
+  console.log(
+    `these lines read the shared folder beside the clone, which a user's clone does not have:\n${offences.join('\n')}`,
+  );
   process.exit(1);
 }
 console.log('nothing under src/, test/, scripts/ or bench/ reads the shared folder beside the clone');
