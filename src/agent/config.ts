@@ -40,6 +40,55 @@ const msat = (min: bigint, max: bigint) =>
       return amount;
     });
 
+/** A pubkey as npub or 64-character lowercase hex, kept as hex. */
+export const pubkeySchema = z.string().transform((value, context) => {
+  const hex = pubkeyToHex(value.trim());
+  if (hex === null) {
+    context.addIssue({ code: 'custom', message: 'must be an npub or a 64-character lowercase hex pubkey' });
+    return z.NEVER;
+  }
+  return hex;
+});
+
+export function pubkeyToHex(text: string): string | null {
+  if (HEX32_PATTERN.test(text)) return text;
+  if (!text.startsWith('npub1')) return null;
+  try {
+    const decoded = decodeNip19(text);
+    return decoded.type === 'npub' ? decoded.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** One arbitrator: a bare pubkey, or a table with a name, a fee in the policy's terms and an active flag. */
+const arbitratorEntrySchema = z.union(
+  [
+    pubkeySchema.transform((pubkey) => ({ pubkey, name: '', fee_base_msat: 0n, fee_ppm: 0, active: true })),
+    z
+      .object({
+        pubkey: pubkeySchema,
+        name: z.string().max(64, 'the name must be at most 64 characters').default(''),
+        fee_base_msat: msat(0n, MAX_MSAT).default(0n),
+        fee_ppm: wholeNumber(0, 1_000_000).default(0),
+        active: z.boolean().default(true),
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'each arbitrator must be an npub / hex pubkey, or a table { pubkey, name, fee_base_msat, fee_ppm, active }',
+  },
+);
+
+export interface ArbitratorEntry {
+  pubkey: string;
+  name: string;
+  feeBaseMsat: bigint;
+  feePpm: number;
+  active: boolean;
+}
+
 export const BACKENDS = ['sandbox', 'nwc', 'lnd'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -112,17 +161,17 @@ const configSchema = z
         max_amount_msat: msat(1n, MAX_MSAT).default(10_000_000_000n),
         fee_base_msat: msat(0n, MAX_MSAT).default(0n),
         fee_ppm: wholeNumber(0, 1_000_000).default(10_000),
-        claim_window_seconds: wholeNumber(60, 90 * 86_400).default(6 * 3600),
-        work_window_seconds: wholeNumber(60, 90 * 86_400).default(24 * 3600),
-        review_window_seconds: wholeNumber(60, 90 * 86_400).default(12 * 3600),
-        dispute_window_seconds: wholeNumber(0, 90 * 86_400).default(12 * 3600),
+        // The defaults fill the 24 h maximum hold exactly (docs/rules.md, "How long money may sit in a hold").
+        claim_window_seconds: wholeNumber(60, 90 * 86_400).default(2 * 3600),
+        work_window_seconds: wholeNumber(60, 90 * 86_400).default(12 * 3600),
+        review_window_seconds: wholeNumber(60, 90 * 86_400).default(6 * 3600),
+        dispute_window_seconds: wholeNumber(0, 90 * 86_400).default(4 * 3600),
+        max_hold_seconds: wholeNumber(600, 90 * 86_400).default(24 * 3600),
+        max_statement_length: wholeNumber(1, 8_192).default(4_000),
+        custody_max_seconds: wholeNumber(3600, 90 * 86_400).default(7 * 86_400),
         safety_margin_blocks: wholeNumber(3, 144).default(16),
         invoice_expiry_seconds: wholeNumber(60, 7 * 86_400).default(3600),
-        arbitrators: z
-          .array(
-            z.string().regex(HEX32_PATTERN, 'each arbitrator must be a 64-character lowercase hex pubkey'),
-          )
-          .default([]),
+        arbitrators: z.array(arbitratorEntrySchema).default([]),
         dispute_deadline_rule: z
           .enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' })
           .default('refund'),
@@ -162,6 +211,8 @@ export interface AgentConfig {
   readBack: { intervalSeconds: number; events: number };
   lightning: { backend: Backend; url: string | null };
   http: { host: string; port: number };
+  /** The arbitrators the configuration names (seeded into the database at start; `escrow-agent arbitrators`). */
+  arbitrators: ArbitratorEntry[];
   policy: Policy;
 }
 
@@ -279,6 +330,13 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
   }
   const config = parsed.data;
   const backend = config.lightning.backend;
+  const arbitrators: ArbitratorEntry[] = config.policy.arbitrators.map((entry) => ({
+    pubkey: entry.pubkey,
+    name: entry.name,
+    feeBaseMsat: entry.fee_base_msat,
+    feePpm: entry.fee_ppm,
+    active: entry.active,
+  }));
   const policy: Policy = {
     minAmountMsat: config.policy.min_amount_msat,
     maxAmountMsat: config.policy.max_amount_msat,
@@ -293,8 +351,19 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
     backendAutoCancelBlocks: config.lightning.auto_cancel_blocks ?? AUTO_CANCEL_BLOCKS[backend],
     maxFinalCltvDelta: config.lightning.max_final_cltv_delta,
     invoiceExpirySeconds: config.policy.invoice_expiry_seconds,
-    arbitrators: config.policy.arbitrators,
+    arbitrators: arbitrators.filter((entry) => entry.active).map((entry) => entry.pubkey),
+    arbitratorProfiles: arbitrators
+      .filter((entry) => entry.active)
+      .map((entry) => ({
+        pubkey: entry.pubkey,
+        name: entry.name,
+        feeBaseMsat: entry.feeBaseMsat,
+        feePpm: entry.feePpm,
+      })),
     disputeDeadlineRule: config.policy.dispute_deadline_rule,
+    maxHoldSeconds: config.policy.max_hold_seconds,
+    maxStatementLength: config.policy.max_statement_length,
+    custodyMaxSeconds: config.policy.custody_max_seconds,
     maxPayoutAttempts: config.policy.max_payout_attempts,
     maxTitleLength: config.policy.max_title_length,
     rateLimit: { perMinute: config.policy.rate_per_minute, burst: config.policy.rate_burst },
@@ -353,6 +422,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
     },
     lightning: { backend, url: config.lightning.url ?? null },
     http: config.http,
+    arbitrators,
     policy,
   };
 }

@@ -1,14 +1,17 @@
 // decide(task, command, context) -> events | rejection. Pure: no I/O, the clock and the block height come in
 // the context. Every refusal is a Rejection whose message can be sent to the person who asked.
-import { guardianHeight, windowsDoNotFit } from './deadlines.ts';
+import { describeDuration, totalWindowSeconds, windowsDoNotFit } from './deadlines.ts';
 import { type Rejection, reject } from './errors.ts';
 import { feeFor } from './money.ts';
+import { guardianDue, RULEBOOK_SHA256, rulebook } from './rulebook.ts';
 import type {
+  Arbitration,
   Command,
   DecideContext,
   Hex32,
   Payout,
   PayoutRecipient,
+  Resolution,
   Task,
   TaskEvent,
   Windows,
@@ -23,6 +26,8 @@ const refuse = (rejection: Rejection): Decision => ({ ok: false, rejection });
 export function decide(task: Task | null, command: Command, context: DecideContext): Decision {
   if (command.type === 'post') return decidePost(task, command, context);
   if (task === null) return refuse(reject('WrongState', 'unknown task'));
+  // A verdict on a finished task is told that the dispute is over (and who it is not for comes first).
+  if (command.type === 'verdict') return decideVerdict(task, command, context);
   if (TERMINAL_STATES.has(task.state)) {
     return refuse(reject('NothingToDo', `task is already ${task.state}`));
   }
@@ -41,8 +46,6 @@ export function decide(task: Task | null, command: Command, context: DecideConte
       return decideCancel(task, command.by, context);
     case 'dispute':
       return decideDispute(task, command, context);
-    case 'verdict':
-      return decideVerdict(task, command, context);
     case 'tick':
       return decideTick(task, context);
     case 'hold_settled':
@@ -63,6 +66,12 @@ export function decide(task: Task | null, command: Command, context: DecideConte
       return decidePayoutFailed(task, command, context);
     case 'payout_invoice':
       return decidePayoutInvoice(task, command, context);
+    case 'payout_address':
+      return decidePayoutAddress(task, command, context);
+    case 'payout_address_invoice':
+      return decidePayoutAddressInvoice(task, command, context);
+    case 'payout_address_failed':
+      return decidePayoutAddressFailed(task, command, context);
     default:
       return assertNever(command);
   }
@@ -103,8 +112,19 @@ function decidePost(task: Task | null, command: CommandOf<'post'>, { now, policy
       return refuse(reject('InvalidWindows', `${name} must be a whole number of seconds >= ${minimum}`));
     }
   }
+  const total = totalWindowSeconds(windows);
+  if (total > policy.maxHoldSeconds) {
+    return refuse(
+      reject(
+        'WindowsDoNotFitHold',
+        `the windows (claim + work + review + dispute = ${describeDuration(total)}) would keep the money in a hold longer than this agent's maximum of ${describeDuration(policy.maxHoldSeconds)} (policy max_hold_seconds); shorten them with window tags to at most ${describeDuration(policy.maxHoldSeconds)} in all`,
+      ),
+    );
+  }
   const misfit = windowsDoNotFit(windows, policy);
   if (misfit) return refuse(reject('WindowsDoNotFitHold', misfit));
+  const arbitration = arbitrationFor(command, policy);
+  if (!arbitration.ok) return refuse(arbitration.rejection);
   return accept({
     type: 'task_posted',
     at: now,
@@ -114,7 +134,52 @@ function decidePost(task: Task | null, command: CommandOf<'post'>, { now, policy
     feeMsat: feeFor(command.amountMsat, policy.fee),
     title: command.title,
     windows,
+    arbitration: arbitration.value,
   });
+}
+
+/** Who decides this task's disputes: the arbitrators the listing names, all of them from the agent's active set,
+ * and how many must agree; by default every active arbitrator, any one of whom decides. */
+function arbitrationFor(
+  command: CommandOf<'post'>,
+  policy: DecideContext['policy'],
+): { ok: true; value: Arbitration } | { ok: false; rejection: ReturnType<typeof reject> } {
+  const named = command.arbitrators ?? [];
+  const base = { deadlineRule: policy.disputeDeadlineRule, rulesSha256: RULEBOOK_SHA256 };
+  const unknown = named.filter((pubkey) => !policy.arbitrators.includes(pubkey));
+  if (unknown.length > 0) {
+    return {
+      ok: false,
+      rejection: reject(
+        'UnknownArbitrator',
+        `${unknown.join(', ')} ${unknown.length === 1 ? 'is not one' : 'are not'} of this agent's active arbitrators (see the arbitrators in its published policy)`,
+      ),
+    };
+  }
+  if (new Set(named).size !== named.length) {
+    return { ok: false, rejection: reject('UnknownArbitrator', 'an arbitrator is named twice') };
+  }
+  const arbitrators = named.length > 0 ? [...named] : [...policy.arbitrators];
+  const threshold = command.threshold ?? (arbitrators.length > 0 ? 1 : 0);
+  if (arbitrators.length === 0) {
+    if (command.threshold !== undefined) {
+      return {
+        ok: false,
+        rejection: reject('InvalidThreshold', 'this agent has no arbitrators, so a threshold means nothing'),
+      };
+    }
+    return { ok: true, value: { arbitrators, threshold: 0, ...base } };
+  }
+  if (!Number.isSafeInteger(threshold) || threshold < 1 || threshold > arbitrators.length) {
+    return {
+      ok: false,
+      rejection: reject(
+        'InvalidThreshold',
+        `the threshold must be a whole number from 1 to ${arbitrators.length} (the number of arbitrators)`,
+      ),
+    };
+  }
+  return { ok: true, value: { arbitrators, threshold, ...base } };
 }
 
 function decideOffer(task: Task, command: CommandOf<'offer'>, { now }: DecideContext): Decision {
@@ -209,27 +274,59 @@ function decideCancel(task: Task, by: Hex32, { now }: DecideContext): Decision {
   }
 }
 
-function decideDispute(task: Task, command: CommandOf<'dispute'>, { now, policy }: DecideContext): Decision {
+function decideDispute(task: Task, command: CommandOf<'dispute'>, context: DecideContext): Decision {
+  const { now, policy } = context;
   if (command.by !== task.poster && command.by !== task.worker) {
     return refuse(reject('NotYourTask', 'only the poster or the worker can open a dispute'));
   }
-  // Nobody could ever rule on it: the announced policy says `disputes: false` (no arbitrators).
-  if (policy.arbitrators.length === 0) {
+  // Nobody could ever rule on it: the task was offered without arbitrators (the policy says disputes: false).
+  if (task.arbitration.arbitrators.length === 0) {
     return refuse(
       reject(
         'DisputesNotOffered',
-        'this agent has no arbitrators, so it takes no disputes (its published policy says disputes: false)',
+        "this task has no arbitrators, so it takes no disputes (the agent's published policy says disputes: false)",
       ),
     );
   }
-  if (task.state === 'disputed') return refuse(reject('NothingToDo', 'the task is already disputed'));
-  if (task.state !== 'claimed' && task.state !== 'submitted') return refuse(wrongState(task, 'dispute'));
+  if (command.reason.length > policy.maxStatementLength) {
+    return refuse(
+      reject(
+        'StatementTooLong',
+        `the statement is ${command.reason.length} characters; at most ${policy.maxStatementLength} are allowed (policy max_statement_length)`,
+      ),
+    );
+  }
+  if (task.state === 'disputed') {
+    if (task.statements.some((statement) => statement.by === command.by)) {
+      return refuse(reject('NothingToDo', 'the task is already disputed and your statement is on record'));
+    }
+    return accept({ type: 'statement_added', at: now, by: command.by, text: command.reason });
+  }
+  if (task.reason === 'approved' && command.by === task.poster) {
+    return refuse(
+      reject('WrongState', 'you approved this task; an approval is final and cannot be disputed'),
+    );
+  }
+  if (task.state === 'claimed') {
+    if (now >= task.claimedAt + task.windows.workSeconds || guardianDue(task, context)) {
+      return refuse(reject('DeadlinePassed', 'the work window is over; the poster is being refunded'));
+    }
+  } else if (task.state === 'submitted') {
+    if (now >= task.submittedAt + task.windows.reviewSeconds || guardianDue(task, context)) {
+      return refuse(
+        reject('DeadlinePassed', "the review window is over; the poster's silence approved the work"),
+      );
+    }
+  } else {
+    return refuse(wrongState(task, 'dispute'));
+  }
   return accept({ type: 'disputed', at: now, by: command.by, reason: command.reason });
 }
 
-function decideVerdict(task: Task, command: CommandOf<'verdict'>, { now, policy }: DecideContext): Decision {
-  if (!policy.arbitrators.includes(command.by))
-    return refuse(reject('NotAnArbitrator', 'you are not an arbitrator of this agent'));
+function decideVerdict(task: Task, command: CommandOf<'verdict'>, { now }: DecideContext): Decision {
+  const { arbitrators, threshold } = task.arbitration;
+  if (!arbitrators.includes(command.by))
+    return refuse(reject('NotAnArbitrator', "you are not one of the arbitrators named in this task's offer"));
   const share = command.workerShareBps;
   if (
     command.outcome === 'split' &&
@@ -237,74 +334,51 @@ function decideVerdict(task: Task, command: CommandOf<'verdict'>, { now, policy 
   ) {
     return refuse(reject('InvalidVerdict', 'a split verdict needs share_bps, an integer from 0 to 10000'));
   }
-  const resolution =
-    command.outcome === 'split'
-      ? { kind: 'split' as const, workerShareBps: share ?? 0 }
-      : { kind: command.outcome };
+  const awaiting =
+    task.state === 'disputed' || (task.state === 'custody' && task.resolution.kind === 'pending_verdict');
+  if (!awaiting) {
+    return refuse(
+      reject(
+        'WrongState',
+        task.disputedAt === null
+          ? `the task is not in dispute (it is ${task.state})`
+          : `the dispute is already resolved (the task is ${task.state})`,
+      ),
+    );
+  }
+  if (task.verdicts.some((verdict) => verdict.by === command.by)) {
+    return refuse(reject('VerdictAlreadyGiven', 'you already gave your verdict on this dispute'));
+  }
+  const resolution: Resolution =
+    command.outcome === 'split' ? { kind: 'split', workerShareBps: share ?? 0 } : { kind: command.outcome };
+  const recorded: TaskEvent = {
+    type: 'verdict_recorded',
+    at: now,
+    by: command.by,
+    resolution,
+    eventId: command.eventId ?? null,
+  };
+  const agreeing =
+    task.verdicts.filter((verdict) => sameResolution(verdict.resolution, resolution)).length + 1;
+  if (agreeing < threshold) return accept(recorded);
   if (task.state === 'disputed') {
-    if (resolution.kind === 'poster') return accept({ type: 'refund_requested', at: now, reason: 'verdict' });
-    return accept({ type: 'settle_requested', at: now, reason: 'verdict', resolution });
+    if (resolution.kind === 'poster')
+      return accept(recorded, { type: 'refund_requested', at: now, reason: 'verdict' });
+    return accept(recorded, { type: 'settle_requested', at: now, reason: 'verdict', resolution });
   }
-  if (task.state === 'custody' && task.resolution?.kind === 'pending_verdict') {
-    return accept({ type: 'verdict_given', at: now, by: command.by, resolution });
-  }
-  return refuse(wrongState(task, 'verdict'));
+  return accept(recorded, { type: 'verdict_given', at: now, by: command.by, resolution });
 }
 
-/** Timeouts and the hold-deadline guardian. The guardian comes first: it is the last line before the node acts. */
+/** Two verdicts agree when they send the money the same way (a split only with the same share). */
+export function sameResolution(a: Resolution, b: Resolution): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== 'split' || (b.kind === 'split' && a.workerShareBps === b.workerShareBps);
+}
+
+/** Timeouts and the hold-deadline guardian: the rulebook (src/domain/rulebook.ts, docs/rules.md). */
 function decideTick(task: Task, context: DecideContext): Decision {
-  const { now, policy } = context;
-  const at = now;
-  const guardian = guardianDue(task, context);
-  switch (task.state) {
-    case 'offered':
-      if (now >= (task.funding?.invoiceExpiresAt ?? 0))
-        return accept({ type: 'refund_requested', at, reason: 'invoice_expired' });
-      break;
-    case 'funded':
-      if (guardian) return accept({ type: 'refund_requested', at, reason: 'hold_deadline' });
-      if (now >= (task.fundedAt ?? 0) + task.windows.claimSeconds)
-        return accept({ type: 'refund_requested', at, reason: 'claim_timeout' });
-      break;
-    case 'claimed':
-      if (guardian) return accept({ type: 'refund_requested', at, reason: 'hold_deadline' });
-      if (now >= (task.claimedAt ?? 0) + task.windows.workSeconds)
-        return accept({ type: 'refund_requested', at, reason: 'work_timeout' });
-      break;
-    case 'submitted':
-      // The rule: the poster's silence approves, and so does a hold about to expire during review.
-      if (guardian)
-        return accept({
-          type: 'settle_requested',
-          at,
-          reason: 'hold_deadline',
-          resolution: { kind: 'worker' },
-        });
-      if (now >= (task.submittedAt ?? 0) + task.windows.reviewSeconds) {
-        return accept({
-          type: 'settle_requested',
-          at,
-          reason: 'review_timeout',
-          resolution: { kind: 'worker' },
-        });
-      }
-      break;
-    case 'disputed':
-      if (guardian) {
-        return policy.disputeDeadlineRule === 'custody'
-          ? accept({
-              type: 'settle_requested',
-              at,
-              reason: 'hold_deadline',
-              resolution: { kind: 'pending_verdict' },
-            })
-          : accept({ type: 'refund_requested', at, reason: 'hold_deadline' });
-      }
-      break;
-    default:
-      break;
-  }
-  return refuse(reject('NothingToDo', 'no deadline has passed'));
+  const events = rulebook(task, context);
+  return events ? accept(...events) : refuse(reject('NothingToDo', 'no deadline has passed'));
 }
 
 function decideHoldSettled(task: Task, paymentHash: Hex32, { now }: DecideContext): Decision {
@@ -385,15 +459,17 @@ function decidePayoutFailed(
 ): Decision {
   const payout = findPayout(task, command.recipient);
   // `attempts` already counts the attempt that just failed.
-  const needsInvoice =
-    command.invoiceUnusable === true ||
-    (payout !== undefined && payout.attempts >= context.policy.maxPayoutAttempts);
+  const exhausted = payout !== undefined && payout.attempts >= context.policy.maxPayoutAttempts;
+  const needsInvoice = command.invoiceUnusable === true || exhausted;
   return decidePayoutResult(task, command.recipient, context, {
     type: 'payout_failed',
     at: context.now,
     recipient: command.recipient,
     reason: command.reason,
     needsInvoice,
+    // Invoices fetched from a Lightning address share one budget of attempts: once it is spent, the address is
+    // forgotten and the recipient is asked again (never an endless fetch-and-fail loop).
+    ...(exhausted && payout?.address ? { forgetAddress: true } : {}),
   });
 }
 
@@ -420,13 +496,70 @@ function decidePayoutInvoice(
   });
 }
 
-function findPayout(task: Task, recipient: PayoutRecipient): Payout | undefined {
-  return task.payouts.find((payout) => payout.recipient === recipient);
+function decidePayoutAddress(
+  task: Task,
+  command: CommandOf<'payout_address'>,
+  { now }: DecideContext,
+): Decision {
+  const recipientKey = command.recipient === 'worker' ? task.worker : task.poster;
+  if (command.by !== recipientKey)
+    return refuse(reject('NotYourTask', `only the ${command.recipient} can give this payout's address`));
+  const payout = findPayout(task, command.recipient);
+  if (!payout) return refuse(wrongState(task, 'payout_address'));
+  if (payout.state !== 'needs_invoice') {
+    return refuse(
+      reject('PayoutInFlight', `the ${command.recipient} payout is ${payout.state.replace('_', ' ')}`),
+    );
+  }
+  if (payout.address === command.address) {
+    return refuse(
+      reject('NothingToDo', 'this address is already on record; the agent is fetching an invoice'),
+    );
+  }
+  return accept({
+    type: 'payout_address_given',
+    at: now,
+    recipient: command.recipient,
+    address: command.address,
+  });
 }
 
-function guardianDue(task: Task, { height, policy }: DecideContext): boolean {
-  const at = task.funding ? guardianHeight(task.funding, policy.safetyMarginBlocks) : null;
-  return at !== null && height >= at;
+function decidePayoutAddressInvoice(
+  task: Task,
+  command: CommandOf<'payout_address_invoice'>,
+  { now }: DecideContext,
+): Decision {
+  const payout = findPayout(task, command.recipient);
+  if (payout?.state !== 'needs_invoice' || !payout.address)
+    return refuse(wrongState(task, 'payout_address_invoice'));
+  return accept({
+    type: 'payout_invoice_given',
+    at: now,
+    recipient: command.recipient,
+    bolt11: command.bolt11,
+    fromAddress: true,
+  });
+}
+
+function decidePayoutAddressFailed(
+  task: Task,
+  command: CommandOf<'payout_address_failed'>,
+  { now }: DecideContext,
+): Decision {
+  const payout = findPayout(task, command.recipient);
+  if (payout?.state !== 'needs_invoice' || !payout.address)
+    return refuse(wrongState(task, 'payout_address_failed'));
+  return accept({
+    type: 'payout_address_failed',
+    at: now,
+    recipient: command.recipient,
+    reason: command.reason,
+    giveUp: command.giveUp,
+  });
+}
+
+function findPayout(task: Task, recipient: PayoutRecipient): Payout | undefined {
+  return task.payouts.find((payout) => payout.recipient === recipient);
 }
 
 function wrongState(task: Task, action: string): Rejection {

@@ -10,6 +10,9 @@ export const CANT_DO = {
   WindowsDoNotFitHold: 'invalid',
   InvalidWindows: 'invalid',
   InvalidVerdict: 'invalid',
+  UnknownArbitrator: 'invalid',
+  InvalidThreshold: 'invalid',
+  StatementTooLong: 'invalid',
   WrongPaymentHash: 'invalid',
   AmountMismatch: 'invalid',
   NotYourTask: 'blocked',
@@ -22,6 +25,7 @@ export const CANT_DO = {
   DisputesNotOffered: 'blocked',
   ListingInUse: 'blocked',
   NothingToDo: 'duplicate',
+  VerdictAlreadyGiven: 'duplicate',
   TaskExists: 'duplicate',
 } as const satisfies Record<string, ReasonPrefix>;
 export type CantDoCode = keyof typeof CANT_DO;

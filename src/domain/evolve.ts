@@ -4,6 +4,7 @@
 import { InternalError } from './errors.ts';
 import { emptyLedger, netPayableMsat, splitShares } from './money.ts';
 import type {
+  Arbitration,
   CancelledTask,
   ExpiredTask,
   Ledger,
@@ -39,6 +40,10 @@ export function evolve(task: Task | null, event: TaskEvent): Task {
       submittedAt: null,
       disputedAt: null,
       disputedBy: null,
+      arbitration: event.arbitration ?? NO_ARBITRATION,
+      statements: [],
+      verdicts: [],
+      custodySince: null,
       reason: null,
       resolution: null,
       workerInvoice: null,
@@ -115,7 +120,23 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
         state: 'disputed',
         disputedAt: event.at,
         disputedBy: event.by,
+        statements: [...task.statements, { by: event.by, text: event.reason, at: event.at }],
       };
+    case 'statement_added':
+      return {
+        ...inState(task, event, 'disputed'),
+        statements: [...task.statements, { by: event.by, text: event.text, at: event.at }],
+      };
+    case 'verdict_recorded': {
+      const open = inState(task, event, 'disputed', 'custody');
+      return {
+        ...open,
+        verdicts: [
+          ...open.verdicts,
+          { by: event.by, resolution: event.resolution, at: event.at, eventId: event.eventId },
+        ],
+      };
+    }
     case 'settle_requested':
       return {
         ...inState(task, event, 'submitted', 'disputed'),
@@ -137,7 +158,9 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
         feeMsat: settling.feeMsat,
         heldMsat: settling.ledger.heldMsat - settling.feeMsat,
       };
-      return { ...settling, state: stateAfterSettle(settling.resolution, payouts), payouts, ledger };
+      const state = stateAfterSettle(settling.resolution, payouts);
+      const custodial = settling.resolution.kind !== 'worker';
+      return { ...settling, state, payouts, ledger, custodySince: custodial ? event.at : null };
     }
     case 'hold_cancelled':
       return endOfRefund(inState(task, event, 'refunding'));
@@ -186,6 +209,16 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
           ? { ...payout, state: 'needs_invoice', paymentHash: null }
           : { ...payout, state: 'due', paymentHash: null },
       );
+      if (event.forgetAddress) {
+        const forgotten = withPayout.payouts.map((payout) =>
+          payout.recipient === event.recipient ? { ...payout, address: null } : payout,
+        );
+        return {
+          ...withPayout,
+          payouts: forgotten,
+          state: stateAfterPayouts({ ...withPayout, payouts: forgotten }),
+        };
+      }
       return { ...withPayout, state: stateAfterPayouts(withPayout) };
     }
     case 'payout_invoice_given': {
@@ -194,14 +227,36 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
         ...payout,
         state: 'due',
         bolt11: event.bolt11,
-        attempts: 0,
+        attempts: event.fromAddress ? payout.attempts : 0,
       }));
       return { ...withPayout, state: stateAfterPayouts(withPayout) };
+    }
+    case 'payout_address_given': {
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      return updatePayout(settled, event, ['needs_invoice'], (payout) => ({
+        ...payout,
+        address: event.address,
+        attempts: 0,
+      }));
+    }
+    case 'payout_address_failed': {
+      const settled = inState(task, event, ...PAYABLE_STATES);
+      return event.giveUp
+        ? updatePayout(settled, event, ['needs_invoice'], (payout) => ({ ...payout, address: null }))
+        : settled;
     }
     default:
       return assertNever(event);
   }
 }
+
+/** A task posted before arbitration was committed per task, or on an agent without arbitrators. */
+const NO_ARBITRATION: Arbitration = {
+  arbitrators: [],
+  threshold: 0,
+  deadlineRule: 'refund',
+  rulesSha256: '',
+};
 
 /** The states a refund can be asked in: a hold may exist, and the node may have cancelled it on its own. */
 const REFUNDABLE_STATES = ['offered', 'funded', 'claimed', 'submitted', 'disputed', 'settling'] as const;

@@ -1,6 +1,6 @@
 // Cross-field checks of the agent's policy, run at start-up (config) and for every task's own windows.
 // Single-key ranges are checked by the config schema; these are the rules that tie keys together.
-import { windowsDoNotFit } from './deadlines.ts';
+import { describeDuration, totalWindowSeconds, windowsDoNotFit } from './deadlines.ts';
 import { feeFor } from './money.ts';
 import type { Policy } from './types.ts';
 
@@ -24,9 +24,10 @@ export function policyProblems(policy: Policy): string[] {
   }
   const fit = windowsDoNotFit(policy.windows, policy);
   if (fit) problems.push(`policy.windows: ${fit}`);
-  if (policy.disputeDeadlineRule === 'custody' && policy.arbitrators.length === 0) {
+  const total = totalWindowSeconds(policy.windows);
+  if (total > policy.maxHoldSeconds) {
     problems.push(
-      'policy.dispute_deadline_rule is "custody" but policy.arbitrators is empty: nobody could ever release it',
+      `policy windows (claim + work + review + dispute = ${describeDuration(total)}) are longer than policy.max_hold_seconds (${describeDuration(policy.maxHoldSeconds)}): money would sit in a hold longer than the agent allows; shorten the windows or raise max_hold_seconds`,
     );
   }
   return problems;

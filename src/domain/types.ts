@@ -49,6 +49,8 @@ interface PayoutFields {
   routingFeeMsat: bigint;
   /** Preimage the recipient's node revealed: proof of payment. */
   proofPreimage: Hex32 | null;
+  /** A Lightning address (LUD-16) the recipient gave instead of an invoice: the agent fetches invoices from it. */
+  address?: string | null;
 }
 
 /** Ready to be paid: the invoice is known, no attempt is running. */
@@ -95,6 +97,34 @@ export interface Windows {
   disputeSeconds: number;
 }
 
+/** Who decides a dispute on a task, committed when it is posted (and published in its offer): never changed after. */
+export interface Arbitration {
+  /** The arbitrators named for this task (from the agent's active set); empty: the task takes no disputes. */
+  arbitrators: Hex32[];
+  /** How many verdicts must agree (k of n); 0 when there are no arbitrators. */
+  threshold: number;
+  /** What the rulebook does with a dispute still open as the hold deadline nears. */
+  deadlineRule: 'refund' | 'custody';
+  /** sha256 of the rulebook (docs/rules.md) the task runs under. */
+  rulesSha256: string;
+}
+
+/** A party's statement in a dispute. */
+export interface Statement {
+  by: Hex32;
+  text: string;
+  at: number;
+}
+
+/** A verdict the agent recorded (from a named arbitrator, one per arbitrator). */
+export interface RecordedVerdict {
+  by: Hex32;
+  resolution: Resolution;
+  at: number;
+  /** The verdict label's event id (null for a verdict given without one, e.g. in a unit test). */
+  eventId: Hex32 | null;
+}
+
 /** The hold invoice of a task, from the moment it is offered. */
 export interface Funding {
   paymentHash: Hex32;
@@ -138,6 +168,14 @@ export interface TaskRecord {
   submittedAt: number | null;
   disputedAt: number | null;
   disputedBy: Hex32 | null;
+  /** Who decides a dispute (committed at posting). */
+  arbitration: Arbitration;
+  /** Dispute statements, at most one per party, in the order given. */
+  statements: Statement[];
+  /** Verdicts recorded, one per arbitrator, agreeing or not (a dissent stays on record). */
+  verdicts: RecordedVerdict[];
+  /** When the money went into the agent's custody (unix seconds), for the custody time bound. */
+  custodySince: number | null;
   /** Why the task is settling or refunding, or how it ended (for the public log and metrics). */
   reason: SettleReason | RefundReason | null;
   resolution: Resolution | null;
@@ -311,13 +349,30 @@ export interface Policy {
   maxFinalCltvDelta: number;
   /** Invoice expiry in seconds for the hold invoice (unpaid). */
   invoiceExpirySeconds: number;
+  /** The active arbitrators: a task names some of them (default: all, any one decides). */
   arbitrators: Hex32[];
+  /** Names and fees of the active arbitrators, announced in the policy (absent: none announced). */
+  arbitratorProfiles?: ArbitratorProfile[];
   /** What the guardian does with a dispute about to outlive the hold. */
   disputeDeadlineRule: 'refund' | 'custody';
+  /** Longest time money may sit in a hold (all of a task's windows together), in seconds. */
+  maxHoldSeconds: number;
+  /** Longest dispute statement, in characters. */
+  maxStatementLength: number;
+  /** Seconds money may stay in custody before the operator is alerted. */
+  custodyMaxSeconds: number;
   maxPayoutAttempts: number;
   maxTitleLength: number;
   /** The per-pubkey rate limit the intake enforces and the announcement publishes (absent: DEFAULT_RATE_LIMIT). */
   rateLimit?: RateLimit;
+}
+
+export interface ArbitratorProfile {
+  pubkey: Hex32;
+  name: string;
+  /** The arbitrator's fee in the policy's terms (announced; see docs/rules.md). */
+  feeBaseMsat: bigint;
+  feePpm: number;
 }
 
 export interface DecideContext {
@@ -338,6 +393,10 @@ export type Command =
       /** An unfinished task at the same listing address (30402:<poster>:<d>), as the store knows it: an edited
        * listing is then refused (the post-task handler looks it up; the decider stays pure). */
       openTaskAtAddress?: Hex32 | null;
+      /** Arbitrators the listing names (absent: every active arbitrator). */
+      arbitrators?: Hex32[];
+      /** How many of them must agree (absent: 1). */
+      threshold?: number;
     }
   | { type: 'offer'; paymentHash: Hex32; bolt11: string; invoiceExpiresAt: number; finalCltvDelta: number }
   | {
@@ -352,7 +411,14 @@ export type Command =
   | { type: 'approve'; by: Hex32 }
   | { type: 'cancel'; by: Hex32 }
   | { type: 'dispute'; by: Hex32; reason: string }
-  | { type: 'verdict'; by: Hex32; outcome: 'worker' | 'poster' | 'split'; workerShareBps?: number }
+  | {
+      type: 'verdict';
+      by: Hex32;
+      outcome: 'worker' | 'poster' | 'split';
+      workerShareBps?: number;
+      /** The verdict label's event id, kept with the verdict (the transition that acts on it cites it). */
+      eventId?: Hex32 | null;
+    }
   | { type: 'tick' }
   | { type: 'hold_settled'; paymentHash: Hex32 }
   | { type: 'hold_cancelled'; paymentHash: Hex32 }
@@ -371,7 +437,13 @@ export type Command =
       /** The invoice itself can never be paid (expired, wrong amount...): ask for a new one at once. */
       invoiceUnusable?: boolean;
     }
-  | { type: 'payout_invoice'; by: Hex32; recipient: PayoutRecipient; bolt11: string };
+  | { type: 'payout_invoice'; by: Hex32; recipient: PayoutRecipient; bolt11: string }
+  /** The recipient gives a Lightning address instead of an invoice; the agent fetches invoices from it. */
+  | { type: 'payout_address'; by: Hex32; recipient: PayoutRecipient; address: string }
+  /** The agent fetched an invoice from the recipient's Lightning address (checked before it is used). */
+  | { type: 'payout_address_invoice'; recipient: PayoutRecipient; bolt11: string }
+  /** Fetching from the Lightning address failed; `giveUp` forgets the address and asks the recipient again. */
+  | { type: 'payout_address_failed'; recipient: PayoutRecipient; reason: string; giveUp: boolean };
 export type CommandType = Command['type'];
 
 // ---- Events: what happened. The task is the fold of its events. ----
@@ -385,6 +457,8 @@ export type TaskEvent =
       feeMsat: bigint;
       title: string;
       windows: Windows;
+      /** Absent in logs written before arbitration was committed per task (read as no arbitrators). */
+      arbitration?: Arbitration;
     }
   | {
       type: 'offered';
@@ -404,6 +478,8 @@ export type TaskEvent =
   | { type: 'claimed'; at: number; worker: Hex32 }
   | { type: 'submitted'; at: number; payoutInvoice: string | null }
   | { type: 'disputed'; at: number; by: Hex32; reason: string }
+  | { type: 'statement_added'; at: number; by: Hex32; text: string }
+  | { type: 'verdict_recorded'; at: number; by: Hex32; resolution: Resolution; eventId: Hex32 | null }
   | { type: 'settle_requested'; at: number; reason: SettleReason; resolution: Resolution }
   | { type: 'refund_requested'; at: number; reason: RefundReason }
   | { type: 'task_cancelled'; at: number } // cancelled before any invoice existed
@@ -425,8 +501,31 @@ export type TaskEvent =
       routingFeeMsat: bigint;
       preimage: Hex32;
     }
-  | { type: 'payout_failed'; at: number; recipient: PayoutRecipient; reason: string; needsInvoice: boolean }
-  | { type: 'payout_invoice_given'; at: number; recipient: PayoutRecipient; bolt11: string };
+  | {
+      type: 'payout_failed';
+      at: number;
+      recipient: PayoutRecipient;
+      reason: string;
+      needsInvoice: boolean;
+      /** The attempts on invoices from the recipient's Lightning address are spent: forget the address. */
+      forgetAddress?: boolean;
+    }
+  | {
+      type: 'payout_invoice_given';
+      at: number;
+      recipient: PayoutRecipient;
+      bolt11: string;
+      /** Fetched by the agent from the recipient's Lightning address: the attempts budget carries on. */
+      fromAddress?: boolean;
+    }
+  | { type: 'payout_address_given'; at: number; recipient: PayoutRecipient; address: string }
+  | {
+      type: 'payout_address_failed';
+      at: number;
+      recipient: PayoutRecipient;
+      reason: string;
+      giveUp: boolean;
+    };
 export type TaskEventType = TaskEvent['type'];
 
 export type SettleReason = 'approved' | 'review_timeout' | 'verdict' | 'hold_deadline';

@@ -47,6 +47,21 @@ export const policyJsonSchema = z
     max_final_cltv_delta: count(1, 10_000, 'blocks'),
     invoice_expiry_seconds: count(1, 31_536_000, 'seconds'),
     arbitrators: z.array(hex64).max(100),
+    arbitrator_profiles: z
+      .array(
+        z.strictObject({
+          pubkey: hex64,
+          name: text(64),
+          fee_base_msat: msat,
+          fee_ppm: count(0, 1_000_000, 'parts per million'),
+        }),
+      )
+      .max(100)
+      .optional(),
+    max_hold_seconds: count(1, 31_536_000, 'seconds'),
+    max_statement_length: count(1, 8_192, 'characters'),
+    custody_max_seconds: count(1, 31_536_000, 'seconds'),
+    rules_sha256: hex64,
     dispute_deadline_rule: z.enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' }),
     max_payout_attempts: count(1, 1_000, 'attempts'),
     max_title_length: count(1, 1_000, 'characters'),

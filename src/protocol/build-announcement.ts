@@ -2,6 +2,7 @@
 // policy (docs/protocol.md, "Agent identity and policy"). Clients read the policy before posting a task.
 import type { EventTemplate } from 'nostr-tools/pure';
 import type { z } from 'zod';
+import { RULEBOOK_SHA256 } from '../domain/rulebook.ts';
 import { DEFAULT_RATE_LIMIT, type Policy } from '../domain/types.ts';
 import { announcementContentSchema, announcementSchema, type policyJsonSchema } from './agent-schemas.ts';
 import { KINDS, LABEL_NAMESPACE, PROTOCOL_VERSION } from './constants.ts';
@@ -36,6 +37,8 @@ export function buildAnnouncement(
 
 export interface Announcement {
   policy: Policy;
+  /** sha256 of the rulebook the agent runs (docs/rules.md). */
+  rulesSha256: string;
   rulesVersion: number;
   protocolVersion: number;
   metadata: Partial<AgentMetadata>;
@@ -58,6 +61,7 @@ export function parseAnnouncement(
     announcement: {
       policy: policyFromJson(policy),
       rulesVersion: policy.rules_version,
+      rulesSha256: policy.rules_sha256,
       protocolVersion: policy.protocol_version,
       metadata,
     },
@@ -84,6 +88,20 @@ export function policyToJson(policy: Policy, rulesVersion: number): PolicyJson {
     max_final_cltv_delta: policy.maxFinalCltvDelta,
     invoice_expiry_seconds: policy.invoiceExpirySeconds,
     arbitrators: [...policy.arbitrators],
+    ...(policy.arbitratorProfiles
+      ? {
+          arbitrator_profiles: policy.arbitratorProfiles.map((profile) => ({
+            pubkey: profile.pubkey,
+            name: profile.name,
+            fee_base_msat: profile.feeBaseMsat.toString(),
+            fee_ppm: profile.feePpm,
+          })),
+        }
+      : {}),
+    max_hold_seconds: policy.maxHoldSeconds,
+    max_statement_length: policy.maxStatementLength,
+    custody_max_seconds: policy.custodyMaxSeconds,
+    rules_sha256: RULEBOOK_SHA256,
     dispute_deadline_rule: policy.disputeDeadlineRule,
     max_payout_attempts: policy.maxPayoutAttempts,
     max_title_length: policy.maxTitleLength,
@@ -109,7 +127,20 @@ function policyFromJson(json: z.output<typeof policyJsonSchema>): Policy {
     maxFinalCltvDelta: json.max_final_cltv_delta,
     invoiceExpirySeconds: json.invoice_expiry_seconds,
     arbitrators: json.arbitrators,
+    ...(json.arbitrator_profiles
+      ? {
+          arbitratorProfiles: json.arbitrator_profiles.map((profile) => ({
+            pubkey: profile.pubkey,
+            name: profile.name,
+            feeBaseMsat: profile.fee_base_msat,
+            feePpm: profile.fee_ppm,
+          })),
+        }
+      : {}),
     disputeDeadlineRule: json.dispute_deadline_rule,
+    maxHoldSeconds: json.max_hold_seconds,
+    maxStatementLength: json.max_statement_length,
+    custodyMaxSeconds: json.custody_max_seconds,
     maxPayoutAttempts: json.max_payout_attempts,
     maxTitleLength: json.max_title_length,
     rateLimit: { perMinute: json.rate_per_minute, burst: json.rate_burst },

@@ -86,7 +86,7 @@ test('a policy with min above max, a thin margin, windows past the hold and cust
   assert.is(problems.length, 4, problems.join('\n'));
   assert.match(problems.join('\n'), 'policy.windows');
   assert.match(problems.join('\n'), 'policy.safety_margin_blocks');
-  assert.match(problems.join('\n'), 'policy.arbitrators');
+  assert.match(problems.join('\n'), 'policy.max_hold_seconds');
 });
 
 test.run();

@@ -25,6 +25,7 @@ import {
   WORKER,
   WORKER_INVOICE,
   when,
+  withArbitration,
 } from '../fakes/domain.ts';
 
 const OTHER_TASK_ID = '9'.repeat(64);
@@ -424,16 +425,16 @@ const refusals: Refusal[] = [
     'blocked:',
   ],
   [
-    'a dispute by the poster on an agent without arbitrators',
-    HISTORY.submitted(),
+    'a dispute by the poster on a task offered without arbitrators',
+    withArbitration(HISTORY.submitted(), { arbitrators: [], threshold: 0 }),
     { type: 'dispute', by: POSTER, reason: 'not done' },
     context({ policy: testPolicy({ arbitrators: [] }) }),
     'DisputesNotOffered',
     'blocked:',
   ],
   [
-    'a dispute by the worker on an agent without arbitrators',
-    HISTORY.claimed(),
+    'a dispute by the worker on a task offered without arbitrators',
+    withArbitration(HISTORY.claimed(), { arbitrators: [], threshold: 0 }),
     { type: 'dispute', by: WORKER, reason: 'moved goalposts' },
     context({ policy: testPolicy({ arbitrators: [] }) }),
     'DisputesNotOffered',
@@ -750,16 +751,24 @@ test('a split verdict pays each side its share of the amount less the fee, throu
 });
 
 test('under the custody rule, a dispute near the hold deadline is settled into custody until a verdict', () => {
-  const ctx = context({
-    now: T0 + 800,
-    height: H0 + 266,
-    policy: testPolicy({ disputeDeadlineRule: 'custody' }),
-  });
-  const tick = when(HISTORY.disputed(), { type: 'tick' }, ctx);
+  const ctx = context({ now: T0 + 800, height: H0 + 266 });
+  // The rule the task was offered under counts, not the policy of the day.
+  const disputed = withArbitration(HISTORY.disputed(), { deadlineRule: 'custody' });
+  const tick = when(disputed, { type: 'tick' }, ctx);
   assert.is(tick.after?.state, 'settling');
   assert.equal(tick.after?.resolution, { kind: 'pending_verdict' });
+  const underRefund = when(
+    HISTORY.disputed(),
+    { type: 'tick' },
+    context({ ...ctx, policy: testPolicy({ disputeDeadlineRule: 'custody' }) }),
+  );
+  assert.is(
+    underRefund.after?.state,
+    'refunding',
+    'a later policy change does not change a task offered under refund',
+  );
   const history = [
-    ...HISTORY.disputed(),
+    ...disputed,
     ...(tick.decision.ok ? tick.decision.events : []),
     { type: 'hold_settled', at: T0 + 801 } as TaskEvent,
   ];

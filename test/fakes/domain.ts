@@ -1,7 +1,8 @@
 // Shared domain fixtures: a policy, people, and given/when/then helpers for the decider.
 import { decide } from '../../src/domain/decide.ts';
 import { evolve, fold } from '../../src/domain/evolve.ts';
-import type { Command, DecideContext, Policy, Task, TaskEvent } from '../../src/domain/types.ts';
+import { RULEBOOK_SHA256 } from '../../src/domain/rulebook.ts';
+import type { Arbitration, Command, DecideContext, Policy, Task, TaskEvent } from '../../src/domain/types.ts';
 
 export const POSTER = 'a'.repeat(64);
 export const WORKER = 'b'.repeat(64);
@@ -36,6 +37,9 @@ export function testPolicy(overrides: Partial<Policy> = {}): Policy {
     invoiceExpirySeconds: 3600,
     arbitrators: [ARBITRATOR],
     disputeDeadlineRule: 'refund',
+    maxHoldSeconds: 24 * 3600,
+    maxStatementLength: 4000,
+    custodyMaxSeconds: 7 * 86_400,
     maxPayoutAttempts: 3,
     maxTitleLength: 200,
     ...overrides,
@@ -61,6 +65,12 @@ export const HISTORY = {
       feeMsat: FEE,
       title: 'Translate a README',
       windows: testPolicy().windows,
+      arbitration: {
+        arbitrators: [ARBITRATOR],
+        threshold: 1,
+        deadlineRule: 'refund',
+        rulesSha256: RULEBOOK_SHA256,
+      },
     },
   ],
   offered: (): TaskEvent[] => [
@@ -125,6 +135,25 @@ export const HISTORY = {
   ],
   refunded: (): TaskEvent[] => [...HISTORY.refunding(), { type: 'hold_cancelled', at: T0 + 101 }],
 };
+
+/** The history with its task posted under another arbitration (who decides disputes is committed at posting). */
+export function withArbitration(events: TaskEvent[], arbitration: Partial<Arbitration>): TaskEvent[] {
+  return events.map((event) =>
+    event.type === 'task_posted'
+      ? {
+          ...event,
+          arbitration: {
+            arbitrators: [ARBITRATOR],
+            threshold: 1,
+            deadlineRule: 'refund',
+            rulesSha256: RULEBOOK_SHA256,
+            ...event.arbitration,
+            ...arbitration,
+          },
+        }
+      : event,
+  );
+}
 
 export function given(events: TaskEvent[]): Task | null {
   return fold(events);
