@@ -14,6 +14,7 @@ export * from './constants.ts';
 export * from './parse-action.ts';
 export * from './parse-task-listing.ts';
 export * from './parse-transition.ts';
+export * from './private-notice.ts';
 export * from './protocol-input-error.ts';
 export * from './reasons.ts';
 export { type NostrEvent, nostrEventSchema, parseEvent, parseEventJson } from './schemas.ts';
