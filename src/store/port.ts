@@ -53,6 +53,7 @@ export interface StoreReader {
   outbox: OutboxReader;
   cursors: CursorReader;
   keys: KeyRecordReader;
+  arbitrators: ArbitratorReader;
 }
 
 export interface StoreTx extends StoreReader {
@@ -63,6 +64,7 @@ export interface StoreTx extends StoreReader {
   outbox: OutboxRepository;
   cursors: CursorRepository;
   keys: KeyRecordRepository;
+  arbitrators: ArbitratorRepository;
 }
 
 // ---- tasks and their audit chain ----
@@ -387,4 +389,49 @@ export interface KeyRecordRepository extends KeyRecordReader {
   /** Records the key's fingerprint unless one is recorded already, and returns the recorded one: the caller's,
    * or the earlier one (a different value means the caller holds another key). Never overwrites. */
   record(name: KeyName, fingerprint: string): Promise<string>;
+}
+
+// ---- arbitrators: who the agent may name to decide a task's dispute ----
+
+/** Where an arbitrator's row was last set: the configuration (seeded at start) or `escrow-agent arbitrators`.
+ * (The schema's CHECK constraint uses this list too.) */
+export const ARBITRATOR_SOURCES = ['config', 'cli'] as const;
+export type ArbitratorSource = (typeof ARBITRATOR_SOURCES)[number];
+
+/** An arbitrator as the configuration or the command line gives it (the agent's ArbitratorEntry has this shape). */
+export interface ArbitratorInput {
+  /** 64 lowercase hex characters. */
+  pubkey: Hex32;
+  name: string;
+  feeBaseMsat: bigint;
+  feePpm: number;
+  active: boolean;
+}
+
+export interface ArbitratorRecord extends ArbitratorInput {
+  source: ArbitratorSource;
+  createdAt: number;
+  /** When the row last changed (an upsert that changes nothing leaves it). */
+  updatedAt: number;
+}
+
+export interface ArbitratorReader {
+  get(pubkey: Hex32): Promise<ArbitratorRecord | null>;
+  /** Every arbitrator ever recorded, active or not, by pubkey. */
+  list(): Promise<ArbitratorRecord[]>;
+  /** The active ones, by pubkey. */
+  active(): Promise<ArbitratorRecord[]>;
+}
+
+export interface ArbitratorRepository extends ArbitratorReader {
+  /** Records the arbitrator, or replaces its name, fee, active flag and source. `created` for a new row,
+   * `updated` when something changed, `unchanged` (nothing written, updated_at kept) otherwise. */
+  upsert(
+    entry: ArbitratorInput,
+    source: ArbitratorSource,
+    now: number,
+  ): Promise<'created' | 'updated' | 'unchanged'>;
+  /** Marks the arbitrator inactive (rows are never deleted: tasks keep the arbitrators they were posted with).
+   * True when it was active; false when it was inactive already or is unknown. */
+  deactivate(pubkey: Hex32, now: number): Promise<boolean>;
 }

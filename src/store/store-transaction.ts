@@ -1,6 +1,7 @@
 // One StoreTx per transaction: every repository shares the transaction's session, so everything it writes
 // commits or rolls back together.
 import type { StoreTx } from './port.ts';
+import { createArbitratorRepository } from './repositories/arbitrators.ts';
 import { createCursorRepository } from './repositories/cursors.ts';
 import { createFundingRepository } from './repositories/fundings.ts';
 import { createInboundRepository } from './repositories/inbound.ts';
@@ -19,5 +20,6 @@ export function createStoreTransaction(context: RepositoryContext): StoreTx {
     outbox: createOutboxRepository(context),
     cursors: createCursorRepository(context),
     keys: createKeyRecordRepository(context),
+    arbitrators: createArbitratorRepository(context),
   };
 }

@@ -2,6 +2,7 @@
 // test/store/postgres.test.ts). Each test gets an empty database of its own.
 import type { Test } from 'uvu';
 import type { TestDatabases } from '../fakes/store-databases.ts';
+import { registerArbitratorContract } from './contract-arbitrators.ts';
 import { registerAuditContract } from './contract-audit.ts';
 import { registerKeyRecordContract } from './contract-keys.ts';
 import { registerMessagingContract } from './contract-messaging.ts';
@@ -18,5 +19,6 @@ export function registerStoreContract(test: Test, databases: TestDatabases): voi
   registerMessagingContract(test, databases);
   registerAuditContract(test, databases);
   registerKeyRecordContract(test, databases);
+  registerArbitratorContract(test, databases);
   test.after(() => databases.dispose());
 }

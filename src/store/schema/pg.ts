@@ -4,7 +4,9 @@
 // Timestamps are BIGINT unix seconds supplied by the caller's clock: there are no database-side defaults.
 // JSON bodies are TEXT, not JSONB: JSONB reorders keys and would change the canonical bytes we hash.
 
+import { sql } from 'drizzle-orm';
 import { bigint, check, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { ARBITRATOR_SOURCES } from '../port.ts';
 import {
   columnIn,
   DELIVERY_STATUSES,
@@ -186,4 +188,26 @@ export const keyFingerprints = pgTable(
     recordedAt: unixSeconds('recorded_at').notNull(),
   },
   () => [check('key_fingerprints_name_check', columnIn('name', KEY_NAMES))],
+);
+
+/** The arbitrators the agent may name on a task: seeded from the configuration at start and managed with
+ * `escrow-agent arbitrators`. Never deleted, only deactivated: a task keeps the arbitrators it was posted with. */
+export const arbitrators = pgTable(
+  'arbitrators',
+  {
+    pubkey: text('pubkey').primaryKey(),
+    name: text('name').notNull(),
+    feeBaseMsat: money('fee_base_msat').notNull(),
+    feePpm: integer('fee_ppm').notNull(),
+    /** 1 active, 0 deactivated (an integer on both databases, so the rows read back the same). */
+    active: integer('active').notNull(),
+    /** Who set the row last: the configuration (at start) or the command line. */
+    source: text('source').notNull(),
+    createdAt: unixSeconds('created_at').notNull(),
+    updatedAt: unixSeconds('updated_at').notNull(),
+  },
+  () => [
+    check('arbitrators_active_check', sql.raw('"active" IN (0, 1)')),
+    check('arbitrators_source_check', columnIn('source', ARBITRATOR_SOURCES)),
+  ],
 );

@@ -4,6 +4,7 @@
 // Timestamps are integer unix seconds supplied by the caller's clock: there are no database-side defaults.
 // JSON bodies are TEXT so that the canonical bytes we hash are the bytes we get back.
 
+import { sql } from 'drizzle-orm';
 import {
   check,
   customType,
@@ -14,6 +15,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/sqlite-core';
+import { ARBITRATOR_SOURCES } from '../port.ts';
 import {
   columnIn,
   DELIVERY_STATUSES,
@@ -195,4 +197,26 @@ export const keyFingerprints = sqliteTable(
     recordedAt: integer('recorded_at').notNull(),
   },
   () => [check('key_fingerprints_name_check', columnIn('name', KEY_NAMES))],
+);
+
+/** The arbitrators the agent may name on a task: seeded from the configuration at start and managed with
+ * `escrow-agent arbitrators`. Never deleted, only deactivated: a task keeps the arbitrators it was posted with. */
+export const arbitrators = sqliteTable(
+  'arbitrators',
+  {
+    pubkey: text('pubkey').primaryKey(),
+    name: text('name').notNull(),
+    feeBaseMsat: int64('fee_base_msat').notNull(),
+    feePpm: integer('fee_ppm').notNull(),
+    /** 1 active, 0 deactivated (an integer on both databases, so the rows read back the same). */
+    active: integer('active').notNull(),
+    /** Who set the row last: the configuration (at start) or the command line. */
+    source: text('source').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  () => [
+    check('arbitrators_active_check', sql.raw('"active" IN (0, 1)')),
+    check('arbitrators_source_check', columnIn('source', ARBITRATOR_SOURCES)),
+  ],
 );

@@ -1,0 +1,12 @@
+CREATE TABLE "arbitrators" (
+	"pubkey" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"fee_base_msat" bigint NOT NULL,
+	"fee_ppm" integer NOT NULL,
+	"active" integer NOT NULL,
+	"source" text NOT NULL,
+	"created_at" bigint NOT NULL,
+	"updated_at" bigint NOT NULL,
+	CONSTRAINT "arbitrators_active_check" CHECK ("active" IN (0, 1)),
+	CONSTRAINT "arbitrators_source_check" CHECK ("source" IN ('config', 'cli'))
+);
