@@ -61,7 +61,7 @@ function happyPath(out: Example[]): void {
     title: 'Translate the README into Spanish',
     summary: 'About 1,200 words of technical Markdown; keep the code blocks as they are.',
     sats: 21_000,
-    windows: [['window', 'work', '86400']],
+    windows: [['window', 'work', '28800']],
     at: T0,
   });
   const offered = task.offer(T0 + 5);
@@ -87,28 +87,28 @@ function happyPath(out: Example[]): void {
     act({ action: 'claim', taskId: task.taskId, createdAt: T0 + 3_600, note: 'On it.' }),
   );
   task.worker = EXAMPLE_KEYS.worker;
-  task.transition(T0 + 3_602, claim, { state: 'claimed', details: { windowEndsAt: T0 + 3_602 + 86_400 } });
-  const payout = payoutInvoice('happy worker', 'worker', task.amountMsat - task.feeMsat, T0 + 50_000);
+  task.transition(T0 + 3_602, claim, { state: 'claimed', details: { windowEndsAt: T0 + 3_602 + 28_800 } });
+  const payout = payoutInvoice('happy worker', 'worker', task.amountMsat - task.feeMsat, T0 + 30_000);
   const submit = task.act(
     'submit',
     SECRET.worker,
     act({
       action: 'submit',
       taskId: task.taskId,
-      createdAt: T0 + 50_000,
+      createdAt: T0 + 30_000,
       bolt11: payout.bolt11,
       delivery: 'https://example.com/readme-es.md',
     }),
   );
-  task.transition(T0 + 50_002, submit, {
+  task.transition(T0 + 30_002, submit, {
     state: 'submitted',
-    details: { windowEndsAt: T0 + 50_002 + 43_200 },
+    details: { windowEndsAt: T0 + 30_002 + 21_600 },
   });
   // A refusal: the worker tries to approve their own work.
   const wrongApprove = task.act(
     'rejected-approve',
     SECRET.worker,
-    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 55_000 }),
+    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 31_000 }),
   );
   task.add(
     'rejected',
@@ -119,7 +119,7 @@ function happyPath(out: Example[]): void {
         taskId: task.taskId,
         code: 'NotYourTask',
         reason: 'blocked: only the poster can approve',
-        createdAt: T0 + 55_001,
+        createdAt: T0 + 31_001,
       }),
       SECRET.agent,
     ),
@@ -127,17 +127,17 @@ function happyPath(out: Example[]): void {
   const approve = task.act(
     'approve',
     SECRET.poster,
-    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 60_000, note: 'Thanks!' }),
+    act({ action: 'approve', taskId: task.taskId, createdAt: T0 + 32_000, note: 'Thanks!' }),
   );
-  task.transition(T0 + 60_001, approve, {
+  task.transition(T0 + 32_001, approve, {
     state: 'settling',
-    details: { reason: 'approved', resolution: { kind: 'worker' } },
+    details: { reason: 'approved', resolution: { kind: 'worker' }, verdicts: [] },
   });
-  task.transition(T0 + 60_004, null, {
+  task.transition(T0 + 32_004, null, {
     state: 'settled',
-    details: { settlement: task.settlement(HEIGHT + 74) },
+    details: { settlement: task.settlement(HEIGHT + 56) },
   });
-  task.transition(T0 + 60_009, null, {
+  task.transition(T0 + 32_009, null, {
     state: 'paid',
     details: {
       payouts: [
@@ -173,7 +173,10 @@ function refundPath(out: Example[]): void {
       note: 'Not needed any more, sorry.',
     }),
   );
-  task.transition(T0 + 5_001, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
+  task.transition(T0 + 5_001, cancel, {
+    state: 'refunding',
+    details: { reason: 'poster_cancelled', verdicts: [] },
+  });
   task.transition(T0 + 5_003, null, {
     state: 'refunded',
     details: {
@@ -201,24 +204,24 @@ function disputePath(out: Example[]): void {
     act({ action: 'claim', taskId: task.taskId, createdAt: T0 + 4_000 }),
   );
   task.worker = EXAMPLE_KEYS.worker;
-  task.transition(T0 + 4_001, claim, { state: 'claimed', details: { windowEndsAt: T0 + 4_001 + 129_600 } });
+  task.transition(T0 + 4_001, claim, { state: 'claimed', details: { windowEndsAt: T0 + 4_001 + 43_200 } });
   const net = task.amountMsat - task.feeMsat;
   const shares = splitShares(net, 6_000);
-  const workerPayout = payoutInvoice('dispute worker', 'worker', shares.worker, T0 + 90_000);
+  const workerPayout = payoutInvoice('dispute worker', 'worker', shares.worker, T0 + 30_000);
   const submit = task.act(
     'submit',
     SECRET.worker,
     act({
       action: 'submit',
       taskId: task.taskId,
-      createdAt: T0 + 90_000,
+      createdAt: T0 + 30_000,
       bolt11: workerPayout.bolt11,
       delivery: 'https://example.com/sqlite-bench/report.md',
     }),
   );
-  task.transition(T0 + 90_001, submit, {
+  task.transition(T0 + 30_001, submit, {
     state: 'submitted',
-    details: { windowEndsAt: T0 + 90_001 + 43_200 },
+    details: { windowEndsAt: T0 + 30_001 + 21_600 },
   });
   const dispute = task.act(
     'dispute',
@@ -226,13 +229,17 @@ function disputePath(out: Example[]): void {
     act({
       action: 'dispute',
       taskId: task.taskId,
-      createdAt: T0 + 100_000,
+      createdAt: T0 + 35_000,
       reason: 'Only two drivers were benchmarked, and WAL is missing.',
     }),
   );
-  task.transition(T0 + 100_001, dispute, {
+  task.transition(T0 + 35_001, dispute, {
     state: 'disputed',
-    details: { windowEndsAt: T0 + 100_001 + 43_200, arbitrators: [EXAMPLE_KEYS.arbitrator] },
+    details: {
+      windowEndsAt: T0 + 35_001 + 14_400,
+      arbitrators: [EXAMPLE_KEYS.arbitrator],
+      openedBy: 'poster',
+    },
   });
   const verdict = task.act(
     'verdict',
@@ -240,47 +247,52 @@ function disputePath(out: Example[]): void {
     act({
       action: 'verdict',
       taskId: task.taskId,
-      createdAt: T0 + 120_000,
+      createdAt: T0 + 40_000,
       outcome: 'split',
       workerShareBps: 6_000,
       note: 'Two of three drivers done well; WAL part missing. 60% to the worker.',
     }),
   );
-  task.transition(T0 + 120_001, verdict, {
+  task.transition(T0 + 40_001, verdict, {
     state: 'settling',
-    details: { reason: 'verdict', resolution: { kind: 'split', workerShareBps: 6_000 } },
+    details: {
+      reason: 'verdict',
+      resolution: { kind: 'split', workerShareBps: 6_000 },
+      verdicts: [{ eventId: verdict.id, agrees: true }],
+    },
   });
   // Settled; the worker's share goes out at once, the poster has not given an invoice yet.
-  task.transition(T0 + 120_004, null, {
+  task.transition(T0 + 40_004, null, {
     state: 'payout_pending',
     details: {
       recipient: 'poster',
       reason: 'no payout invoice from the poster yet',
       attempts: 0,
-      settlement: task.settlement(HEIGHT + 186),
+      settlement: task.settlement(HEIGHT + 68),
     },
   });
-  const posterPayout = payoutInvoice('dispute poster', 'poster', shares.poster, T0 + 130_000);
+  const posterPayout = payoutInvoice('dispute poster', 'poster', shares.poster, T0 + 45_000);
   const given = task.act(
     'payout-invoice',
     SECRET.poster,
     act({
       action: 'payout_invoice',
       taskId: task.taskId,
-      createdAt: T0 + 130_000,
+      createdAt: T0 + 45_000,
       bolt11: posterPayout.bolt11,
       recipient: 'poster',
     }),
   );
-  task.transition(T0 + 130_001, given, {
+  task.transition(T0 + 45_001, given, {
     state: 'custody',
     details: {
       heldMsat: shares.poster,
       resolution: { kind: 'split', workerShareBps: 6_000 },
       settlement: null,
+      verdicts: [],
     },
   });
-  task.transition(T0 + 130_006, null, {
+  task.transition(T0 + 45_006, null, {
     state: 'paid',
     details: {
       payouts: [
@@ -313,7 +325,7 @@ function expiredPath(out: Example[]): void {
   task.offer(T0 + 3_002);
   task.transition(T0 + 3_002 + EXAMPLE_POLICY.invoiceExpirySeconds + 30, null, {
     state: 'refunding',
-    details: { reason: 'invoice_expired' },
+    details: { reason: 'invoice_expired', verdicts: [] },
   });
   task.transition(T0 + 3_002 + EXAMPLE_POLICY.invoiceExpirySeconds + 32, null, {
     state: 'expired',
@@ -335,7 +347,10 @@ function cancelledPath(out: Example[]): void {
     SECRET.poster,
     act({ action: 'cancel', taskId: task.taskId, createdAt: T0 + 3_900 }),
   );
-  task.transition(T0 + 3_901, cancel, { state: 'refunding', details: { reason: 'poster_cancelled' } });
+  task.transition(T0 + 3_901, cancel, {
+    state: 'refunding',
+    details: { reason: 'poster_cancelled', verdicts: [] },
+  });
   task.transition(T0 + 3_903, null, { state: 'cancelled', details: { paymentHash: task.paymentHash } });
 }
 

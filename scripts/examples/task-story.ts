@@ -2,6 +2,7 @@
 import type { EventTemplate } from 'nostr-tools/pure';
 import { requiredFinalCltv } from '../../src/domain/deadlines.ts';
 import { feeFor } from '../../src/domain/money.ts';
+import { RULEBOOK_SHA256, RULEBOOK_VERSION } from '../../src/domain/rulebook.ts';
 import { buildListing } from '../../src/protocol/build-listing.ts';
 import { buildTransition } from '../../src/protocol/build-transition.ts';
 import type { NostrEvent } from '../../src/protocol/schemas.ts';
@@ -111,6 +112,13 @@ export class TaskStory {
         feeMsat: this.feeMsat,
         expiresAt: at + EXAMPLE_POLICY.invoiceExpirySeconds,
         finalCltvDelta: this.cltv,
+        arbitration: {
+          arbitrators: [...EXAMPLE_POLICY.arbitrators],
+          threshold: 1,
+          deadlineRule: EXAMPLE_POLICY.disputeDeadlineRule,
+          rulesSha256: RULEBOOK_SHA256,
+          rulesVersion: RULEBOOK_VERSION,
+        },
       },
     });
   }

@@ -21,6 +21,10 @@ export interface ListingInput {
   agent: Hex32;
   /** Windows in seconds that differ from the agent's policy, in the order they should appear. */
   windows?: Partial<Record<WindowName, number>>;
+  /** Arbitrators from the agent's announced set to decide a dispute (absent: all of them). */
+  arbitrators?: Hex32[];
+  /** How many of them must agree (absent: 1). */
+  threshold?: number;
   /** More NIP-99 `t` topics besides "escrow". */
   topics?: string[];
   /** The description (markdown). */
@@ -43,6 +47,8 @@ export function buildListing(input: ListingInput): EventTemplate {
       ['t', 'escrow'],
       ...(input.topics ?? []).map((topic) => ['t', topic]),
       ...Object.entries(input.windows ?? {}).map(([name, seconds]) => ['window', name, String(seconds)]),
+      ...(input.arbitrators ?? []).map((pubkey) => ['p', pubkey, '', 'arbitrator']),
+      ...(input.threshold !== undefined ? [['threshold', String(input.threshold)]] : []),
     ],
     content: input.content,
   };

@@ -7,6 +7,7 @@ import type { Resolution } from '../domain/types.ts';
 import { KINDS, LABEL_NAMESPACE } from './constants.ts';
 import { parseTransitionContent } from './parse-transition.ts';
 import type { NostrEvent } from './schemas.ts';
+import { verdictRefTags } from './transition-tags.ts';
 import type { Settlement, Transition, TransitionInput } from './transition-types.ts';
 
 /**
@@ -48,6 +49,12 @@ function stateTags(transition: Transition): string[][] {
         ['fee', details.feeMsat.toString()],
         ['expires_at', String(details.expiresAt)],
         ['cltv', String(details.finalCltvDelta)],
+        ...details.arbitration.arbitrators.map((arbitrator) => ['p', arbitrator, '', 'arbitrator']),
+        ...(details.arbitration.arbitrators.length > 0
+          ? [['threshold', String(details.arbitration.threshold)]]
+          : []),
+        ['dispute_deadline_rule', details.arbitration.deadlineRule],
+        ['rules', details.arbitration.rulesSha256, String(details.arbitration.rulesVersion)],
       ];
     }
     case 'funded': {
@@ -67,10 +74,15 @@ function stateTags(transition: Transition): string[][] {
     case 'disputed':
       return [
         ['window_end', String(transition.details.windowEndsAt), 'dispute'],
+        ['opened_by', transition.details.openedBy],
         ...transition.details.arbitrators.map((arbitrator) => ['p', arbitrator, '', 'arbitrator']),
       ];
     case 'settling':
-      return [['reason', transition.details.reason], ...resolutionTags(transition.details.resolution)];
+      return [
+        ['reason', transition.details.reason],
+        ...resolutionTags(transition.details.resolution),
+        ...verdictRefTags(transition.details.verdicts),
+      ];
     case 'settled':
       return settlementTags(transition.details.settlement);
     case 'custody':
@@ -78,6 +90,7 @@ function stateTags(transition: Transition): string[][] {
         ['held', transition.details.heldMsat.toString()],
         ...resolutionTags(transition.details.resolution),
         ...settlementTags(transition.details.settlement),
+        ...verdictRefTags(transition.details.verdicts),
       ];
     case 'payout_pending':
       return [
@@ -98,7 +111,7 @@ function stateTags(transition: Transition): string[][] {
         ['routing_fee', transition.details.routingFeeMsat.toString()],
       ];
     case 'refunding':
-      return [['reason', transition.details.reason]];
+      return [['reason', transition.details.reason], ...verdictRefTags(transition.details.verdicts)];
     case 'refunded': {
       const { details } = transition;
       return [

@@ -54,7 +54,7 @@ export type TransitionState = Exclude<TaskState, 'posted'>;
 export const REJECTED_LABEL = 'rejected';
 
 /** Markers in the 4th element of our `e` tags (NIP-10 style). */
-export const E_MARKERS = ['task', 'prev', 'cause', 'reply'] as const;
+export const E_MARKERS = ['task', 'prev', 'cause', 'reply', 'verdict', 'dissent'] as const;
 /** Roles in the 4th element of the `p` tags of transitions (NIP-53 style). */
 export const P_ROLES = ['poster', 'worker', 'arbitrator'] as const;
 

@@ -1,9 +1,21 @@
 // Which public transition a change of task state is, and what it must say (docs/protocol.md, "Transitions").
 // One transition per change of state; the label is the new state.
+
+import { sameResolution } from '../domain/decide.ts';
+import { RULEBOOK_SHA256, RULEBOOK_VERSION } from '../domain/rulebook.ts';
 import { expectPayout, payoutIn } from '../domain/task-guards.ts';
-import type { Hex32, Payout, Policy, SettledTask, Task, TaskEvent } from '../domain/types.ts';
+import type {
+  Hex32,
+  Payout,
+  Policy,
+  RecordedVerdict,
+  Resolution,
+  SettledTask,
+  Task,
+  TaskEvent,
+} from '../domain/types.ts';
 import type { NostrEvent } from './schemas.ts';
-import type { Settlement, Transition } from './transition-types.ts';
+import type { Settlement, Transition, VerdictRef } from './transition-types.ts';
 
 export interface TransitionFacts {
   policy: Policy;
@@ -36,6 +48,13 @@ export async function describeTransition(
           feeMsat: after.feeMsat,
           expiresAt: after.funding.invoiceExpiresAt,
           finalCltvDelta: after.funding.finalCltvDelta,
+          arbitration: {
+            arbitrators: after.arbitration.arbitrators,
+            threshold: after.arbitration.threshold,
+            deadlineRule: after.arbitration.deadlineRule,
+            rulesSha256: after.arbitration.rulesSha256 || RULEBOOK_SHA256,
+            rulesVersion: RULEBOOK_VERSION,
+          },
         },
       };
     case 'funded':
@@ -61,11 +80,15 @@ export async function describeTransition(
         state: after.state,
         details: {
           windowEndsAt: after.disputedAt + after.windows.disputeSeconds,
-          arbitrators: facts.policy.arbitrators,
+          arbitrators: after.arbitration.arbitrators,
+          openedBy: after.disputedBy === after.poster ? 'poster' : 'worker',
         },
       };
     case 'settling':
-      return { state: after.state, details: { reason: after.reason, resolution: after.resolution } };
+      return {
+        state: after.state,
+        details: { reason: after.reason, resolution: after.resolution, verdicts: verdictRefs(after, event) },
+      };
     case 'settled':
       return { state: after.state, details: { settlement: await settlementOf(after, event, facts) } };
     case 'custody':
@@ -75,6 +98,7 @@ export async function describeTransition(
           heldMsat: after.ledger.heldMsat,
           resolution: after.resolution,
           settlement: await settlementOf(after, event, facts),
+          verdicts: verdictRefs(after, event),
         },
       };
     case 'payout_pending': {
@@ -98,7 +122,7 @@ export async function describeTransition(
         details: { payouts: after.payouts.map(paidPayout), routingFeeMsat: after.ledger.routingFeeMsat },
       };
     case 'refunding':
-      return { state: after.state, details: { reason: after.reason } };
+      return { state: after.state, details: { reason: after.reason, verdicts: verdictRefs(after, event) } };
     case 'refunded':
       return {
         state: after.state,
@@ -116,6 +140,23 @@ export async function describeTransition(
     default:
       return assertNever(after);
   }
+}
+
+/**
+ * The verdicts behind a transition that a verdict caused: the ones that agree with the resolution taken, and
+ * the dissents on record (only verdicts that came as labels have an event id to cite).
+ */
+function verdictRefs(task: Task, event: TaskEvent): VerdictRef[] {
+  const byVerdict =
+    (event.type === 'settle_requested' || event.type === 'refund_requested') && event.reason === 'verdict';
+  if (!byVerdict && event.type !== 'verdict_given') return [];
+  const taken: Resolution =
+    event.type === 'settle_requested' || event.type === 'verdict_given'
+      ? event.resolution
+      : { kind: 'poster' };
+  return task.verdicts
+    .filter((verdict): verdict is RecordedVerdict & { eventId: Hex32 } => verdict.eventId !== null)
+    .map((verdict) => ({ eventId: verdict.eventId, agrees: sameResolution(verdict.resolution, taken) }));
 }
 
 /** The settlement, told only by the transition that follows the node's SETTLED report. */

@@ -52,12 +52,10 @@ const toCommand: Converters = {
     tags.outcome === 'split'
       ? { type: 'verdict', by, outcome: 'split', workerShareBps: tags.share_bps ?? 0 }
       : { type: 'verdict', by, outcome: tags.outcome },
-  payout_invoice: ({ tags }, by) => ({
-    type: 'payout_invoice',
-    by,
-    recipient: tags.recipient,
-    bolt11: tags.bolt11,
-  }),
+  payout_invoice: ({ tags }, by) =>
+    tags.lud16 !== undefined
+      ? { type: 'payout_address', by, recipient: tags.recipient, address: tags.lud16 }
+      : { type: 'payout_invoice', by, recipient: tags.recipient, bolt11: tags.bolt11 ?? '' },
 };
 
 function convert<N extends ActionName>(name: N, event: NostrEvent): ParseActionResult {

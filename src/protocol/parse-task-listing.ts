@@ -39,6 +39,8 @@ export function parseTaskListing(event: NostrEvent, options: { agentPubkey: Hex3
     title: tags.title,
   };
   if (tags.window.length > 0) command.windows = windows;
+  if (tags['p:arbitrator'].length > 0) command.arbitrators = tags['p:arbitrator'];
+  if (tags.threshold !== undefined) command.threshold = tags.threshold;
   return {
     ok: true,
     listing: { taskId: event.id, address: `${KINDS.listing}:${event.pubkey}:${tags.d}`, command },

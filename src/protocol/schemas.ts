@@ -98,6 +98,7 @@ export function integerString(min: number, max: number, what: string) {
 export const unixString = integerString(0, MAX_UNIX_SECONDS, 'unix seconds');
 export const heightString = integerString(0, 100_000_000, 'a block height');
 export const bpsString = integerString(0, 10_000, 'basis points');
+export const thresholdString = integerString(1, 20, 'a number of arbitrators');
 export const windowSecondsString = integerString(1, LIMITS.maxWindowSeconds, 'a window length in seconds');
 
 const BOLT11_PREFIX = /^ln(bc|tb|tbs|bcrt|sb)[0-9]*[munp]?$/;
@@ -285,6 +286,11 @@ function actionTags<N extends ActionName>(name: N) {
 }
 
 const note = text(LIMITS.actionContentChars);
+/** LUD-16: name@domain, lowercase, as a wallet shows it. */
+export const lightningAddress = z
+  .string()
+  .max(320, 'must be at most 320 characters')
+  .regex(/^[a-z0-9._+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a Lightning address, name@domain (lowercase)');
 const required = nonEmptyText(LIMITS.actionContentChars);
 const recipient = z.enum(PAYOUT_RECIPIENTS, { error: 'must be "worker" or "poster"' });
 
@@ -316,11 +322,19 @@ export const actionSchemas = {
     content: note,
   }),
   payout_invoice: z.object({
-    tags: z.object({
-      ...actionTags('payout_invoice'),
-      bolt11: tagValue('bolt11', bolt11),
-      recipient: tagValue('recipient', recipient),
-    }),
+    tags: z
+      .object({
+        ...actionTags('payout_invoice'),
+        bolt11: optionalTagValue('bolt11', bolt11),
+        // A Lightning address (LUD-16) instead of an invoice: the agent fetches invoices from it.
+        lud16: optionalTagValue('lud16', lightningAddress),
+        recipient: tagValue('recipient', recipient),
+      })
+      .refine((tags) => (tags.bolt11 === undefined) !== (tags.lud16 === undefined), {
+        message: 'needs exactly one of ["bolt11", <invoice>] and ["lud16", <name@domain>]',
+        path: ['bolt11'],
+        ...onlyIfValid,
+      }),
     content: note,
   }),
 } satisfies Record<ActionName, z.ZodObject<{ tags: z.ZodObject; content: z.ZodType }>>;
@@ -380,6 +394,18 @@ export const listingSchema = z.object({
           message: 'must name each window at most once',
           ...onlyIfValid,
         }),
+      // The arbitrators this task asks for, from the agent's announced set (absent: all of them), and how many
+      // of them must agree (absent: 1).
+      'p:arbitrator': z
+        .preprocess(
+          (value) => value ?? [],
+          z.array(rolePubkeyTag('arbitrator')).max(20, 'allows at most 20 arbitrators'),
+        )
+        .refine((found) => new Set(found).size === found.length, {
+          message: 'must name each arbitrator once',
+          ...onlyIfValid,
+        }),
+      threshold: optionalTagValue('threshold', thresholdString),
     })
     .refine((tags) => tags.price === undefined || priceToMsat(tags.price[1]) === tags.amount, {
       message: 'must equal the amount tag (price in sats x 1000 = amount in msat)',

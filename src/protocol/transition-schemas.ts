@@ -13,14 +13,18 @@ import {
   bolt11,
   heightString,
   hex64,
+  integerString,
   msat,
   nonEmptyText,
+  oneTag,
   onlyIfValid,
   optionalTagValue,
   parseEventJson,
   rolePubkeyTag,
   tagValue,
   text,
+  thresholdString,
+  tuple,
   unixString,
 } from './schemas.ts';
 import {
@@ -36,6 +40,8 @@ import {
   settlementWhole,
   sha256Hex,
   shareBpsOnlyForSplit,
+  verdictRefsOf,
+  verdictTags,
   windowEnd,
 } from './transition-tags.ts';
 import type { Transition } from './transition-types.ts';
@@ -79,9 +85,33 @@ export const transitionSchemas = {
         fee: tagValue('fee', msat),
         expires_at: tagValue('expires_at', unixString),
         cltv: tagValue('cltv', heightString),
+        'p:arbitrator': z.preprocess(
+          (value) => value ?? [],
+          z.array(rolePubkeyTag('arbitrator')).max(20, 'allows at most 20 arbitrators'),
+        ),
+        threshold: optionalTagValue('threshold', thresholdString),
+        dispute_deadline_rule: tagValue(
+          'dispute_deadline_rule',
+          z.enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' }),
+        ),
+        rules: oneTag(
+          tuple([z.literal('rules'), hex64, integerString(1, 1_000_000, 'the rules version')]),
+          '["rules", <sha256 of the rulebook>, <version>] tag',
+        ),
       }),
       content: listingContent,
     })
+    .refine(
+      ({ tags }) =>
+        tags['p:arbitrator'].length === 0
+          ? tags.threshold === undefined
+          : tags.threshold !== undefined && tags.threshold <= tags['p:arbitrator'].length,
+      {
+        message: 'must be present exactly when there are arbitrators, and at most their number',
+        path: ['tags', 'threshold'],
+        ...onlyIfValid,
+      },
+    )
     .refine(({ tags, content }) => content.id === tags['e:task'], {
       message: 'must be the listing whose id is the task id',
       path: ['content'],
@@ -104,6 +134,13 @@ export const transitionSchemas = {
           feeMsat: tags.fee,
           expiresAt: tags.expires_at,
           finalCltvDelta: tags.cltv,
+          arbitration: {
+            arbitrators: tags['p:arbitrator'],
+            threshold: tags.threshold ?? 0,
+            deadlineRule: tags.dispute_deadline_rule,
+            rulesSha256: tags.rules[1],
+            rulesVersion: tags.rules[2],
+          },
         },
       }),
     ),
@@ -166,6 +203,10 @@ export const transitionSchemas = {
     .object({
       tags: z.object({
         ...commonTags('disputed', { prev: 'required', cause: true, worker: true }),
+        opened_by: tagValue(
+          'opened_by',
+          z.enum(PAYOUT_RECIPIENTS, { error: 'must be "poster" or "worker"' }),
+        ),
         window_end: windowEnd('dispute'),
         'p:arbitrator': z.preprocess(
           (value) => value ?? [],
@@ -178,7 +219,11 @@ export const transitionSchemas = {
       ({ tags }): Transition => ({
         state: 'disputed',
         ...common(tags),
-        details: { windowEndsAt: tags.window_end, arbitrators: tags['p:arbitrator'] },
+        details: {
+          windowEndsAt: tags.window_end,
+          arbitrators: tags['p:arbitrator'],
+          openedBy: tags.opened_by,
+        },
       }),
     ),
   settling: z
@@ -188,6 +233,7 @@ export const transitionSchemas = {
           ...commonTags('settling', { prev: 'required' }),
           reason: tagValue('reason', z.enum(SETTLE_REASONS, { error: 'must be a settle reason' })),
           ...resolutionTags,
+          ...verdictTags,
         })
         .refine(
           (tags) => (tags.resolution === 'split') === (tags.share_bps !== undefined),
@@ -199,7 +245,7 @@ export const transitionSchemas = {
       ({ tags }): Transition => ({
         state: 'settling',
         ...common(tags),
-        details: { reason: tags.reason, resolution: resolutionOf(tags) },
+        details: { reason: tags.reason, resolution: resolutionOf(tags), verdicts: verdictRefsOf(tags) },
       }),
     ),
   settled: z
@@ -225,6 +271,7 @@ export const transitionSchemas = {
           held: tagValue('held', msat),
           ...resolutionTags,
           ...settlementTags,
+          ...verdictTags,
         })
         .refine(
           (tags) => (tags.resolution === 'split') === (tags.share_bps !== undefined),
@@ -238,7 +285,12 @@ export const transitionSchemas = {
       ({ tags }): Transition => ({
         state: 'custody',
         ...common(tags),
-        details: { heldMsat: tags.held, resolution: resolutionOf(tags), settlement: settlementOf(tags) },
+        details: {
+          heldMsat: tags.held,
+          resolution: resolutionOf(tags),
+          settlement: settlementOf(tags),
+          verdicts: verdictRefsOf(tags),
+        },
       }),
     ),
   payout_pending: z
@@ -300,11 +352,16 @@ export const transitionSchemas = {
       tags: z.object({
         ...commonTags('refunding', { prev: 'required' }),
         reason: tagValue('reason', z.enum(REFUND_REASONS, { error: 'must be a refund reason' })),
+        ...verdictTags,
       }),
       content: empty,
     })
     .transform(
-      ({ tags }): Transition => ({ state: 'refunding', ...common(tags), details: { reason: tags.reason } }),
+      ({ tags }): Transition => ({
+        state: 'refunding',
+        ...common(tags),
+        details: { reason: tags.reason, verdicts: verdictRefsOf(tags) },
+      }),
     ),
   refunded: z
     .object({

@@ -20,7 +20,7 @@ import {
   tagValue,
   unixString,
 } from './schemas.ts';
-import type { Settlement, TransitionCommon } from './transition-types.ts';
+import type { Settlement, TransitionCommon, VerdictRef } from './transition-types.ts';
 
 export { sha256Hex };
 
@@ -135,3 +135,26 @@ export const preimageHashes = {
   path: ['preimage'],
   ...onlyIfValid,
 };
+
+/** The verdicts a transition acts on (`e:verdict`, they agree) and the dissents on record (`e:dissent`). */
+export const verdictTags = {
+  'e:verdict': z.preprocess(
+    (value) => value ?? [],
+    z.array(markedEventTag('verdict')).max(20, 'allows at most 20 verdict references'),
+  ),
+  'e:dissent': z.preprocess(
+    (value) => value ?? [],
+    z.array(markedEventTag('dissent')).max(20, 'allows at most 20 dissent references'),
+  ),
+};
+
+export function verdictRefsOf(tags: { 'e:verdict': string[]; 'e:dissent': string[] }): VerdictRef[] {
+  return [
+    ...tags['e:verdict'].map((eventId) => ({ eventId, agrees: true })),
+    ...tags['e:dissent'].map((eventId) => ({ eventId, agrees: false })),
+  ];
+}
+
+export function verdictRefTags(refs: readonly VerdictRef[]): string[][] {
+  return refs.map((ref) => ['e', ref.eventId, '', ref.agrees ? 'verdict' : 'dissent']);
+}

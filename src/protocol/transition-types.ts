@@ -32,6 +32,8 @@ export interface TransitionDetails {
   offered: {
     /** The exact listing event, embedded so the task stays verifiable after the listing is edited or deleted. */
     listing: NostrEvent;
+    /** Who decides a dispute, how many must agree, and under which rules: fixed before the money is in. */
+    arbitration: OfferedArbitration;
     bolt11: string;
     paymentHash: Hex32;
     /** What the poster pays: the task amount. */
@@ -55,10 +57,16 @@ export interface TransitionDetails {
   };
   claimed: { windowEndsAt: number };
   submitted: { windowEndsAt: number };
-  disputed: { windowEndsAt: number; arbitrators: Hex32[] };
-  settling: { reason: SettleReason; resolution: Resolution };
+  /** openedBy: which party opened the dispute (the author of the `e:cause` action). */
+  disputed: { windowEndsAt: number; arbitrators: Hex32[]; openedBy: PayoutRecipient };
+  settling: { reason: SettleReason; resolution: Resolution; verdicts: VerdictRef[] };
   settled: { settlement: Settlement | null };
-  custody: { heldMsat: bigint; resolution: Resolution; settlement: Settlement | null };
+  custody: {
+    heldMsat: bigint;
+    resolution: Resolution;
+    settlement: Settlement | null;
+    verdicts: VerdictRef[];
+  };
   payout_pending: {
     recipient: PayoutRecipient;
     reason: string;
@@ -66,11 +74,28 @@ export interface TransitionDetails {
     settlement: Settlement | null;
   };
   paid: { payouts: PaidPayout[]; routingFeeMsat: bigint };
-  refunding: { reason: RefundReason };
+  refunding: { reason: RefundReason; verdicts: VerdictRef[] };
   refunded: { paymentHash: Hex32; amountMsat: bigint; reason: RefundReason; height: number };
   /** paymentHash: the invoice that will never be paid, or null when the task was cancelled before any. */
   cancelled: { paymentHash: Hex32 | null };
   expired: { paymentHash: Hex32 };
+}
+
+/** The arbitration an offer commits to (docs/protocol.md §5.2, `offered`). */
+export interface OfferedArbitration {
+  arbitrators: Hex32[];
+  /** k of n; 0 when there are no arbitrators. */
+  threshold: number;
+  deadlineRule: 'refund' | 'custody';
+  /** sha256 of the rulebook (docs/rules.md) and its version. */
+  rulesSha256: Hex32;
+  rulesVersion: number;
+}
+
+/** A verdict a transition acts on (agrees) or keeps on record as a dissent: the verdict label's event id. */
+export interface VerdictRef {
+  eventId: Hex32;
+  agrees: boolean;
 }
 
 export interface TransitionCommon {
