@@ -27,6 +27,14 @@ Commands:
   check-config   check the configuration and print the policy and the hold it needs
   migrate        apply the database migrations (start does this too)
   verify-db      verify every task's audit chain and money conservation in the database
+  custody [--json]
+                 the money the agent holds for others (who is owed what, since when) and the totals' conservation
+  arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
+                 add, change or reactivate an arbitrator the agent may name on new tasks
+  arbitrators remove NPUB
+                 deactivate an arbitrator (tasks already offered keep theirs)
+  arbitrators list [--json]
+                 the arbitrators in the database: npub, name, fee, active, source
   ln info        the sandbox nodes (agent, payer, worker): ids, height, balances, channels
   ln mine N      mine N blocks on the sandbox chain
   ln pay BOLT11  pay an invoice from the payer node; exit 0 when paid or still in flight (a hold invoice
@@ -37,6 +45,7 @@ Commands:
 
 Options:
   --config FILE  TOML configuration (default: ./escrow-agent.toml if present, or $ESCROW_CONFIG)
+  --json         one JSON document on stdout instead of text (custody, arbitrators list); msat as strings
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
 AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL override the file; AGENT_SECRET_KEY replaces the key
@@ -51,6 +60,14 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
   start: checkDataFolder,
   migrate: checkDataFolder,
   'verify-db': requireExistingDatabase,
+  custody: requireExistingDatabase,
+  // arbitrators: `add` may create the database as migrate does, `list` and `remove` need one (checked there).
+};
+
+/** Options only some commands take, handed to them after their positional arguments (`--name=X`, `--json`). */
+const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
+  custody: ['json'],
 };
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
@@ -61,6 +78,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'verify-db': async () => (await import('./commands/verify-db.ts')).verifyDatabaseCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
   ln: async () => (await import('./commands/ln.ts')).lightningCommand,
+  arbitrators: async () => (await import('./commands/arbitrators.ts')).arbitratorsCommand,
+  custody: async () => (await import('./commands/custody.ts')).custodyCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -81,12 +100,21 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     output.err(`escrow-agent: unknown command "${name}"; run "escrow-agent help" for the list`);
     return 2;
   }
+  const { config: file, help: _help, ...own } = parsed.values;
+  const foreign = Object.keys(own).find((option) => !COMMAND_OPTIONS[name]?.includes(option));
+  if (foreign !== undefined) {
+    output.err(`escrow-agent: ${name} takes no --${foreign} option; run "escrow-agent help" for its usage`);
+    return 2;
+  }
+  const options = Object.entries(own).map(([option, value]) =>
+    value === true ? `--${option}` : `--${option}=${value}`,
+  );
   let config: AgentConfig | undefined;
   try {
-    config = loadConfig({ file: parsed.values.config });
+    config = loadConfig({ file });
     PREFLIGHT[name]?.(config);
     const command = await load();
-    return await command(config, output, parsed.positionals.slice(1));
+    return await command(config, output, [...parsed.positionals.slice(1), ...options]);
   } catch (error) {
     return reportError(error, output, debugWanted(config?.logLevel ?? process.env.LOG_LEVEL));
   }
@@ -172,7 +200,14 @@ function parseArguments(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' },
+      name: { type: 'string' },
+      'fee-base-msat': { type: 'string' },
+      'fee-ppm': { type: 'string' },
+    },
   });
 }
 
