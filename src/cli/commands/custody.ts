@@ -42,7 +42,7 @@ export interface CustodyLine {
   custodySince: number | null;
   /** Seconds in custody at the report's time, or null. */
   custodySeconds: number | null;
-  /** Held longer than policy.custodyMaxSeconds. */
+  /** Held for policy.custodyMaxSeconds or longer. */
   overdue: boolean;
 }
 
@@ -115,7 +115,8 @@ export function custodyReport(
       ),
       custodySince: task.custodySince,
       custodySeconds,
-      overdue: custodySeconds !== null && custodySeconds > custodyMaxSeconds,
+      // As the running agent's custody watch counts it: at the limit is past it.
+      overdue: custodySeconds !== null && custodySeconds >= custodyMaxSeconds,
     });
   }
   lines.sort(
