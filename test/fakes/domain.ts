@@ -166,3 +166,12 @@ export function when(events: TaskEvent[], command: Command, ctx: DecideContext =
   const after = decision.ok ? decision.events.reduce<Task | null>(evolve, before) : before;
   return { before, decision, after };
 }
+
+/** Two more active arbitrators, for k-of-n arbitration (ARBITRATOR is the first of the three). */
+export const ARBITRATOR_2 = '5'.repeat(64);
+export const ARBITRATOR_3 = '6'.repeat(64);
+
+/** The test policy with three active arbitrators: ARBITRATOR, ARBITRATOR_2 and ARBITRATOR_3. */
+export function threeArbitratorPolicy(overrides: Partial<Policy> = {}): Policy {
+  return testPolicy({ arbitrators: [ARBITRATOR, ARBITRATOR_2, ARBITRATOR_3], ...overrides });
+}
