@@ -10,6 +10,7 @@ import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
 import { refuse } from '../engine/refuse.ts';
 import type { ActionCommand } from '../handlers/action-of.ts';
+import { applyAction } from '../handlers/apply-action.ts';
 import { handleApprove } from '../handlers/approve.ts';
 import { handleCancel } from '../handlers/cancel.ts';
 import { handleClaim } from '../handlers/claim.ts';
@@ -125,13 +126,16 @@ function dispatch(ctx: AgentContext, action: ParsedAction, cause: Cause): Promis
       return handleSubmit(ctx, { ...action, name: command.type, command }, cause);
     case 'payout_invoice':
       return handlePayoutInvoice(ctx, { ...action, name: command.type, command }, cause);
+    // A Lightning address: syntax checked by the schema; the agent fetches and checks invoices from it later.
+    case 'payout_address':
+      return applyAction(ctx, { ...action, command }, cause);
     default:
       return assertNever(command);
   }
 }
 
 function isActionCommand(command: ParsedAction['command']): command is ActionCommand {
-  return (ACTION_NAMES as readonly string[]).includes(command.type);
+  return (ACTION_NAMES as readonly string[]).includes(command.type) || command.type === 'payout_address';
 }
 
 function assertNever(value: never): never {

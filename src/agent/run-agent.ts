@@ -1,18 +1,21 @@
 // Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
 import pino, { type Logger } from 'pino';
+import { RULEBOOK_VERSION } from '../domain/rulebook.ts';
 import type { Policy } from '../domain/types.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { createMetrics } from '../engine/metrics.ts';
 import { sign } from '../engine/sign.ts';
 import { handleBlock } from '../handlers/block.ts';
+import { type AddressFetchOptions, fetchInvoiceFromAddress } from '../ldk/lightning-address.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { normalizeRelayUrl } from '../nostr/relay-url.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
-import type { RelayBudgets } from './config.ts';
+import { activeArbitrators, seedArbitrators } from './arbitrators.ts';
+import type { ArbitratorEntry, RelayBudgets } from './config.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent, intakeMemoryOf } from './intake.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
@@ -57,6 +60,12 @@ export interface RunAgentOptions {
   relayTroubleSeconds?: number;
   /** The read-back of the write relays (jobs/read-back.ts); false turns it off. */
   readBack?: Partial<Omit<ReadBackOptions, 'ownEventIds' | 'onRestored'>> | false;
+  /** The configuration's arbitrators, seeded into the store at start; the announced set is the store's active
+   * arbitrators together with any the policy names directly. */
+  arbitrators?: ArbitratorEntry[];
+  /** Lightning-address look-ups (refund invoices). Only tests loosen them: a local HTTP server on 127.0.0.1 needs
+   * allowHttp and allowPrivateAddresses, which no configuration key can set. */
+  lightningAddress?: Pick<AddressFetchOptions, 'allowHttp' | 'allowPrivateAddresses' | 'timeoutMs'>;
 }
 
 export interface RunningAgent {
@@ -86,12 +95,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   // The rate the gate enforces is the one the announcement publishes.
   const rate = options.rate ?? options.policy.rateLimit ?? DEFAULT_RATE;
+  const policy = await withArbitrators(options, now());
   let effects: EffectRunner | null = null;
   let outbox: OutboxPublisher | null = null;
   const ctx: AgentContext = {
     store: options.store,
     lightning: options.lightning,
-    policy: { ...options.policy, rateLimit: rate },
+    policy: { ...policy, rateLimit: rate },
     identity: options.identity,
     node: { id: info.nodeId, network: info.network },
     writeRelays: () => writeRelays,
@@ -105,6 +115,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     },
     maxRoutingFeePpm: options.maxRoutingFeePpm ?? 5000,
     payTimeoutSeconds: options.payTimeoutSeconds ?? 60,
+    fetchAddressInvoice: (address, amountMsat) =>
+      fetchInvoiceFromAddress(address, { ...options.lightningAddress, amountMsat, network: info.network }),
   };
 
   effects = startEffectRunner(() => ctx, { intervalMs: options.reconcileIntervalMs ?? 15_000 });
@@ -225,16 +237,40 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 }
 
 /**
- * Bumped whenever the rules the decider applies change in a way a poster or worker would care about.
+ * Bumped whenever the rules the decider applies change in a way a poster or worker would care about: the
+ * rulebook's version (src/domain/rulebook.ts, docs/rules.md).
  * 2: a dispute is refused when the agent has no arbitrators (DisputesNotOffered); an edited listing for an
  * address whose task is not finished is refused (ListingInUse).
+ * 3: the rulebook: per-task arbitrators, k-of-n verdicts, a 24 h maximum hold, custody with Lightning addresses.
  */
-export const RULES_VERSION = 2;
+export const RULES_VERSION = RULEBOOK_VERSION;
 const DEFAULT_RATE = { perMinute: 60, burst: 30 };
 const AGENT_METADATA = {
   name: 'escrow agent',
   about: 'Escrows paid Nostr tasks with Lightning hold invoices',
 };
+
+/**
+ * The policy with the arbitrators the agent offers: the configuration's are seeded into the store, and the active
+ * set is the store's (those added with `escrow-agent arbitrators add` included) plus any the policy names itself.
+ */
+async function withArbitrators(options: RunAgentOptions, now: number): Promise<Policy> {
+  if (options.arbitrators) await seedArbitrators(options.store, options.arbitrators, now);
+  const stored = await activeArbitrators(options.store);
+  const profiles = new Map(stored.map((profile) => [profile.pubkey, profile]));
+  for (const profile of options.policy.arbitratorProfiles ?? []) {
+    if (!profiles.has(profile.pubkey)) profiles.set(profile.pubkey, profile);
+  }
+  for (const pubkey of options.policy.arbitrators) {
+    if (!profiles.has(pubkey)) profiles.set(pubkey, { pubkey, name: '', feeBaseMsat: 0n, feePpm: 0 });
+  }
+  const arbitratorProfiles = [...profiles.values()].sort((a, b) => (a.pubkey < b.pubkey ? -1 : 1));
+  return {
+    ...options.policy,
+    arbitrators: arbitratorProfiles.map((profile) => profile.pubkey),
+    arbitratorProfiles,
+  };
+}
 
 /** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox; their ids. */
 async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {

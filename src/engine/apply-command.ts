@@ -10,10 +10,12 @@ import type { Command, Hex32, Task, TaskEvent } from '../domain/types.ts';
 import { buildPaymentPrompt } from '../protocol/build-notices.ts';
 import { buildTransition } from '../protocol/build-transition.ts';
 import { describeTransition } from '../protocol/describe-transition.ts';
+import { wrapPrivateNotice } from '../protocol/private-notice.ts';
 import { type NostrEvent, nostrEventSchema } from '../protocol/schemas.ts';
 import type { StoreTx } from '../store/index.ts';
 import type { Cause } from './cause.ts';
 import type { AgentContext } from './context.ts';
+import { noticesFor } from './notices.ts';
 import { recordInbound } from './record-inbound.ts';
 import { rejectInTransaction } from './refuse.ts';
 import { sign } from './sign.ts';
@@ -124,6 +126,14 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
         createdAt: ctx.now(),
       });
       await tx.outbox.enqueue(sign(ctx, prompt), ctx.writeRelays(), taskId);
+    }
+  }
+
+  // Private notices: gift-wrapped to each arbitrator of a dispute, or to a recipient asked for an invoice.
+  for (const step of transitions) {
+    for (const { recipient, notice } of noticesFor(step.before, step.after, step.event)) {
+      const wrap = wrapPrivateNotice(ctx.identity.secretKey, recipient, notice);
+      await tx.outbox.enqueue(wrap, ctx.writeRelays(), taskId);
     }
   }
 

@@ -2,6 +2,7 @@
 // The clock and the block height are injected values, so tests can move them.
 import type { Logger } from 'pino';
 import type { Policy } from '../domain/types.ts';
+import type { AddressFetchResult } from '../ldk/lightning-address.ts';
 import type { HoldInvoiceBackend, Network } from '../ldk/port.ts';
 import type { EscrowStore } from '../store/index.ts';
 import type { AgentMetrics } from './metrics.ts';
@@ -31,4 +32,6 @@ export interface AgentContext {
   /** Routing-fee cap for payouts, in ppm of the payout (paid by the agent out of its fee). */
   maxRoutingFeePpm: number;
   payTimeoutSeconds: number;
+  /** Fetches an invoice for exactly `amountMsat` from a recipient's Lightning address (LUD-16), checked. */
+  fetchAddressInvoice: (address: string, amountMsat: bigint) => Promise<AddressFetchResult>;
 }

@@ -164,6 +164,21 @@ export function createMetrics() {
       help: 'Sats settled from holds and not yet paid out',
       registers: [registry],
     }),
+    custodyTasks: new Gauge({
+      name: 'escrow_custody_tasks',
+      help: 'Tasks whose money the agent settled and holds for others (split, pending verdict, missing invoice)',
+      registers: [registry],
+    }),
+    custodyHeldMsat: new Gauge({
+      name: 'escrow_custody_held_msat',
+      help: 'Money the agent holds in custody, in msat',
+      registers: [registry],
+    }),
+    custodyOverdueTasks: new Gauge({
+      name: 'escrow_custody_overdue_tasks',
+      help: 'Tasks in custody longer than policy.custody_max_seconds (the operator must act)',
+      registers: [registry],
+    }),
     blocksToNearestHoldDeadline: new Gauge({
       name: 'escrow_blocks_to_nearest_hold_deadline',
       help: 'Blocks until the nearest guardian height of a held payment (-1 when none)',

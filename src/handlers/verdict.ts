@@ -12,5 +12,6 @@ export function handleVerdict(
   action: ActionOf<'verdict'>,
   cause: Cause,
 ): Promise<IntakeOutcome> {
-  return applyAction(ctx, action, cause);
+  // The verdict keeps its event id: the transition that acts on it (or records it as a dissent) cites it.
+  return applyAction(ctx, { ...action, command: { ...action.command, eventId: cause.event.id } }, cause);
 }

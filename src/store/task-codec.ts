@@ -40,6 +40,12 @@ export function decodeTask(body: string, row: { id: string; state: string; versi
   if (!(TASK_STATES as readonly string[]).includes(row.state)) {
     throw new StoreError('CorruptRow', `task ${row.id}: unknown state`);
   }
+  // Tasks recorded before disputes were committed per task have no arbitration, statements, verdicts nor
+  // custodySince: they were offered without arbitrators (the agent then took no disputes).
+  task.arbitration ??= { arbitrators: [], threshold: 0, deadlineRule: 'refund', rulesSha256: '' };
+  task.statements ??= [];
+  task.verdicts ??= [];
+  task.custodySince ??= null;
   return task as unknown as Task;
 }
 

@@ -131,7 +131,7 @@ test('a dispute on an agent without arbitrators is refused (DisputesNotOffered),
   });
   const rejected = await harness.waitForState(dispute.id, 'rejected');
   assert.is(tagValue(rejected, 'code'), 'DisputesNotOffered');
-  assert.match(rejected.content, /^blocked: this agent has no arbitrators/);
+  assert.match(rejected.content, /^blocked: this task has no arbitrators/);
   await harness.agent.settle();
   assert.is((await harness.store.read((reader) => reader.tasks.get(claimedTaskId!)))?.state, 'claimed');
   assert.not.ok((await harness.agentEvents(claimedTaskId)).some((event) => labelOf(event) === 'disputed'));

@@ -5,6 +5,7 @@
 import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { advanceTask } from './advance-task.ts';
+import { createCustodyWatch } from './custody-watch.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
 
@@ -61,8 +62,12 @@ export function startEffectRunner(
     queueMicrotask(pump);
   }
 
+  const custody = createCustodyWatch();
+
   async function reconcileAll() {
-    const tasks = await getContext().store.read((reader) => reader.tasks.listByState(NON_TERMINAL));
+    const ctx = getContext();
+    const tasks = await ctx.store.read((reader) => reader.tasks.listByState(NON_TERMINAL));
+    custody.observe(ctx, tasks);
     for (const task of tasks) wake(task.id);
     await idle();
   }

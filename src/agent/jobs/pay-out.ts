@@ -1,7 +1,7 @@
 // Payouts, at most once: the intent (payout_started + a payouts row that the database lets exist only once per
 // task and recipient) is committed before the Lightning call; an outcome the node cannot tell yet stays in flight
 // and is asked again later, and a new payout is never sent while an earlier one is in flight or unknown.
-import type { InFlightPayout, TaskIn } from '../../domain/types.ts';
+import type { InFlightPayout, PayoutRecipient, TaskIn } from '../../domain/types.ts';
 import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { handlePaymentResult } from '../../handlers/payment-result.ts';
@@ -14,7 +14,12 @@ export async function payOut(
   const inFlight = task.payouts.find((payout) => payout.state === 'in_flight');
   if (inFlight) return resumePayout(ctx, task, inFlight);
   const due = task.payouts.find((payout) => payout.state === 'due');
-  if (!due) return;
+  if (!due) {
+    const fromAddress = task.payouts.find((payout) => payout.state === 'needs_invoice' && payout.address);
+    if (fromAddress?.address)
+      await invoiceFromAddress(ctx, task, fromAddress.recipient, fromAddress.address, fromAddress.amountMsat);
+    return;
+  }
   // The backoff after a failed attempt is in the store (next_attempt_at), so a restart or a replica honours it.
   const last = await ctx.store.read((reader) => reader.payouts.latestAttempt(task.id, due.recipient));
   if (last?.state === 'failed' && (last.nextAttemptAt ?? 0) > ctx.now()) return;
@@ -65,6 +70,53 @@ export async function payOut(
     timeoutSeconds: ctx.payTimeoutSeconds,
   });
   await handlePaymentResult(ctx, task.id, due, result);
+}
+
+/** Retryable look-up failures per payout, and when the next look-up may run (in memory: a restart forgives). */
+const addressRetries = new Map<string, { failures: number; notBefore: number }>();
+const ADDRESS_RETRY_BASE_SECONDS = 30;
+const ADDRESS_RETRY_MAX_SECONDS = 600;
+
+/**
+ * The recipient gave a Lightning address: fetch an invoice for exactly what they are owed, checked by the look-up
+ * (amount, network, description hash) and again by the payout check before it is paid. A failure that may pass
+ * (a timeout, a 5xx) is retried with a doubling pause, up to max_payout_attempts look-ups; any other failure, or
+ * too many, forgets the address and asks the recipient again (a private notice says why).
+ */
+async function invoiceFromAddress(
+  ctx: AgentContext,
+  task: TaskIn<'settled' | 'custody' | 'payout_pending'>,
+  recipient: PayoutRecipient,
+  address: string,
+  amountMsat: bigint,
+): Promise<void> {
+  const key = `${task.id}:${recipient}`;
+  const retry = addressRetries.get(key);
+  if (retry && retry.notBefore > ctx.now()) return;
+  const result = await ctx.fetchAddressInvoice(address, amountMsat);
+  if (result.ok) {
+    addressRetries.delete(key);
+    await apply(ctx, task.id, { type: 'payout_address_invoice', recipient, bolt11: result.bolt11 });
+    return;
+  }
+  const failures = (retry?.failures ?? 0) + 1;
+  const giveUp = !result.retryable || failures >= ctx.policy.maxPayoutAttempts;
+  ctx.log.warn(
+    { taskId: task.id, recipient, failures, giveUp, reason: result.reason },
+    'no invoice from the Lightning address',
+  );
+  if (giveUp) {
+    addressRetries.delete(key);
+    await apply(ctx, task.id, {
+      type: 'payout_address_failed',
+      recipient,
+      reason: result.reason,
+      giveUp: true,
+    });
+    return;
+  }
+  const pause = Math.min(ADDRESS_RETRY_MAX_SECONDS, ADDRESS_RETRY_BASE_SECONDS * 2 ** (failures - 1));
+  addressRetries.set(key, { failures, notBefore: ctx.now() + pause });
 }
 
 /** A payout whose outcome was not known: ask the node, and only ever re-send the SAME invoice. */

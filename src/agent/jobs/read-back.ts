@@ -15,7 +15,8 @@
 // that loses again what the previous check restored (a relay that answers "I have none" forever) is checked at a
 // doubling interval (up to `maxBackoffMs`), so it cannot make the agent resend its history every few minutes.
 //
-// Superseded replaceable events (an older profile) and expired events (NIP-40) are not expected back.
+// Superseded replaceable events (an older profile), expired events (NIP-40) and gift-wrapped private notices (a
+// relay may hand those to their recipient only) are not expected back.
 //
 // The relays are reached structurally (the pool's fetch() and status()): jobs know no transport.
 
@@ -286,6 +287,8 @@ export function startReadBack(
   };
 }
 
+const GIFT_WRAP_KIND = 1059;
+
 /** Replaceable kinds (NIP-01): a relay keeps only the newest of each. */
 function isReplaceable(kind: number): boolean {
   return kind === 0 || kind === 3 || (kind >= 10_000 && kind < 20_000) || (kind >= 30_000 && kind < 40_000);
@@ -295,6 +298,8 @@ function isReplaceable(kind: number): boolean {
 function expectedBack(event: SignedEvent, current: ReadonlySet<string>, nowSeconds: number): boolean {
   if (current.has(event.id)) return true;
   if (isReplaceable(event.kind) || (event.kind >= 20_000 && event.kind < 30_000)) return false;
+  // Gift-wrapped private notices (NIP-59): relays may serve them to their recipient only (NIP-17, AUTH).
+  if (event.kind === GIFT_WRAP_KIND) return false;
   const expiration = event.tags.find((tag) => tag[0] === 'expiration')?.[1];
   return expiration === undefined || !(Number(expiration) <= nowSeconds + 60);
 }

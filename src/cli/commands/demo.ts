@@ -50,6 +50,7 @@ export async function demoCommand(config: AgentConfig, output: Output): Promise<
       lightning: sandbox.agent,
       identity: identityFrom(agentKey),
       policy: config.policy,
+      arbitrators: config.arbitrators,
       relays: [{ url: relay.url, read: true, write: true }],
       reconcileIntervalMs: 500,
       outboxIntervalMs: 100,

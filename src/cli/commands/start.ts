@@ -54,6 +54,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       lightning: lightning.backend,
       identity,
       policy: config.policy,
+      arbitrators: config.arbitrators,
       rate: config.policy.rateLimit,
       relays: relayList.relays,
       publishQuorum: config.publishQuorum,
