@@ -156,7 +156,7 @@ test('money held past policy.custody_max_seconds is flagged, and a worker payout
   const text = custodyText(report).join('\n');
   assert.match(text, '1 past the custody limit');
   assert.match(text, '(7 d): PAST the 7 d limit');
-  assert.match(text, 'not in custody: the worker is being paid');
+  assert.match(text, 'not in custody: settled for the worker, whose payout is below');
   assert.match(text, 'being paid');
 });
 

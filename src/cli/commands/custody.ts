@@ -157,7 +157,8 @@ export function custodyText(report: CustodyReport): string[] {
     out.push('');
     out.push(`task ${line.taskId}`);
     out.push(`  state ${line.state}, ${resolutionText(line.resolution)}, held ${line.heldMsat} msat`);
-    if (line.custodySince === null) out.push('  not in custody: the worker is being paid');
+    if (line.custodySince === null)
+      out.push('  not in custody: settled for the worker, whose payout is below');
     else {
       const limit = line.overdue
         ? `PAST the ${duration(report.custodyMaxSeconds)} limit`
