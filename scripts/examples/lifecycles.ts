@@ -258,7 +258,7 @@ function disputePath(out: Example[]): void {
     details: {
       reason: 'verdict',
       resolution: { kind: 'split', workerShareBps: 6_000 },
-      verdicts: [{ eventId: verdict.id, agrees: true }],
+      verdicts: [{ eventId: verdict.id, by: EXAMPLE_KEYS.arbitrator, agrees: true }],
     },
   });
   // Settled; the worker's share goes out at once, the poster has not given an invoice yet.

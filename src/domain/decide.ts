@@ -28,6 +28,10 @@ export function decide(task: Task | null, command: Command, context: DecideConte
   if (task === null) return refuse(reject('WrongState', 'unknown task'));
   // A verdict on a finished task is told that the dispute is over (and who it is not for comes first).
   if (command.type === 'verdict') return decideVerdict(task, command, context);
+  // A poster who approved is told that an approval is final, however far the payout has gone.
+  if (command.type === 'dispute' && task.reason === 'approved' && command.by === task.poster) {
+    return decideDispute(task, command, context);
+  }
   if (TERMINAL_STATES.has(task.state)) {
     return refuse(reject('NothingToDo', `task is already ${task.state}`));
   }
@@ -296,7 +300,7 @@ function decideDispute(task: Task, command: CommandOf<'dispute'>, context: Decid
       ),
     );
   }
-  if (task.state === 'disputed') {
+  if (disputeOpen(task)) {
     if (task.statements.some((statement) => statement.by === command.by)) {
       return refuse(reject('NothingToDo', 'the task is already disputed and your statement is on record'));
     }
@@ -334,9 +338,7 @@ function decideVerdict(task: Task, command: CommandOf<'verdict'>, { now }: Decid
   ) {
     return refuse(reject('InvalidVerdict', 'a split verdict needs share_bps, an integer from 0 to 10000'));
   }
-  const awaiting =
-    task.state === 'disputed' || (task.state === 'custody' && task.resolution.kind === 'pending_verdict');
-  if (!awaiting) {
+  if (!disputeOpen(task)) {
     return refuse(
       reject(
         'WrongState',
@@ -360,13 +362,33 @@ function decideVerdict(task: Task, command: CommandOf<'verdict'>, { now }: Decid
   };
   const agreeing =
     task.verdicts.filter((verdict) => sameResolution(verdict.resolution, resolution)).length + 1;
-  if (agreeing < threshold) return accept(recorded);
+  // While the hold settles into custody, a verdict is recorded; it acts once the hold is settled.
+  if (agreeing < threshold || task.state === 'settling') return accept(recorded);
   if (task.state === 'disputed') {
     if (resolution.kind === 'poster')
       return accept(recorded, { type: 'refund_requested', at: now, reason: 'verdict' });
     return accept(recorded, { type: 'settle_requested', at: now, reason: 'verdict', resolution });
   }
   return accept(recorded, { type: 'verdict_given', at: now, by: command.by, resolution });
+}
+
+/** Whether a task's dispute is still waiting for verdicts: disputed, or its money moving into / held in custody
+ * pending a verdict. */
+function disputeOpen(task: Task): boolean {
+  if (task.state === 'disputed') return true;
+  const pending = task.resolution?.kind === 'pending_verdict';
+  return pending && (task.state === 'settling' || task.state === 'custody');
+}
+
+/** The resolution k agreeing verdicts reached, if any (the first one to reach k, in recording order). */
+function agreedResolution(task: Task): { resolution: Resolution; by: Hex32 } | null {
+  for (const verdict of task.verdicts) {
+    const agreeing = task.verdicts.filter((other) => sameResolution(other.resolution, verdict.resolution));
+    if (task.arbitration.threshold > 0 && agreeing.length >= task.arbitration.threshold) {
+      return { resolution: verdict.resolution, by: agreeing[agreeing.length - 1]!.by };
+    }
+  }
+  return null;
 }
 
 /** Two verdicts agree when they send the money the same way (a split only with the same share). */
@@ -389,6 +411,14 @@ function decideHoldSettled(task: Task, paymentHash: Hex32, { now }: DecideContex
   }
   // Only our own settle intent may settle: anything else is an inconsistency for the operator, not a transition.
   if (task.state !== 'settling') return refuse(wrongState(task, 'hold_settled'));
+  // Verdicts that reached k while the hold was settling into custody act now.
+  const agreed = task.resolution.kind === 'pending_verdict' ? agreedResolution(task) : null;
+  if (agreed) {
+    return accept(
+      { type: 'hold_settled', at: now },
+      { type: 'verdict_given', at: now, by: agreed.by, resolution: agreed.resolution },
+    );
+  }
   return accept({ type: 'hold_settled', at: now });
 }
 

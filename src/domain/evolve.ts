@@ -124,11 +124,11 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
       };
     case 'statement_added':
       return {
-        ...inState(task, event, 'disputed'),
+        ...inState(task, event, 'disputed', 'settling', 'custody'),
         statements: [...task.statements, { by: event.by, text: event.text, at: event.at }],
       };
     case 'verdict_recorded': {
-      const open = inState(task, event, 'disputed', 'custody');
+      const open = inState(task, event, 'disputed', 'settling', 'custody');
       return {
         ...open,
         verdicts: [

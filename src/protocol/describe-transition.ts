@@ -35,7 +35,9 @@ export async function describeTransition(
   event: TaskEvent,
   facts: TransitionFacts,
 ): Promise<Body | null> {
-  if (before?.state === after.state || after.state === 'posted') return null;
+  // One transition per change of state; a verdict on money in custody is published even when the state stays.
+  if ((before?.state === after.state && event.type !== 'verdict_given') || after.state === 'posted')
+    return null;
   switch (after.state) {
     case 'offered':
       return {
@@ -87,7 +89,11 @@ export async function describeTransition(
     case 'settling':
       return {
         state: after.state,
-        details: { reason: after.reason, resolution: after.resolution, verdicts: verdictRefs(after, event) },
+        details: {
+          reason: after.reason,
+          resolution: after.resolution,
+          verdicts: verdictRefs(before, after, event),
+        },
       };
     case 'settled':
       return { state: after.state, details: { settlement: await settlementOf(after, event, facts) } };
@@ -98,7 +104,7 @@ export async function describeTransition(
           heldMsat: after.ledger.heldMsat,
           resolution: after.resolution,
           settlement: await settlementOf(after, event, facts),
-          verdicts: verdictRefs(after, event),
+          verdicts: verdictRefs(before, after, event),
         },
       };
     case 'payout_pending': {
@@ -122,7 +128,10 @@ export async function describeTransition(
         details: { payouts: after.payouts.map(paidPayout), routingFeeMsat: after.ledger.routingFeeMsat },
       };
     case 'refunding':
-      return { state: after.state, details: { reason: after.reason, verdicts: verdictRefs(after, event) } };
+      return {
+        state: after.state,
+        details: { reason: after.reason, verdicts: verdictRefs(before, after, event) },
+      };
     case 'refunded':
       return {
         state: after.state,
@@ -143,20 +152,25 @@ export async function describeTransition(
 }
 
 /**
- * The verdicts behind a transition that a verdict caused: the ones that agree with the resolution taken, and
- * the dissents on record (only verdicts that came as labels have an event id to cite).
+ * The verdicts on record when a transition ends a dispute (by k verdicts, or by the rulebook at the hold deadline)
+ * or a verdict moves money in custody: those that agree with the resolution taken, and the dissents. Only verdicts
+ * that came as labels have an event id to cite.
  */
-function verdictRefs(task: Task, event: TaskEvent): VerdictRef[] {
-  const byVerdict =
-    (event.type === 'settle_requested' || event.type === 'refund_requested') && event.reason === 'verdict';
-  if (!byVerdict && event.type !== 'verdict_given') return [];
+function verdictRefs(before: Task | null, task: Task, event: TaskEvent): VerdictRef[] {
+  const endsDispute =
+    before?.state === 'disputed' && (event.type === 'settle_requested' || event.type === 'refund_requested');
+  if (!endsDispute && event.type !== 'verdict_given') return [];
   const taken: Resolution =
     event.type === 'settle_requested' || event.type === 'verdict_given'
       ? event.resolution
       : { kind: 'poster' };
   return task.verdicts
     .filter((verdict): verdict is RecordedVerdict & { eventId: Hex32 } => verdict.eventId !== null)
-    .map((verdict) => ({ eventId: verdict.eventId, agrees: sameResolution(verdict.resolution, taken) }));
+    .map((verdict) => ({
+      eventId: verdict.eventId,
+      by: verdict.by,
+      agrees: sameResolution(verdict.resolution, taken),
+    }));
 }
 
 /** The settlement, told only by the transition that follows the node's SETTLED report. */

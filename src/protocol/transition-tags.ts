@@ -15,9 +15,11 @@ import {
   onlyIfValid,
   optionalTag,
   optionalTagValue,
+  relayHint,
   rolePubkeyTag,
   TASK_E_TAG,
   tagValue,
+  tuple,
   unixString,
 } from './schemas.ts';
 import type { Settlement, TransitionCommon, VerdictRef } from './transition-types.ts';
@@ -137,24 +139,30 @@ export const preimageHashes = {
 };
 
 /** The verdicts a transition acts on (`e:verdict`, they agree) and the dissents on record (`e:dissent`). */
+/** `["e", <verdict event id>, <relay or "">, "verdict" | "dissent", <arbitrator pubkey>]` (NIP-10's author). */
+function verdictRef(marker: 'verdict' | 'dissent') {
+  return tuple([z.literal('e'), hex64, relayHint, z.literal(marker), hex64]).transform((found) => ({
+    eventId: found[1],
+    by: found[4],
+    agrees: marker === 'verdict',
+  }));
+}
+
 export const verdictTags = {
   'e:verdict': z.preprocess(
     (value) => value ?? [],
-    z.array(markedEventTag('verdict')).max(20, 'allows at most 20 verdict references'),
+    z.array(verdictRef('verdict')).max(20, 'allows at most 20 verdict references'),
   ),
   'e:dissent': z.preprocess(
     (value) => value ?? [],
-    z.array(markedEventTag('dissent')).max(20, 'allows at most 20 dissent references'),
+    z.array(verdictRef('dissent')).max(20, 'allows at most 20 dissent references'),
   ),
 };
 
-export function verdictRefsOf(tags: { 'e:verdict': string[]; 'e:dissent': string[] }): VerdictRef[] {
-  return [
-    ...tags['e:verdict'].map((eventId) => ({ eventId, agrees: true })),
-    ...tags['e:dissent'].map((eventId) => ({ eventId, agrees: false })),
-  ];
+export function verdictRefsOf(tags: { 'e:verdict': VerdictRef[]; 'e:dissent': VerdictRef[] }): VerdictRef[] {
+  return [...tags['e:verdict'], ...tags['e:dissent']];
 }
 
 export function verdictRefTags(refs: readonly VerdictRef[]): string[][] {
-  return refs.map((ref) => ['e', ref.eventId, '', ref.agrees ? 'verdict' : 'dissent']);
+  return refs.map((ref) => ['e', ref.eventId, '', ref.agrees ? 'verdict' : 'dissent', ref.by]);
 }

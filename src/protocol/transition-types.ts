@@ -95,6 +95,8 @@ export interface OfferedArbitration {
 /** A verdict a transition acts on (agrees) or keeps on record as a dissent: the verdict label's event id. */
 export interface VerdictRef {
   eventId: Hex32;
+  /** The arbitrator who signed it (NIP-10's author element of the e tag). */
+  by: Hex32;
   agrees: boolean;
 }
 
