@@ -286,11 +286,15 @@ function actionTags<N extends ActionName>(name: N) {
 }
 
 const note = text(LIMITS.actionContentChars);
-/** LUD-16: name@domain, lowercase, as a wallet shows it. */
+/** LUD-16: name@domain, lowercase, as a wallet shows it. A `:port` is accepted here and refused by the look-up
+ * itself, which allows one only in a test setup (a local service). */
 export const lightningAddress = z
   .string()
   .max(320, 'must be at most 320 characters')
-  .regex(/^[a-z0-9._+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a Lightning address, name@domain (lowercase)');
+  .regex(
+    /^[a-z0-9._+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?$/,
+    'must be a Lightning address, name@domain (lowercase)',
+  );
 const required = nonEmptyText(LIMITS.actionContentChars);
 const recipient = z.enum(PAYOUT_RECIPIENTS, { error: 'must be "worker" or "poster"' });
 
