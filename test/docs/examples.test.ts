@@ -371,9 +371,11 @@ test('the listing tag table matches the parser: required tags are required, opti
     'amount',
     'd',
     'p',
+    'p:arbitrator',
     'price',
     'summary',
     't',
+    'threshold',
     'title',
     'window',
   ]);
