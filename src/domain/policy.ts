@@ -27,7 +27,7 @@ export function policyProblems(policy: Policy): string[] {
   const total = totalWindowSeconds(policy.windows);
   if (total > policy.maxHoldSeconds) {
     problems.push(
-      `policy windows (claim + work + review + dispute = ${describeDuration(total)}) are longer than policy.max_hold_seconds (${describeDuration(policy.maxHoldSeconds)}): money would sit in a hold longer than the agent allows; shorten the windows or raise max_hold_seconds`,
+      `policy.max_hold_seconds: the windows (claim + work + review + dispute = ${describeDuration(total)}) are longer than the maximum hold of ${describeDuration(policy.maxHoldSeconds)}: money would sit in a hold longer than the agent allows; shorten the windows or raise max_hold_seconds`,
     );
   }
   return problems;

@@ -2,6 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { npubEncode } from 'nostr-tools/nip19';
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, fromRaw, loadConfig } from '../../src/agent/config.ts';
@@ -32,6 +34,38 @@ test('with no file and no environment the agent runs on embedded defaults: sandb
 test('the per-pubkey rate limit comes from policy.rate_per_minute and policy.rate_burst', () => {
   const config = fromRaw({ policy: { rate_per_minute: 120, rate_burst: 10 } }, 'escrow-agent.toml', cwd);
   assert.equal(config.policy.rateLimit, { perMinute: 120, burst: 10 });
+});
+
+test('arbitrators: an npub or hex pubkey, or a table with a name, a fee and an active flag; the policy offers the active ones', () => {
+  const secret = generateSecretKey();
+  const hex = getPublicKey(secret);
+  const other = 'b'.repeat(64);
+  const config = fromRaw(
+    {
+      policy: {
+        arbitrators: [
+          npubEncode(hex),
+          { pubkey: other, name: 'Bea', fee_base_msat: 1000, fee_ppm: 500 },
+          { pubkey: 'c'.repeat(64), active: false },
+        ],
+      },
+    },
+    'escrow-agent.toml',
+    cwd,
+  );
+  assert.equal(config.arbitrators, [
+    { pubkey: hex, name: '', feeBaseMsat: 0n, feePpm: 0, active: true },
+    { pubkey: other, name: 'Bea', feeBaseMsat: 1000n, feePpm: 500, active: true },
+    { pubkey: 'c'.repeat(64), name: '', feeBaseMsat: 0n, feePpm: 0, active: false },
+  ]);
+  assert.equal(config.policy.arbitrators, [hex, other]);
+});
+
+test('the default windows fill the 24 h maximum hold exactly', () => {
+  const { policy } = loadConfig({ env: {}, cwd });
+  assert.is(policy.maxHoldSeconds, 86_400);
+  const { claimSeconds, workSeconds, reviewSeconds, disputeSeconds } = policy.windows;
+  assert.is(claimSeconds + workSeconds + reviewSeconds + disputeSeconds, 86_400);
 });
 
 test('what one relay may cost the agent comes from nostr.max_* keys, with bounded defaults', () => {
@@ -122,10 +156,10 @@ const badValues: BadCase[] = [
     'sqlite:<path> or postgres://',
   ],
   [
-    'an arbitrator in npub form',
+    'an arbitrator that is neither an npub nor hex',
     { policy: { arbitrators: ['npub1xyz'] } },
     'policy.arbitrators.0',
-    '64-character lowercase hex',
+    'npub',
   ],
   [
     'a relay that is not a websocket',
@@ -164,10 +198,16 @@ const badValues: BadCase[] = [
     'make min <= max',
   ],
   [
-    'custody with no arbitrator',
-    { policy: { dispute_deadline_rule: 'custody' } },
-    'policy.dispute_deadline_rule',
-    'nobody could ever release it',
+    'windows longer than the maximum hold',
+    { policy: { max_hold_seconds: 3600 } },
+    'policy.max_hold_seconds',
+    'shorten the windows or raise max_hold_seconds',
+  ],
+  [
+    'an arbitrator table with an unknown key',
+    { policy: { arbitrators: [{ pubkey: 'a'.repeat(64), nmae: 'x' }] } },
+    'policy.arbitrators.0',
+    'unknown key(s) nmae',
   ],
   [
     'a rate of zero events a minute',
