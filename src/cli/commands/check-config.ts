@@ -31,7 +31,15 @@ export async function checkConfigCommand(config: AgentConfig, output: Output): P
   output.out(`amounts:       ${policy.minAmountMsat}..${policy.maxAmountMsat} msat`);
   output.out(`fee:           ${policy.fee.baseMsat} msat + ${policy.fee.ppm} ppm`);
   output.out(
-    `windows:       claim ${policy.windows.claimSeconds} s, work ${policy.windows.workSeconds} s, review ${policy.windows.reviewSeconds} s, dispute ${policy.windows.disputeSeconds} s (${totalWindowSeconds(policy.windows)} s in all)`,
+    `windows:       claim ${policy.windows.claimSeconds} s, work ${policy.windows.workSeconds} s, review ${policy.windows.reviewSeconds} s, dispute ${policy.windows.disputeSeconds} s (${totalWindowSeconds(policy.windows)} s in all; the maximum hold is ${policy.maxHoldSeconds} s)`,
+  );
+  const named = config.arbitrators.filter((entry) => entry.active);
+  output.out(
+    `disputes:      ${
+      named.length === 0
+        ? 'no arbitrators in the configuration (more may be in the database: escrow-agent arbitrators list)'
+        : `${named.length} arbitrator(s) in the configuration (${named.map((entry) => entry.name || `${entry.pubkey.slice(0, 12)}…`).join(', ')}), plus any in the database`
+    }; undecided at the hold deadline: ${policy.disputeDeadlineRule}`,
   );
   output.out(
     `hold:          final CLTV ${cltv} blocks (max ${policy.maxFinalCltvDelta}), incl. ${policy.backendAutoCancelBlocks} auto-cancel and ${policy.safetyMarginBlocks} safety blocks`,
