@@ -489,6 +489,17 @@ function decidePayoutFailed(
 ): Decision {
   const payout = findPayout(task, command.recipient);
   // `attempts` already counts the attempt that just failed.
+  // An invoice found unusable before any attempt (expired while it waited, the wrong amount): ask for a new one.
+  if (payout?.state === 'due' && command.invoiceUnusable === true) {
+    return accept({
+      type: 'payout_failed',
+      at: context.now,
+      recipient: command.recipient,
+      reason: command.reason,
+      needsInvoice: true,
+      ...(payout.address ? { forgetAddress: true } : {}),
+    });
+  }
   const exhausted = payout !== undefined && payout.attempts >= context.policy.maxPayoutAttempts;
   const needsInvoice = command.invoiceUnusable === true || exhausted;
   return decidePayoutResult(task, command.recipient, context, {

@@ -204,7 +204,8 @@ function apply(task: Task, event: Exclude<TaskEvent, { type: 'task_posted' }>): 
     }
     case 'payout_failed': {
       const settled = inState(task, event, ...PAYABLE_STATES);
-      const withPayout = updatePayout(settled, event, ['in_flight'], (payout) =>
+      // `due`: the invoice was found unusable before any attempt (decide allows it only with needsInvoice).
+      const withPayout = updatePayout(settled, event, ['in_flight', 'due'], (payout) =>
         event.needsInvoice
           ? { ...payout, state: 'needs_invoice', paymentHash: null }
           : { ...payout, state: 'due', paymentHash: null },
@@ -293,7 +294,8 @@ function payoutsFor(task: Task, resolution: Resolution): Payout[] {
   return amounts
     .filter(([, amount]) => amount > 0n)
     .map(([recipient, amountMsat]): Payout => {
-      const bolt11 = recipient === 'worker' ? task.workerInvoice : null;
+      // The worker's invoice from submit is for amount - fee: it pays a worker who gets all of it, never a share.
+      const bolt11 = recipient === 'worker' && amountMsat === net ? task.workerInvoice : null;
       const fresh = {
         recipient,
         amountMsat,

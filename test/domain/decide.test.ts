@@ -734,20 +734,62 @@ test('a split verdict pays each side its share of the amount less the fee, throu
   assert.equal(
     task?.payouts.map((payout) => [payout.recipient, payout.amountMsat, payout.state]),
     [
-      ['worker', (net * 6000n) / 10_000n, 'due'],
+      // The worker's invoice from submit is for amount - fee, not for a share: both sides are asked.
+      ['worker', (net * 6000n) / 10_000n, 'needs_invoice'],
       ['poster', net - (net * 6000n) / 10_000n, 'needs_invoice'],
     ],
   );
   assert.is(task?.state, 'payout_pending');
-  const workerPaysFirst = when(history, { ...payoutStart, amountMsat: (net * 6000n) / 10_000n });
+  const workerInvoice = when(history, {
+    type: 'payout_invoice',
+    by: WORKER,
+    recipient: 'worker',
+    bolt11: WORKER_INVOICE,
+  });
+  const withWorkerInvoice = [...history, ...(workerInvoice.decision.ok ? workerInvoice.decision.events : [])];
+  assert.is(workerInvoice.after?.state, 'payout_pending', 'the poster still owes an invoice');
+  const workerPaysFirst = when(withWorkerInvoice, {
+    ...payoutStart,
+    amountMsat: (net * 6000n) / 10_000n,
+  });
   assert.ok(workerPaysFirst.decision.ok, 'the worker share can be paid while the poster has no invoice yet');
-  const posterInvoice = when(history, {
+  const posterInvoice = when(withWorkerInvoice, {
     type: 'payout_invoice',
     by: POSTER,
     recipient: 'poster',
     bolt11: POSTER_INVOICE,
   });
   assert.is(posterInvoice.after?.state, 'custody');
+});
+
+test('a split worker payout whose invoice turns out unusable before any attempt asks for a new one', () => {
+  const verdict = when(HISTORY.disputed(), {
+    type: 'verdict',
+    by: ARBITRATOR,
+    outcome: 'split',
+    workerShareBps: 6000,
+  });
+  const history = [
+    ...HISTORY.disputed(),
+    ...(verdict.decision.ok ? verdict.decision.events : []),
+    { type: 'hold_settled', at: T0 + 901 } as TaskEvent,
+    { type: 'payout_invoice_given', at: T0 + 902, recipient: 'worker', bolt11: WORKER_INVOICE } as TaskEvent,
+  ];
+  assert.is(given(history)?.payouts[0]?.state, 'due');
+  const failed = when(history, {
+    type: 'payout_failed',
+    recipient: 'worker',
+    reason: 'the invoice expired',
+    invoiceUnusable: true,
+  });
+  assert.ok(
+    failed.decision.ok,
+    'a due payout with an unusable invoice can be marked failed (it was stuck due)',
+  );
+  assert.is(failed.after?.payouts[0]?.state, 'needs_invoice');
+  assert.is(failed.after?.state, 'payout_pending');
+  const transient = when(history, { type: 'payout_failed', recipient: 'worker', reason: 'no route' });
+  assert.not.ok(transient.decision.ok, 'only an unusable invoice fails a payout that was never started');
 });
 
 test('under the custody rule, a dispute near the hold deadline is settled into custody until a verdict', () => {

@@ -612,7 +612,8 @@ test('custody (2 of 3): fewer than k verdicts keep it pending; the k-th agreeing
   assert.equal(
     third.task.payouts.map((payout) => [payout.recipient, payout.amountMsat, payout.state]),
     [
-      ['worker', shares.worker, 'due'],
+      // The worker's invoice from submit is for amount - fee: a share needs its own invoice.
+      ['worker', shares.worker, 'needs_invoice'],
       ['poster', shares.poster, 'needs_invoice'],
     ],
   );
@@ -1023,7 +1024,13 @@ test('lightning address: the poster of a split gives one for their share', () =>
     address: 'poster@wallet.example',
   };
   refused(settled.history, { ...posterAddress, by: WORKER }, at(T0 + 903), 'NotYourTask');
-  const given2 = accepted(settled.history, posterAddress, at(T0 + 903));
+  // The worker's share needs an invoice of its own (the one from submit is for amount - fee).
+  const workerInvoice = accepted(
+    settled.history,
+    { type: 'payout_invoice', by: WORKER, recipient: 'worker', bolt11: WORKER_INVOICE },
+    at(T0 + 903),
+  );
+  const given2 = accepted(workerInvoice.history, posterAddress, at(T0 + 903));
   const poster = given2.task.payouts.find((payout) => payout.recipient === 'poster');
   assert.is(poster?.address, 'poster@wallet.example');
   const invoice = accepted(
