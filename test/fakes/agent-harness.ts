@@ -68,6 +68,8 @@ export interface Harness {
     title?: string;
     by?: Person;
     windows?: Record<string, number>;
+    /** Tags added as they are after the built listing's own (e.g. arbitrator p tags and a threshold), unchecked. */
+    extraTags?: string[][];
   }): Promise<NostrEvent>;
   /** Signs and publishes an action (kind 1985 label) on a task. */
   act(
@@ -178,18 +180,19 @@ export async function startHarness(
     async publish(event) {
       return client.publish(event);
     },
-    async postTask({ amountMsat, title = 'Write a haiku about escrow', by, windows = {} }) {
+    async postTask({ amountMsat, title = 'Write a haiku about escrow', by, windows = {}, extraTags = [] }) {
       const author = by ?? harness.poster;
+      const template = buildListing({
+        d: `task-${randomBytes(4).toString('hex')}`,
+        title,
+        amountMsat,
+        agent: agentKey.pubkey,
+        windows: windows as Partial<Record<WindowName, number>>,
+        content: 'Five, seven, five syllables.',
+        createdAt: Math.floor(Date.now() / 1000),
+      });
       const event = finalizeEvent(
-        buildListing({
-          d: `task-${randomBytes(4).toString('hex')}`,
-          title,
-          amountMsat,
-          agent: agentKey.pubkey,
-          windows: windows as Partial<Record<WindowName, number>>,
-          content: 'Five, seven, five syllables.',
-          createdAt: Math.floor(Date.now() / 1000),
-        }),
+        { ...template, tags: [...template.tags, ...extraTags.map((tag) => [...tag])] },
         author.secretKey,
       );
       await client.publish(event);
