@@ -135,7 +135,7 @@ function happyPath(out: Example[]): void {
   });
   task.transition(T0 + 32_004, null, {
     state: 'settled',
-    details: { settlement: task.settlement(HEIGHT + 56) },
+    details: { settlement: task.settlement(HEIGHT + 56), verdicts: [] },
   });
   task.transition(T0 + 32_009, null, {
     state: 'paid',
@@ -207,7 +207,8 @@ function disputePath(out: Example[]): void {
   task.transition(T0 + 4_001, claim, { state: 'claimed', details: { windowEndsAt: T0 + 4_001 + 43_200 } });
   const net = task.amountMsat - task.feeMsat;
   const shares = splitShares(net, 6_000);
-  const workerPayout = payoutInvoice('dispute worker', 'worker', shares.worker, T0 + 30_000);
+  // At submission the worker's invoice is for amount - fee: all of it, as if the poster approved.
+  const submitted = payoutInvoice('dispute worker submit', 'worker', net, T0 + 30_000);
   const submit = task.act(
     'submit',
     SECRET.worker,
@@ -215,7 +216,7 @@ function disputePath(out: Example[]): void {
       action: 'submit',
       taskId: task.taskId,
       createdAt: T0 + 30_000,
-      bolt11: workerPayout.bolt11,
+      bolt11: submitted.bolt11,
       delivery: 'https://example.com/sqlite-bench/report.md',
     }),
   );
@@ -261,16 +262,33 @@ function disputePath(out: Example[]): void {
       verdicts: [{ eventId: verdict.id, by: EXAMPLE_KEYS.arbitrator, agrees: true }],
     },
   });
-  // Settled; the worker's share goes out at once, the poster has not given an invoice yet.
+  // Settled into custody: each side is asked for an invoice for exactly its share (the worker's invoice from
+  // submit is for amount - fee, so it cannot pay a share).
   task.transition(T0 + 40_004, null, {
     state: 'payout_pending',
     details: {
-      recipient: 'poster',
-      reason: 'no payout invoice from the poster yet',
+      recipient: 'worker',
+      recipients: ['worker', 'poster'],
+      reason: 'no payout invoice from the worker and the poster yet',
       attempts: 0,
       settlement: task.settlement(HEIGHT + 68),
+      verdicts: [],
     },
   });
+  // The worker gives an invoice for its share: still payout_pending (the poster's share waits), no transition;
+  // the worker's share is paid at once.
+  const workerPayout = payoutInvoice('dispute worker', 'worker', shares.worker, T0 + 42_000);
+  task.act(
+    'worker-payout-invoice',
+    SECRET.worker,
+    act({
+      action: 'payout_invoice',
+      taskId: task.taskId,
+      createdAt: T0 + 42_000,
+      bolt11: workerPayout.bolt11,
+      recipient: 'worker',
+    }),
+  );
   const posterPayout = payoutInvoice('dispute poster', 'poster', shares.poster, T0 + 45_000);
   const given = task.act(
     'payout-invoice',

@@ -84,7 +84,10 @@ function stateTags(transition: Transition): string[][] {
         ...verdictRefTags(transition.details.verdicts),
       ];
     case 'settled':
-      return settlementTags(transition.details.settlement);
+      return [
+        ...settlementTags(transition.details.settlement),
+        ...verdictRefTags(transition.details.verdicts),
+      ];
     case 'custody':
       return [
         ['held', transition.details.heldMsat.toString()],
@@ -94,10 +97,11 @@ function stateTags(transition: Transition): string[][] {
       ];
     case 'payout_pending':
       return [
-        ['recipient', transition.details.recipient],
+        ...transition.details.recipients.map((recipient) => ['recipient', recipient]),
         ['reason', transition.details.reason],
         ['attempts', String(transition.details.attempts)],
         ...settlementTags(transition.details.settlement),
+        ...verdictRefTags(transition.details.verdicts),
       ];
     case 'paid':
       return [

@@ -96,7 +96,13 @@ export async function describeTransition(
         },
       };
     case 'settled':
-      return { state: after.state, details: { settlement: await settlementOf(after, event, facts) } };
+      return {
+        state: after.state,
+        details: {
+          settlement: await settlementOf(after, event, facts),
+          verdicts: verdictRefs(before, after, event),
+        },
+      };
     case 'custody':
       return {
         state: after.state,
@@ -108,17 +114,23 @@ export async function describeTransition(
         },
       };
     case 'payout_pending': {
-      const waiting = payoutIn(after, 'needs_invoice');
+      const waiting = after.payouts.filter((payout) => payout.state === 'needs_invoice');
+      const failed =
+        event.type === 'payout_failed' ? waiting.find((p) => p.recipient === event.recipient) : undefined;
+      const first = failed ?? waiting[0] ?? payoutIn(after, 'needs_invoice');
+      const ordered = [first, ...waiting.filter((payout) => payout !== first)];
       return {
         state: after.state,
         details: {
-          recipient: waiting.recipient,
+          recipient: first.recipient,
+          recipients: ordered.map((payout) => payout.recipient),
           reason:
             event.type === 'payout_failed'
               ? event.reason
-              : `no payout invoice from the ${waiting.recipient} yet`,
-          attempts: waiting.attempts,
+              : `no payout invoice from the ${ordered.map((payout) => payout.recipient).join(' and the ')} yet`,
+          attempts: first.attempts,
           settlement: await settlementOf(after, event, facts),
+          verdicts: verdictRefs(before, after, event),
         },
       };
     }

@@ -8,7 +8,12 @@
 // ours (clients find them with `#L` / `#l`). Sources (`e` tags) are capped: see REPUTATION_SOURCES_CAP.
 import type { EventTemplate } from 'nostr-tools/pure';
 import { z } from 'zod';
-import type { Reputation, ReputationCounters, TaskOutcome } from '../domain/reputation.ts';
+import {
+  type Reputation,
+  type ReputationCounters,
+  sortedVerdicts,
+  type TaskOutcome,
+} from '../domain/reputation.ts';
 import type { Hex32 } from '../domain/types.ts';
 import { utf8ByteLength } from './bytes.ts';
 import { KINDS, LABEL_NAMESPACE, LIMITS } from './constants.ts';
@@ -16,7 +21,6 @@ import type { ParsedTransition } from './parse-transition.ts';
 import { ProtocolInputError } from './protocol-input-error.ts';
 import { readLabel } from './read-label.ts';
 import {
-  actionSchemas,
   hex64,
   integerString,
   labelTags,
@@ -29,10 +33,11 @@ import {
   tuple,
   unixSeconds,
 } from './schemas.ts';
-import type { TransitionOf } from './transition-types.ts';
+import type { TransitionOf, VerdictRef } from './transition-types.ts';
 import { verifyEvent } from './verify-event.ts';
 
 export {
+  type CitedVerdict,
   emptyReputationCounters,
   type Reputation,
   type ReputationCounters,
@@ -240,29 +245,26 @@ export function parseReputationAssertion(
 
 // ------------------------------------------------------------------ outcomes from the agent's own log
 
-/** What taskOutcomeFromTransitions needs besides the parsed transitions, for a disputed task. */
+/** What taskOutcomeFromTransitions may check besides the transitions themselves (nothing is required). */
 export interface TaskOutcomeEvidence {
   /**
-   * The signed events of the transitions (for instance the events given to verifyTaskHistory), looked up by
-   * id: each `["e", <verdict event id>, <relay or "">, "verdict"]` tag on a transition after `disputed`
-   * (`settling`, `refunding`, `custody`) names a verdict the agent counted. Required for a disputed task.
-   */
-  transitionEvents?: readonly Pick<NostrEvent, 'id' | 'tags'>[];
-  /**
-   * Action events by id: the `dispute` that caused `disputed` (its `e:cause`; the transition does not say who
-   * opened the dispute, its author does) and every verdict named as above. Each is verified here (id and
-   * signature) and must be about this task. Required for a disputed task.
+   * Action events by id (from the relays). When given, the events the log names for a dispute must all be in it
+   * and hold: the `dispute` that caused `disputed` (its `e:cause`), signed by the party `opened_by` names, and
+   * every verdict a transition cites, signed by the arbitrator the citation names; each verified (id and
+   * signature), a label of that action, about this task.
    */
   actionsById?: ReadonlyMap<string, NostrEvent>;
 }
 
-const verdictTag = z.tuple([z.literal('e'), hex64, relayHint, z.literal('verdict')], z.string());
-
 /**
  * The outcome of one task from its verified transitions (verifyTaskHistory's `chain`, in order), or null
  * when the task is not finished with money moved (not yet `paid` or `refunded`; `cancelled` and `expired`
- * tasks received nothing and count for no one). Throws ProtocolInputError when the transitions are not one
- * task's, or when a disputed task's evidence is missing or does not hold.
+ * tasks received nothing and count for no one). Everything comes from the agent's transitions: the amounts
+ * from the final one, who opened a dispute from `disputed`'s `opened_by`, and the verdicts from the
+ * `["e", <verdict id>, <relay or "">, "verdict" | "dissent", <arbitrator>]` citations of the transitions after
+ * it (agreeing or dissenting, a verdict was given), one per arbitrator named in the offer. Throws
+ * ProtocolInputError when the transitions are not one task's, when the log contradicts itself (two endings, two
+ * verdicts of one arbitrator), or when evidence is given and does not hold.
  */
 export function taskOutcomeFromTransitions(
   transitions: readonly ParsedTransition[],
@@ -298,23 +300,8 @@ export function taskOutcomeFromTransitions(
     poster: final.poster,
     worker,
     ...amounts,
-    dispute: disputeOf(transitions, { taskId, poster: final.poster, worker }, evidence),
+    dispute: disputeOf(transitions, taskId, evidence),
   };
-}
-
-/** The ids named by `["e", <id>, <relay or "">, "verdict"]` tags, in order; throws on a malformed one. */
-export function verdictIdsOf(event: Pick<NostrEvent, 'id' | 'tags'>): Hex32[] {
-  return event.tags
-    .filter((tag) => tag[0] === 'e' && tag[3] === 'verdict')
-    .map((tag) => {
-      const parsed = verdictTag.safeParse(tag);
-      if (!parsed.success) {
-        throw new ProtocolInputError(
-          `task outcome: transition ${event.id}: a verdict tag must be ["e", <64 lowercase hex>, <relay or "">, "verdict"]`,
-        );
-      }
-      return parsed.data[1];
-    });
 }
 
 function payoutTo(paid: TransitionOf<'paid'>, recipient: 'worker' | 'poster'): bigint {
@@ -323,52 +310,65 @@ function payoutTo(paid: TransitionOf<'paid'>, recipient: 'worker' | 'poster'): b
     .reduce((sum, payout) => sum + payout.amountMsat, 0n);
 }
 
+/**
+ * The verdicts a transition cites: those that end a dispute (`settling`, `refunding`) or act on money in custody
+ * (whatever transition the verdict causes): any transition whose details carry `verdicts`.
+ */
+function citedBy(transition: ParsedTransition): readonly VerdictRef[] {
+  return 'verdicts' in transition.details ? transition.details.verdicts : [];
+}
+
 function disputeOf(
   transitions: readonly ParsedTransition[],
-  task: { taskId: Hex32; poster: Hex32; worker: Hex32 | null },
+  taskId: Hex32,
   evidence: TaskOutcomeEvidence,
 ): TaskOutcome['dispute'] {
   const at = transitions.findIndex((transition) => transition.state === 'disputed');
   if (at < 0) return null;
   const disputed = transitions[at] as ParsedTransition & TransitionOf<'disputed'>;
-  const opening = actionOf(disputed.cause!, 'dispute', task.taskId, evidence);
-  if (opening.pubkey !== task.poster && opening.pubkey !== task.worker) {
-    throw new ProtocolInputError(
-      `task outcome: dispute ${opening.id} was not opened by the task's poster or worker`,
-    );
+  const openedBy = disputed.details.openedBy === 'poster' ? disputed.poster : disputed.worker;
+  if (openedBy === null) {
+    throw new ProtocolInputError(`task outcome: transition ${disputed.eventId} names no worker`);
   }
+  // The arbitrators the offer committed to (the `disputed` transition repeats them).
+  const offered = transitions.find(
+    (transition): transition is ParsedTransition & TransitionOf<'offered'> => transition.state === 'offered',
+  );
+  const named = offered?.details.arbitration.arbitrators ?? disputed.details.arbitrators;
 
-  const events = new Map((evidence.transitionEvents ?? []).map((event) => [event.id, event]));
-  const verdictIds: Hex32[] = [];
+  const byArbitrator = new Map<Hex32, Hex32>();
   for (const transition of transitions.slice(at + 1)) {
-    const event = events.get(transition.eventId);
-    if (event === undefined) {
-      throw new ProtocolInputError(
-        `task outcome: the event of transition ${transition.eventId} (${transition.state}) was not given: its verdict tags name the verdicts counted`,
-      );
+    for (const ref of citedBy(transition)) {
+      if (!named.includes(ref.by)) continue;
+      const known = byArbitrator.get(ref.by);
+      if (known !== undefined && known !== ref.eventId) {
+        throw new ProtocolInputError(
+          `task outcome: task ${taskId} cites two verdicts of arbitrator ${ref.by} (${known} and ${ref.eventId})`,
+        );
+      }
+      byArbitrator.set(ref.by, ref.eventId);
     }
-    for (const id of verdictIdsOf(event)) if (!verdictIds.includes(id)) verdictIds.push(id);
   }
-  const verdicts = verdictIds.map((id) => {
-    const verdict = actionOf(id, 'verdict', task.taskId, evidence);
-    if (!disputed.details.arbitrators.includes(verdict.pubkey)) {
-      throw new ProtocolInputError(`task outcome: verdict ${id} is not by an arbitrator of the dispute`);
+  const verdicts = sortedVerdicts(byArbitrator);
+
+  if (evidence.actionsById !== undefined) {
+    checkAction(disputed.cause!, 'dispute', openedBy, taskId, evidence.actionsById);
+    for (const verdict of verdicts) {
+      checkAction(verdict.eventId, 'verdict', verdict.by, taskId, evidence.actionsById);
     }
-    const parsed = parseLabelled(actionSchemas.verdict, verdict);
-    if (!parsed.ok) throw new ProtocolInputError(`task outcome: verdict ${id}: invalid: ${parsed.text}`);
-    return { by: verdict.pubkey, outcome: parsed.value.tags.outcome };
-  });
-  return { openedBy: opening.pubkey, verdicts };
+  }
+  return { openedBy, verdicts };
 }
 
-/** The verified action `id` from the evidence: a `label` action about this task. */
-function actionOf(
+/** The action `id` is in `actionsById`, genuine, a `label` action about this task, and signed by `author`. */
+function checkAction(
   id: Hex32,
   label: 'dispute' | 'verdict',
+  author: Hex32,
   taskId: Hex32,
-  evidence: TaskOutcomeEvidence,
-): NostrEvent {
-  const event = evidence.actionsById?.get(id);
+  actionsById: ReadonlyMap<string, NostrEvent>,
+): void {
+  const event = actionsById.get(id);
   if (event === undefined) {
     throw new ProtocolInputError(`task outcome: the ${label} event ${id} was not given (actionsById)`);
   }
@@ -384,5 +384,9 @@ function actionOf(
   if (!event.tags.some((tag) => tag[0] === 'e' && tag[1] === taskId && tag[3] === 'task')) {
     throw new ProtocolInputError(`task outcome: ${label} ${id} is not about task ${taskId}`);
   }
-  return event;
+  if (event.pubkey !== author) {
+    throw new ProtocolInputError(
+      `task outcome: ${label} ${id} is signed by ${event.pubkey}, not by ${author} as the log says`,
+    );
+  }
 }

@@ -251,7 +251,7 @@ export const transitionSchemas = {
   settled: z
     .object({
       tags: z
-        .object({ ...commonTags('settled', { prev: 'required' }), ...settlementTags })
+        .object({ ...commonTags('settled', { prev: 'required' }), ...settlementTags, ...verdictTags })
         .refine(settlementIsWhole, settlementWhole)
         .refine(preimageMatches, preimageHashes),
       content: empty,
@@ -260,7 +260,7 @@ export const transitionSchemas = {
       ({ tags }): Transition => ({
         state: 'settled',
         ...common(tags),
-        details: { settlement: settlementOf(tags) },
+        details: { settlement: settlementOf(tags), verdicts: verdictRefsOf(tags) },
       }),
     ),
   custody: z
@@ -298,13 +298,29 @@ export const transitionSchemas = {
       tags: z
         .object({
           ...commonTags('payout_pending', { prev: 'required' }),
-          recipient: tagValue(
-            'recipient',
-            z.enum(PAYOUT_RECIPIENTS, { error: 'must be "worker" or "poster"' }),
-          ),
+          // One per payout waiting for an invoice (a split may wait for both sides); the first is the one the
+          // reason and the attempts are about.
+          recipient: z
+            .preprocess(
+              (value) => value ?? [],
+              z
+                .array(
+                  tuple([
+                    z.literal('recipient'),
+                    z.enum(PAYOUT_RECIPIENTS, { error: 'must be "worker" or "poster"' }),
+                  ]),
+                )
+                .min(1, 'needs a ["recipient", "worker" | "poster"] tag per payout waiting for an invoice')
+                .max(2, 'allows at most two recipient tags'),
+            )
+            .refine((found) => new Set(found.map((entry) => entry[1])).size === found.length, {
+              message: 'must name each recipient once',
+              ...onlyIfValid,
+            }),
           reason: tagValue('reason', reasonText),
           attempts: tagValue('attempts', heightString),
           ...settlementTags,
+          ...verdictTags,
         })
         .refine(settlementIsWhole, settlementWhole)
         .refine(preimageMatches, preimageHashes),
@@ -315,10 +331,12 @@ export const transitionSchemas = {
         state: 'payout_pending',
         ...common(tags),
         details: {
-          recipient: tags.recipient,
+          recipient: tags.recipient[0]![1],
+          recipients: tags.recipient.map((entry) => entry[1]),
           reason: tags.reason,
           attempts: tags.attempts,
           settlement: settlementOf(tags),
+          verdicts: verdictRefsOf(tags),
         },
       }),
     ),

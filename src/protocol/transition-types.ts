@@ -60,7 +60,7 @@ export interface TransitionDetails {
   /** openedBy: which party opened the dispute (the author of the `e:cause` action). */
   disputed: { windowEndsAt: number; arbitrators: Hex32[]; openedBy: PayoutRecipient };
   settling: { reason: SettleReason; resolution: Resolution; verdicts: VerdictRef[] };
-  settled: { settlement: Settlement | null };
+  settled: { settlement: Settlement | null; verdicts: VerdictRef[] };
   custody: {
     heldMsat: bigint;
     resolution: Resolution;
@@ -68,10 +68,14 @@ export interface TransitionDetails {
     verdicts: VerdictRef[];
   };
   payout_pending: {
+    /** The recipient the reason and attempts are about. */
     recipient: PayoutRecipient;
+    /** Every recipient whose payout waits for an invoice, `recipient` first. */
+    recipients: PayoutRecipient[];
     reason: string;
     attempts: number;
     settlement: Settlement | null;
+    verdicts: VerdictRef[];
   };
   paid: { payouts: PaidPayout[]; routingFeeMsat: bigint };
   refunding: { reason: RefundReason; verdicts: VerdictRef[] };

@@ -274,14 +274,22 @@ test('every hold invoice in the examples is a regtest BOLT11 for the offered amo
 });
 
 test("every payout invoice in the examples is signed by its recipient's node and is the one paid", () => {
-  const paid = [example('17-paid.json'), example('38-dispute-paid.json')].flatMap((event) =>
+  const paid = [example('17-paid.json'), example('39-dispute-paid.json')].flatMap((event) =>
     event.tags.filter((tag) => tag[0] === 'payout'),
   );
   const invoices: Array<[string, 'worker' | 'poster']> = [
     [example('10-submit.json').tags.find((tag) => tag[0] === 'bolt11')![1]!, 'worker'],
-    [example('29-dispute-submit.json').tags.find((tag) => tag[0] === 'bolt11')![1]!, 'worker'],
-    [example('36-dispute-payout-invoice.json').tags.find((tag) => tag[0] === 'bolt11')![1]!, 'poster'],
+    [example('36-dispute-worker-payout-invoice.json').tags.find((tag) => tag[0] === 'bolt11')![1]!, 'worker'],
+    [example('37-dispute-payout-invoice.json').tags.find((tag) => tag[0] === 'bolt11')![1]!, 'poster'],
   ];
+  // The dispute's submit invoice is for amount - fee: after a split it pays nothing (each share has its own).
+  const submitted = decodeInvoice(
+    example('29-dispute-submit.json').tags.find((tag) => tag[0] === 'bolt11')![1]!,
+  );
+  assert.not.ok(
+    paid.some((tag) => tag[3] === submitted.paymentHash),
+    'the submit invoice of a split is not paid',
+  );
   for (const [bolt11, whose] of invoices) {
     const invoice = decodeInvoice(bolt11);
     assert.is(invoice.node, nodeOf(whose));

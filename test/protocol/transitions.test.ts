@@ -109,7 +109,7 @@ test('the builder refuses to publish a preimage that does not open the payment h
   if (settled.state !== 'settled' || !settled.details.settlement) throw new Error('not a settlement');
   const settlement = { ...settled.details.settlement, preimage: '00'.repeat(32) };
   assert.match(
-    refusal(() => buildTransition({ ...settled, details: { settlement } })),
+    refusal(() => buildTransition({ ...settled, details: { settlement, verdicts: [] } })),
     'sha256(preimage) is not payment_hash',
   );
 });
@@ -123,7 +123,7 @@ test('the builder refuses an offer whose embedded listing is not the task', () =
 });
 
 test('the builder refuses two payouts to the same recipient', () => {
-  const paid = inputOf(transition('38-dispute-paid.json'));
+  const paid = inputOf(transition('39-dispute-paid.json'));
   if (paid.state !== 'paid') throw new Error('not paid');
   const [first] = paid.details.payouts;
   assert.match(
