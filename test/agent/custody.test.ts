@@ -157,7 +157,11 @@ async function splitIntoCustody() {
     'settling cites the verdict it acts on',
   );
   const pending = await harness.waitForState(task.taskId, 'payout_pending');
-  assert.is(tagValue(pending, 'recipient'), 'poster');
+  // Both sides are asked publicly: the worker's invoice from submit is for amount - fee, not for its share.
+  assert.equal(
+    pending.tags.filter((tag) => tag[0] === 'recipient').map((tag) => tag[1]),
+    ['worker', 'poster'],
+  );
   // The settlement proof is on the transition right after settling.
   assert.is(tagValue(pending, 'payment_hash'), tagValue(task.offered, 'payment_hash'));
   assert.is(sha256Hex(tagValue(pending, 'preimage')!), tagValue(pending, 'payment_hash'));
