@@ -29,6 +29,9 @@ Commands:
   verify-db      verify every task's audit chain and money conservation in the database
   custody [--json]
                  the money the agent holds for others (who is owed what, since when) and the totals' conservation
+  reputation NPUB [--json]
+                 one pubkey's reputation at this agent (NPUB or hex): the counters the agent publishes (NIP-85
+                 kind 30382) over the tasks it finished with money moved, and those tasks' final transitions
   arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
                  add, change or reactivate an arbitrator the agent may name on new tasks
   arbitrators remove NPUB
@@ -45,7 +48,8 @@ Commands:
 
 Options:
   --config FILE  TOML configuration (default: ./escrow-agent.toml if present, or $ESCROW_CONFIG)
-  --json         one JSON document on stdout instead of text (custody, arbitrators list); msat as strings
+  --json         one JSON document on stdout instead of text (custody, reputation, arbitrators list); msat
+                 as strings
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
 AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL override the file; AGENT_SECRET_KEY replaces the key
@@ -61,6 +65,7 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
   migrate: checkDataFolder,
   'verify-db': requireExistingDatabase,
   custody: requireExistingDatabase,
+  reputation: requireExistingDatabase,
   // arbitrators: `add` may create the database as migrate does, `list` and `remove` need one (checked there).
 };
 
@@ -68,6 +73,7 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
   custody: ['json'],
+  reputation: ['json'],
 };
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
@@ -80,6 +86,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   ln: async () => (await import('./commands/ln.ts')).lightningCommand,
   arbitrators: async () => (await import('./commands/arbitrators.ts')).arbitratorsCommand,
   custody: async () => (await import('./commands/custody.ts')).custodyCommand,
+  reputation: async () => (await import('./commands/reputation.ts')).reputationCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {

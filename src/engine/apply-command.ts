@@ -18,6 +18,7 @@ import type { AgentContext } from './context.ts';
 import { noticesFor } from './notices.ts';
 import { recordInbound } from './record-inbound.ts';
 import { rejectInTransaction } from './refuse.ts';
+import { publishReputations } from './reputation-publisher.ts';
 import { sign } from './sign.ts';
 
 export interface ApplyInput {
@@ -128,6 +129,9 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
       await tx.outbox.enqueue(sign(ctx, prompt), ctx.writeRelays(), taskId);
     }
   }
+
+  // Reputation: a task that finished with money moved updates the assertion of everyone it counts for.
+  await publishReputations(ctx, tx, before, task);
 
   // Private notices: gift-wrapped to each arbitrator of a dispute, or to a recipient asked for an invoice.
   for (const step of transitions) {

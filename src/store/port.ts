@@ -78,6 +78,15 @@ export interface TaskReader {
   publishedHead(id: Hex32): Promise<Hex32 | null>;
   /** The unfinished (not terminal) task of the listing address 30402:<poster>:<d>, or null when there is none. */
   openAtListingAddress(poster: Hex32, d: string): Promise<Hex32 | null>;
+  /** The tasks that finished with money moved (`paid`, `refunded`) in which `pubkey` is the poster, the worker or
+   * an author of a recorded verdict (or statement), by id: whose counters its reputation is computed from. */
+  finishedInvolving(pubkey: Hex32): Promise<FinishedTask[]>;
+}
+
+/** A finished task and when its ending was committed (its last change: unix seconds, the store's clock). */
+export interface FinishedTask {
+  task: Task;
+  finishedAt: number;
 }
 
 export interface TaskRepository extends TaskReader {

@@ -1,14 +1,30 @@
 // Reputation counts settled outcomes only: who was paid, who got money back, who won or lost a dispute, who
-// judged one; each task once per pubkey, whatever the order or repetition of the outcomes given.
+// judged one; each task once per pubkey, whatever the order or repetition of the outcomes given. The outcome of a
+// task read from the agent's record; the time an assertion is dated.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { fold } from '../../src/domain/evolve.ts';
 import {
   emptyReputationCounters,
   type ReputationCounters,
+  reputationCreatedAt,
   reputationOf,
   reputationsAffectedBy,
   type TaskOutcome,
+  taskOutcomeOf,
 } from '../../src/domain/reputation.ts';
+import type { Task, TaskEvent } from '../../src/domain/types.ts';
+import {
+  AMOUNT,
+  ARBITRATOR_2,
+  ARBITRATOR as DOMAIN_ARBITRATOR,
+  POSTER as DOMAIN_POSTER,
+  WORKER as DOMAIN_WORKER,
+  FEE,
+  HISTORY,
+  T0,
+  withArbitration,
+} from '../fakes/domain.ts';
 
 const id = (n: number) => n.toString(16).padStart(64, '0');
 const POSTER = 'a'.repeat(64);
@@ -66,7 +82,7 @@ test('a split verdict pays both sides: paid and refunded for the poster, won or 
   const split = outcome(4, {
     paidToWorkerMsat: 60_000n,
     paidToPosterMsat: 39_000n,
-    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, outcome: 'split' }] },
+    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, eventId: id(5001) }] },
   });
   assert.equal(
     reputationOf(POSTER, [split]).counters,
@@ -87,7 +103,7 @@ test('a split verdict pays both sides: paid and refunded for the poster, won or 
 });
 
 test('a dispute the worker wins: the worker won, the poster (who opened it) lost', () => {
-  const won = outcome(5, { dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, outcome: 'worker' }] } });
+  const won = outcome(5, { dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, eventId: id(5002) }] } });
   assert.equal(
     reputationOf(WORKER, [won]).counters,
     counters({ tasksPaidAsWorker: 1, earnedMsat: 99_000n, disputesWon: 1 }),
@@ -103,7 +119,7 @@ test('a dispute the poster wins, refunded by cancelling the hold: the poster won
     ending: 'refunded',
     paidToWorkerMsat: 0n,
     refundedMsat: 100_000n,
-    dispute: { openedBy: WORKER, verdicts: [{ by: ARBITER, outcome: 'poster' }] },
+    dispute: { openedBy: WORKER, verdicts: [{ by: ARBITER, eventId: id(5003) }] },
   });
   assert.equal(
     reputationOf(POSTER, [refunded]).counters,
@@ -117,7 +133,7 @@ test('a dispute the poster wins after custody (paid back over Lightning) counts 
   const custody = outcome(7, {
     paidToWorkerMsat: 0n,
     paidToPosterMsat: 99_000n,
-    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, outcome: 'poster' }] },
+    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, eventId: id(5004) }] },
   });
   assert.equal(
     reputationOf(POSTER, [custody]).counters,
@@ -144,14 +160,14 @@ test('arbitrators count once per task in which the agent counted a verdict of th
     dispute: {
       openedBy: WORKER,
       verdicts: [
-        { by: ARBITER, outcome: 'split' },
-        { by: ARBITER, outcome: 'worker' },
-        { by: OTHER_ARBITER, outcome: 'worker' },
+        { by: ARBITER, eventId: id(5005) },
+        { by: ARBITER, eventId: id(5006) },
+        { by: OTHER_ARBITER, eventId: id(5007) },
       ],
     },
   });
   const again = outcome(10, {
-    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, outcome: 'worker' }] },
+    dispute: { openedBy: POSTER, verdicts: [{ by: ARBITER, eventId: id(5008) }] },
   });
   const arbiter = reputationOf(ARBITER, [twice, again]);
   assert.equal(arbiter.counters, counters({ verdictsGiven: 2 }));
@@ -197,6 +213,122 @@ test('a pubkey with no finished task has empty counters and no sources', () => {
     counters: emptyReputationCounters(),
     sources: [],
   });
+});
+
+test('the assertion time: the counted tasks by when they ended, each at least one second after the one before', () => {
+  const at = (n: number, finishedAt: number, fields: Partial<TaskOutcome> = {}) => ({
+    outcome: outcome(n, fields),
+    finishedAt,
+  });
+  assert.is(reputationCreatedAt(WORKER, []), null);
+  assert.is(reputationCreatedAt(WORKER, [at(1, 100)]), 100);
+  // Two tasks ending in the same second: the second assertion is dated one second later.
+  assert.is(reputationCreatedAt(WORKER, [at(1, 100), at(2, 100)]), 101);
+  assert.is(reputationCreatedAt(WORKER, [at(2, 100), at(1, 100), at(3, 100)]), 102);
+  // A gap resets to the ending's time; the input order does not matter.
+  assert.is(reputationCreatedAt(WORKER, [at(3, 500), at(1, 100), at(2, 100)]), 500);
+  // Tasks ending in the order of their times (as commits are): each dates the assertion strictly later, whatever
+  // the task ids (a task of a smaller id ending in the same second as a larger one included).
+  const endings = [at(5, 100), at(2, 100), at(9, 101), at(1, 101), at(4, 101), at(3, 103), at(8, 200)];
+  const dates = endings.map((_, n) => reputationCreatedAt(WORKER, endings.slice(0, n + 1)));
+  assert.equal(dates, [100, 101, 102, 103, 104, 105, 200]);
+  // A task counts once; tasks that do not count for the pubkey do not date its assertion.
+  assert.is(reputationCreatedAt(WORKER, [at(1, 100), at(1, 100), at(1, 100)]), 100);
+  const refunded = at(6, 900, { ending: 'refunded', paidToWorkerMsat: 0n, refundedMsat: 1n });
+  assert.is(reputationCreatedAt(WORKER, [at(1, 100), refunded]), 100);
+  assert.is(reputationCreatedAt(POSTER, [at(1, 100), refunded]), 900);
+});
+
+// ---------------------------------------------------------------- the outcome from the agent's record
+
+const FINAL = id(9999);
+function folded(events: TaskEvent[]): Task {
+  const task = fold(events);
+  if (task === null) throw new Error('an empty history');
+  return task;
+}
+
+test('a paid task: the amounts from its ledger, its final transition, no dispute', () => {
+  assert.equal(taskOutcomeOf(folded(HISTORY.paid()), FINAL), {
+    taskId: folded(HISTORY.paid()).id,
+    finalEventId: FINAL,
+    ending: 'paid',
+    poster: DOMAIN_POSTER,
+    worker: DOMAIN_WORKER,
+    paidToWorkerMsat: AMOUNT - FEE,
+    paidToPosterMsat: 0n,
+    refundedMsat: 0n,
+    dispute: null,
+  });
+  const refunded = taskOutcomeOf(folded(HISTORY.refunded()), FINAL);
+  assert.equal(
+    [refunded?.ending, refunded?.refundedMsat, refunded?.paidToWorkerMsat, refunded?.worker],
+    ['refunded', AMOUNT, 0n, null],
+  );
+});
+
+test('an unfinished, cancelled or expired task has no outcome', () => {
+  for (const events of [HISTORY.funded(), HISTORY.settled(), HISTORY.refunding()]) {
+    assert.is(taskOutcomeOf(folded(events), FINAL), null);
+  }
+  const cancelled = folded([...HISTORY.posted(), { type: 'task_cancelled', at: T0 + 1 }]);
+  assert.is(cancelled.state, 'cancelled');
+  assert.is(taskOutcomeOf(cancelled, FINAL), null);
+});
+
+test('a disputed task: who opened it, and the verdicts with an event id from the named arbitrators, by arbitrator', () => {
+  const events = withArbitration(
+    [
+      ...HISTORY.disputed(),
+      {
+        type: 'verdict_recorded',
+        at: T0 + 800,
+        by: ARBITRATOR_2,
+        resolution: { kind: 'poster' },
+        eventId: id(7002),
+      },
+      // No label, no event id: nothing to cite.
+      { type: 'verdict_recorded', at: T0 + 801, by: STRANGER, resolution: { kind: 'worker' }, eventId: null },
+      {
+        type: 'verdict_recorded',
+        at: T0 + 802,
+        by: DOMAIN_ARBITRATOR,
+        resolution: { kind: 'worker' },
+        eventId: id(7001),
+      },
+      { type: 'settle_requested', at: T0 + 802, reason: 'verdict', resolution: { kind: 'worker' } },
+      { type: 'hold_settled', at: T0 + 803 },
+      {
+        type: 'payout_started',
+        at: T0 + 804,
+        recipient: 'worker',
+        bolt11: 'lnbcrt1',
+        paymentHash: id(7003),
+        amountMsat: AMOUNT - FEE,
+      },
+      { type: 'payout_succeeded', at: T0 + 805, recipient: 'worker', routingFeeMsat: 1n, preimage: id(7004) },
+    ],
+    { arbitrators: [DOMAIN_ARBITRATOR, ARBITRATOR_2, STRANGER], threshold: 1 },
+  );
+  const task = folded(events);
+  assert.is(task.state, 'paid');
+  const result = taskOutcomeOf(task, FINAL);
+  assert.equal(result?.dispute, {
+    openedBy: DOMAIN_POSTER,
+    verdicts: [
+      { by: ARBITRATOR_2, eventId: id(7002) },
+      { by: DOMAIN_ARBITRATOR, eventId: id(7001) },
+    ].sort((a, b) => (a.by < b.by ? -1 : 1)),
+  });
+  // The arbitrators the task does not name are not counted, even with an event id.
+  const renamed = { ...task, arbitration: { ...task.arbitration, arbitrators: [DOMAIN_ARBITRATOR] } };
+  assert.equal(taskOutcomeOf(renamed, FINAL)?.dispute?.verdicts, [
+    { by: DOMAIN_ARBITRATOR, eventId: id(7001) },
+  ]);
+  assert.equal(
+    reputationsAffectedBy(result!),
+    [DOMAIN_POSTER, DOMAIN_WORKER, ARBITRATOR_2, DOMAIN_ARBITRATOR].sort(),
+  );
 });
 
 test.run();

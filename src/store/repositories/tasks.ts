@@ -10,6 +10,9 @@ import { FINISHED_TASK_STATES } from '../schema/values.ts';
 import { inList, lockForUpdate, type RepositoryContext, type Row } from '../sql-session.ts';
 import { decodeEvent, decodeTask, encodeBody } from '../task-codec.ts';
 
+/** The states a task's reputation counts in: finished with money moved. */
+const REPUTATION_STATES = ['paid', 'refunded'] as const;
+
 export function taskFromRow(row: Row): Task {
   return decodeTask(textValue(row.body, 'tasks.body'), {
     id: textValue(row.id, 'tasks.id'),
@@ -88,6 +91,26 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
         WHERE poster = ${poster} AND listing_d = ${d} AND state NOT IN ${inList(FINISHED_TASK_STATES)}
         ORDER BY id LIMIT 1`);
       return row ? textValue(row.id, 'tasks.id') : null;
+    },
+
+    async finishedInvolving(pubkey) {
+      // Cost: a SCAN. The verdicts' authors live only in the body (canonical JSON: `"by":"<hex>"` in `verdicts`,
+      // and in `statements`, whose authors are the poster or the worker anyway), so the LIKE reads the body of
+      // every paid / refunded task (the state index narrows it to those, which over time is most of the table),
+      // once per pubkey whose reputation a finishing task changes. Fine for thousands of tasks; issue #15 (100k
+      // tasks) replaces it with an indexed table of (pubkey, task) written when a task finishes. LIKE's
+      // wildcards are escaped, though a hex pubkey has none.
+      const pattern = `%"by":"${pubkey.replace(/[\\%_]/g, (found) => `\\${found}`)}"%`;
+      const rows = await session.rows(sql`
+        SELECT id, state, version, body, updated_at FROM tasks
+        WHERE state IN ${inList(REPUTATION_STATES)}
+          AND (poster = ${pubkey} OR worker = ${pubkey} OR body LIKE ${pattern} ESCAPE '\\')
+        ORDER BY id`);
+      // A finished task never changes again: its updated_at is the commit of its ending.
+      return rows.map((row) => ({
+        task: taskFromRow(row),
+        finishedAt: integerValue(row.updated_at, 'tasks.updated_at'),
+      }));
     },
 
     async setListingD(id, d) {
