@@ -169,8 +169,11 @@ export async function describeTransition(
  * that came as labels have an event id to cite.
  */
 function verdictRefs(before: Task | null, task: Task, event: TaskEvent): VerdictRef[] {
-  const endsDispute =
-    before?.state === 'disputed' && (event.type === 'settle_requested' || event.type === 'refund_requested');
+  // An open dispute ends: from `disputed`, or (the node cancelling the hold) while settling into custody.
+  const open =
+    before?.state === 'disputed' ||
+    (before?.state === 'settling' && before.resolution.kind === 'pending_verdict');
+  const endsDispute = open && (event.type === 'settle_requested' || event.type === 'refund_requested');
   if (!endsDispute && event.type !== 'verdict_given') return [];
   const taken: Resolution =
     event.type === 'settle_requested' || event.type === 'verdict_given'

@@ -689,11 +689,10 @@ test('the record and the log agree when money waits in custody for the verdict, 
   );
 });
 
-// A known gap of describeTransition (src/protocol/describe-transition.ts), skipped until it cites this verdict:
-// the record counts a verdict the log does not cite, so the published counters could not be recomputed. A verdict
-// recorded while the hold settles into custody (short of k), then the node cancels the hold: `refunding` comes
-// from `settling`, not from `disputed`, so it cites nothing.
-test.skip('GAP: a verdict while settling into custody, then the node cancels: the refund cites it', async () => {
+// A verdict recorded while the hold settles into custody (short of k), then the node cancels the hold: `refunding`
+// comes from `settling`, not from `disputed`, and must still cite it, or the record would count a verdict the log
+// does not (this failed before describeTransition treated settling-into-custody as an open dispute).
+test('a verdict while settling into custody, then the node cancels: the refund cites it', async () => {
   await agrees(
     'rule "custody", one verdict of two, the node cancels',
     async (agent) => {
