@@ -2,8 +2,15 @@
 // of the protocol (happy path, refund after funding, dispute with a split verdict, expiry, cancellation).
 import type { EventTemplate } from 'nostr-tools/pure';
 import { splitShares } from '../../src/domain/money.ts';
+import { RULEBOOK_VERSION } from '../../src/domain/rulebook.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../../src/protocol/build-announcement.ts';
 import { buildPaymentPrompt, buildRejection } from '../../src/protocol/build-notices.ts';
+import { type ParsedTransition, parseTransition } from '../../src/protocol/parse-transition.ts';
+import {
+  buildReputationAssertion,
+  reputationOf,
+  taskOutcomeFromTransitions,
+} from '../../src/protocol/reputation.ts';
 import {
   act,
   EXAMPLE_KEYS,
@@ -45,14 +52,41 @@ export function buildExamples(): Example[] {
   );
   agentStory(
     'agent-announcement',
-    buildAnnouncement(EXAMPLE_POLICY, { rulesVersion: 1, createdAt: T0 - 3_600, metadata }),
+    buildAnnouncement(EXAMPLE_POLICY, { rulesVersion: RULEBOOK_VERSION, createdAt: T0 - 3_600, metadata }),
   );
   happyPath(out);
   refundPath(out);
   disputePath(out);
   expiredPath(out);
   cancelledPath(out);
+  reputation(out);
   return out;
+}
+
+/** The worker's reputation after the example tasks (kind 30382), recomputed from the agent's transitions. */
+function reputation(out: Example[]): void {
+  const byTask = new Map<string, ParsedTransition[]>();
+  for (const { event } of out) {
+    if (event.pubkey !== EXAMPLE_KEYS.agent || event.kind !== 1985) continue;
+    const parsed = parseTransition(event);
+    if (!parsed.ok) continue;
+    byTask.set(parsed.transition.taskId, [
+      ...(byTask.get(parsed.transition.taskId) ?? []),
+      parsed.transition,
+    ]);
+  }
+  const outcomes = [...byTask.values()]
+    .map((transitions) => taskOutcomeFromTransitions(transitions))
+    .filter((outcome) => outcome !== null);
+  const template = buildReputationAssertion({
+    reputation: reputationOf(EXAMPLE_KEYS.worker, outcomes),
+    rulesVersion: RULEBOOK_VERSION,
+    createdAt: T0 + 50_000,
+  });
+  out.push({
+    file: `${String(out.length + 1).padStart(2, '0')}-reputation.json`,
+    event: sign(template, SECRET.agent),
+  });
 }
 
 function happyPath(out: Example[]): void {

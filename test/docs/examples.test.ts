@@ -17,6 +17,7 @@ import {
   formatEvent,
 } from '../../scripts/generate-examples.ts';
 import { CANT_DO } from '../../src/domain/errors.ts';
+import { RULEBOOK_VERSION } from '../../src/domain/rulebook.ts';
 import {
   paymentPromptSchema,
   policyJsonSchema,
@@ -41,6 +42,11 @@ import {
 } from '../../src/protocol/parse-transition.ts';
 import { readLabel } from '../../src/protocol/read-label.ts';
 import { INTAKE_REASONS, REASON_CODES } from '../../src/protocol/reasons.ts';
+import {
+  parseReputationAssertion,
+  reputationOf,
+  taskOutcomeFromTransitions,
+} from '../../src/protocol/reputation.ts';
 import { type NostrEvent, parseEventJson, parseLabelled, tagKey } from '../../src/protocol/schemas.ts';
 import { verifyEvent } from '../../src/protocol/verify-event.ts';
 import { verifyTaskHistory } from '../../src/protocol/verify-history.ts';
@@ -91,6 +97,14 @@ function refusal(event: NostrEvent): string | null {
     case 7000: {
       const parsed = parseLabelled(paymentPromptSchema, event);
       return parsed.ok ? null : parsed.text;
+    }
+    case 30382: {
+      try {
+        parseReputationAssertion(event);
+        return null;
+      } catch (error) {
+        return (error as Error).message;
+      }
     }
     case 1985: {
       const label = labelOf(event);
@@ -412,12 +426,24 @@ test('the policy table lists exactly the fields of the published policy', () => 
   assert.equal(rows.map((row) => ticked(row[0]!)[0]).sort(), Object.keys(policyJsonSchema.shape).sort());
 });
 
+test("the reputation example is the worker's counters recomputed from the example tasks' transitions", () => {
+  const assertion = parseReputationAssertion(example('49-reputation.json'));
+  const outcomes = [...transitionsByTask().values()]
+    .map((chain) => taskOutcomeFromTransitions(chain.map((entry) => entry.transition)))
+    .filter((outcome) => outcome !== null);
+  const recomputed = reputationOf(EXAMPLE_KEYS.worker, outcomes);
+  assert.is(assertion.pubkey, EXAMPLE_KEYS.worker);
+  assert.equal(assertion.counters, recomputed.counters);
+  assert.equal(assertion.sources, recomputed.sources);
+  assert.is(assertion.counters.tasksPaidAsWorker, 2, 'the happy path and the split');
+});
+
 test('the announcement example carries the example policy, read back exactly', () => {
   const parsed = parseAnnouncement(example('03-agent-announcement.json'));
   assert.ok(parsed.ok);
   if (parsed.ok) {
     assert.equal(parsed.announcement.policy, EXAMPLE_POLICY);
-    assert.is(parsed.announcement.rulesVersion, 1);
+    assert.is(parsed.announcement.rulesVersion, RULEBOOK_VERSION);
   }
 });
 
