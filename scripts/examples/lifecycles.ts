@@ -1,11 +1,13 @@
 // The example lifecycles: the agent's identity, then five tasks that between them use every kind and label
 // of the protocol (happy path, refund after funding, dispute with a split verdict, expiry, cancellation).
+import { createHash } from 'node:crypto';
 import type { EventTemplate } from 'nostr-tools/pure';
 import { splitShares } from '../../src/domain/money.ts';
 import { RULEBOOK_VERSION } from '../../src/domain/rulebook.ts';
 import { buildAnnouncement, buildProfile, buildRelayList } from '../../src/protocol/build-announcement.ts';
 import { buildPaymentPrompt, buildRejection } from '../../src/protocol/build-notices.ts';
 import { type ParsedTransition, parseTransition } from '../../src/protocol/parse-transition.ts';
+import { wrapPrivateNotice } from '../../src/protocol/private-notice.ts';
 import {
   buildReputationAssertion,
   reputationOf,
@@ -60,7 +62,52 @@ export function buildExamples(): Example[] {
   expiredPath(out);
   cancelledPath(out);
   reputation(out);
+  disputeNotice(out);
   return out;
+}
+
+/**
+ * The private notice the arbitrator got when the poster opened the dispute (a NIP-17 gift wrap, kind 1059). A real
+ * wrap is random (a one-time key, nonces, dates); this one fixes them so the file can be regenerated exactly.
+ */
+function disputeNotice(out: Example[]): void {
+  const disputed = out.find((item) => item.file.endsWith('-dispute-disputed.json'))?.event;
+  if (!disputed) throw new Error('the dispute example must come first');
+  const taskId = disputed.tags.find((tag) => tag[0] === 'e' && tag[3] === 'task')![1]!;
+  const seed = (label: string) =>
+    Uint8Array.from(createHash('sha256').update(`nostr-escrow example notice: ${label}`).digest());
+  const statement = 'Only two drivers were benchmarked, and WAL is missing.';
+  const wrap = wrapPrivateNotice(
+    SECRET.agent,
+    EXAMPLE_KEYS.arbitrator,
+    {
+      topic: 'dispute_opened',
+      taskId,
+      taskTitle: 'Benchmark three SQLite drivers and write a report',
+      text: `The poster opened a dispute on "Benchmark three SQLite drivers and write a report" (50000 sat). You are one of its 1 arbitrator(s); 1 agreeing verdict(s) decide. Publish a verdict label (outcome worker, poster or split with share_bps) on task ${taskId}.`,
+      facts: {
+        amount_msat: '50000000',
+        fee_msat: '251000',
+        poster: EXAMPLE_KEYS.poster,
+        threshold: '1',
+        opened_by: 'poster',
+        worker: EXAMPLE_KEYS.worker,
+        window_end: String(disputed.created_at + EXAMPLE_POLICY.windows.disputeSeconds),
+        statement_poster: statement,
+      },
+    },
+    undefined,
+    {
+      now: disputed.created_at,
+      sealCreatedAt: disputed.created_at - 3_600,
+      wrapCreatedAt: disputed.created_at - 7_200,
+      wrapSecretKey: seed('wrap key'),
+      sealNonce: seed('seal nonce'),
+      wrapNonce: seed('wrap nonce'),
+      sign,
+    },
+  );
+  out.push({ file: `${String(out.length + 1).padStart(2, '0')}-dispute-notice.json`, event: wrap });
 }
 
 /** The worker's reputation after the example tasks (kind 30382), recomputed from the agent's transitions. */

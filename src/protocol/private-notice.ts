@@ -9,7 +9,13 @@
 // and test/protocol/private-notice.test.ts opens it with nip59.unwrapEvent to prove it.
 import { randomBytes } from '@noble/hashes/utils.js';
 import { getConversationKey, v2 as nip44 } from 'nostr-tools/nip44';
-import { finalizeEvent, generateSecretKey, getEventHash, getPublicKey } from 'nostr-tools/pure';
+import {
+  type EventTemplate,
+  finalizeEvent,
+  generateSecretKey,
+  getEventHash,
+  getPublicKey,
+} from 'nostr-tools/pure';
 import { z } from 'zod';
 import { HEX32_PATTERN } from '../domain/hex.ts';
 import { utf8ByteLength } from './bytes.ts';
@@ -77,12 +83,28 @@ const TWO_DAYS = 2 * 24 * 3600;
  * would refuse: an unknown topic, a task id that is not hex, a fact key outside [a-z_]{1,32}, a fact value over
  * 4,096 characters, empty text, a rumor over NOTICE_LIMITS.rumorBytes, or the agent as recipient.
  */
+/**
+ * Every random choice of a wrap, fixed: only for reproducible examples (scripts/generate-examples.ts) and tests.
+ * A real notice must never pass one: a known wrap key or nonce breaks the secrecy of the message.
+ */
+export interface FixedWrapRandomness {
+  now: number;
+  sealCreatedAt: number;
+  wrapCreatedAt: number;
+  wrapSecretKey: Uint8Array;
+  sealNonce: Uint8Array;
+  wrapNonce: Uint8Array;
+  sign: (template: EventTemplate, secretKey: Uint8Array) => NostrEvent;
+}
+
 export function wrapPrivateNotice(
   agentSecretKey: Uint8Array,
   recipientPubkey: string,
   notice: PrivateNotice,
   relayHint?: string,
+  fixed?: FixedWrapRandomness,
 ): NostrEvent {
+  const sign = fixed?.sign ?? finalizeEvent;
   const agentPubkey = getPublicKey(agentSecretKey);
   if (!HEX32_PATTERN.test(recipientPubkey)) {
     throw new ProtocolInputError('private notice: recipient must be 64 lowercase hex characters');
@@ -92,29 +114,33 @@ export function wrapPrivateNotice(
       'private notice: the agent keeps no copy of its notices (recipient is the agent)',
     );
   }
-  const rumor = buildRumor(agentPubkey, recipientPubkey, notice, relayHint);
+  const rumor = buildRumor(agentPubkey, recipientPubkey, notice, relayHint, fixed?.now);
   let sealKey: Uint8Array;
   try {
     sealKey = getConversationKey(agentSecretKey, recipientPubkey);
   } catch {
     throw new ProtocolInputError('private notice: recipient is not a valid public key');
   }
-  const seal = finalizeEvent(
+  const seal = sign(
     {
       kind: NOTICE_KINDS.seal,
-      created_at: randomPast(),
+      created_at: fixed?.sealCreatedAt ?? randomPast(),
       tags: [],
-      content: nip44.encrypt(JSON.stringify(rumor), sealKey),
+      content: nip44.encrypt(JSON.stringify(rumor), sealKey, fixed?.sealNonce),
     },
     agentSecretKey,
   );
-  const wrapKey = generateSecretKey();
-  const wrap = finalizeEvent(
+  const wrapKey = fixed ? Uint8Array.from(fixed.wrapSecretKey) : generateSecretKey();
+  const wrap = sign(
     {
       kind: NOTICE_KINDS.giftWrap,
-      created_at: randomPast(),
+      created_at: fixed?.wrapCreatedAt ?? randomPast(),
       tags: [['p', recipientPubkey]],
-      content: nip44.encrypt(JSON.stringify(seal), getConversationKey(wrapKey, recipientPubkey)),
+      content: nip44.encrypt(
+        JSON.stringify(seal),
+        getConversationKey(wrapKey, recipientPubkey),
+        fixed?.wrapNonce,
+      ),
     },
     wrapKey,
   );
@@ -137,6 +163,7 @@ function buildRumor(
   recipient: string,
   notice: PrivateNotice,
   hint: string | undefined,
+  now: number = Math.floor(Date.now() / 1000),
 ): Rumor {
   const fail = (why: string): never => {
     throw new ProtocolInputError(`private notice: ${why}`);
@@ -163,7 +190,7 @@ function buildRumor(
   }
   const unsigned = {
     pubkey: author,
-    created_at: Math.floor(Date.now() / 1000),
+    created_at: now,
     kind: NOTICE_KINDS.message,
     tags: [
       hint === undefined ? ['p', recipient] : ['p', recipient, hint],

@@ -6,8 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bech32 } from '@scure/base';
+import * as nip59 from 'nostr-tools/nip59';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { SECRET } from '../../scripts/examples/fixtures.ts';
 import {
   buildExamples,
   EXAMPLE_KEYS,
@@ -40,6 +42,7 @@ import {
   type ParsedTransition,
   parseTransition,
 } from '../../src/protocol/parse-transition.ts';
+import { readPrivateNotice } from '../../src/protocol/private-notice.ts';
 import { readLabel } from '../../src/protocol/read-label.ts';
 import { INTAKE_REASONS, REASON_CODES } from '../../src/protocol/reasons.ts';
 import {
@@ -97,6 +100,10 @@ function refusal(event: NostrEvent): string | null {
     case 7000: {
       const parsed = parseLabelled(paymentPromptSchema, event);
       return parsed.ok ? null : parsed.text;
+    }
+    case 1059: {
+      const notice = readPrivateNotice(SECRET.arbitrator, AGENT, event);
+      return notice === null ? 'the example arbitrator cannot read this private notice' : null;
     }
     case 30382: {
       try {
@@ -436,6 +443,21 @@ test("the reputation example is the worker's counters recomputed from the exampl
   assert.equal(assertion.counters, recomputed.counters);
   assert.equal(assertion.sources, recomputed.sources);
   assert.is(assertion.counters.tasksPaidAsWorker, 2, 'the happy path and the split');
+});
+
+test("the private notice example opens with the arbitrator's key, in any NIP-17 client, and names the dispute", () => {
+  const wrap = example('50-dispute-notice.json');
+  const notice = readPrivateNotice(SECRET.arbitrator, AGENT, wrap);
+  const disputed = example('32-dispute-disputed.json');
+  const taskId = disputed.tags.find((tag) => tag[0] === 'e' && tag[3] === 'task')![1]!;
+  assert.is(notice?.topic, 'dispute_opened');
+  assert.is(notice?.taskId, taskId);
+  assert.is(notice?.facts.opened_by, 'poster');
+  assert.is(notice?.facts.statement_poster, example('31-dispute-dispute.json').content);
+  const rumor = nip59.unwrapEvent(wrap as Parameters<typeof nip59.unwrapEvent>[0], SECRET.arbitrator);
+  assert.is(rumor.kind, 14);
+  assert.is(rumor.pubkey, AGENT);
+  assert.is(readPrivateNotice(SECRET.worker, AGENT, wrap), null, 'nobody else reads it');
 });
 
 test('the announcement example carries the example policy, read back exactly', () => {
