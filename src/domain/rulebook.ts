@@ -11,7 +11,7 @@ import type { DecideContext, Task, TaskEvent } from './types.ts';
 /** The rulebook's version: goes up with every change that affects money or deadlines (announced as rules_version). */
 export const RULEBOOK_VERSION = 3;
 /** sha256 of docs/rules.md, as committed in offers (`["rules", <sha256>, <version>]`). */
-export const RULEBOOK_SHA256 = '70f216557ad615dbff8c8759ad5cd3c691434d800188c407effd6a59d651f139';
+export const RULEBOOK_SHA256 = '68079104c7fefca824dcb292aef042a6d92f0374b7aed5cc3ea9eb13f1d02f88';
 
 /** The height at which the guardian acts on this task (a safety margin before the node's claim deadline). */
 export function guardianDue(

@@ -56,6 +56,8 @@ function splitWithPosterPending(): TaskEvent[] {
       resolution: { kind: 'split', workerShareBps: 6000 },
     },
     { type: 'hold_settled', at: SETTLED_AT },
+    // Both sides are asked for an invoice for their share; the worker gives one.
+    { type: 'payout_invoice_given', at: T0 + 801, recipient: 'worker', bolt11: WORKER_INVOICE },
     {
       type: 'payout_started',
       at: T0 + 802,
