@@ -5,6 +5,9 @@
 import { existsSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AgentConfig } from '../agent/config.ts';
+import { DataFolderInUseError } from '../agent/data-folder-lock.ts';
+import { openAgentStore } from '../agent/open-agent-store.ts';
+import type { EscrowStore } from '../store/index.ts';
 import { CliError } from './cli-error.ts';
 
 const FIX = 'set agent.data_dir (AGENT_DATA_DIR) to a folder this user may write';
@@ -70,4 +73,33 @@ export function requireExistingDatabase(config: AgentConfig): void {
   }
   // A missing preimage key is refused when the store opens (src/agent/key-fingerprints.ts), with the fingerprint of
   // the key to restore, which only the database knows.
+}
+
+/**
+ * Runs `run` on the agent's store, opened as the agent opens it (the data-folder lock, the key fingerprints), and
+ * closes it. Only one process opens a data folder at a time: while the agent runs, the command is refused with a
+ * message saying to stop it first (`after` says what happens once the agent starts again, if anything).
+ */
+export async function withAgentStore<T>(
+  config: AgentConfig,
+  command: string,
+  run: (store: EscrowStore) => Promise<T>,
+  after = '',
+): Promise<T> {
+  let store: EscrowStore;
+  try {
+    ({ store } = await openAgentStore(config));
+  } catch (error) {
+    if (error instanceof DataFolderInUseError) {
+      throw new CliError(
+        `${command}: the agent (pid ${error.pid ?? 'unknown'}) is running on ${error.folder} and holds its lock; only one process opens a data folder at a time: stop the agent, run \`escrow-agent ${command}\` again, then start it${after}`,
+      );
+    }
+    throw error;
+  }
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
 }

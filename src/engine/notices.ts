@@ -2,7 +2,7 @@
 // direct messages gift-wrapped to each of them. A notice only repeats what the public log says (the statements
 // are public dispute labels too); it exists so an arbitrator or a recipient hears of it in an ordinary DM client.
 import { formatMsat } from '../domain/money.ts';
-import type { Hex32, Task, TaskEvent } from '../domain/types.ts';
+import type { Hex32, Payout, Task, TaskEvent } from '../domain/types.ts';
 import type { PrivateNotice } from '../protocol/private-notice.ts';
 
 export interface NoticeFor {
@@ -29,25 +29,14 @@ export function noticesFor(before: Task | null, after: Task, event: TaskEvent): 
     }));
   }
   if (event.type === 'payout_address_failed' && event.giveUp) {
-    const recipient = event.recipient === 'worker' ? after.worker : after.poster;
     const payout = after.payouts.find((candidate) => candidate.recipient === event.recipient);
-    if (recipient === null || !payout) return [];
-    return [
-      {
-        recipient,
-        notice: {
-          topic: 'payout_invoice_needed',
-          taskId: after.id,
-          taskTitle: after.title,
-          text: `The agent could not get an invoice from your Lightning address (${event.reason}). You are still owed ${formatMsat(payout.amountMsat)} from task "${after.title}": send a payout_invoice action with a BOLT11 invoice for exactly ${payout.amountMsat} msat, or another Lightning address.`,
-          facts: {
-            recipient: event.recipient,
-            amount_msat: payout.amountMsat.toString(),
-            address_failure: event.reason.slice(0, 500),
-          },
-        },
-      },
-    ];
+    if (!payout) return [];
+    return askForInvoice(
+      after,
+      payout,
+      `The agent could not get an invoice from your Lightning address (${event.reason}). You are still owed ${formatMsat(payout.amountMsat)} from task "${after.title}": send a payout_invoice action with a BOLT11 invoice for exactly ${payout.amountMsat} msat, or another Lightning address.`,
+      { address_failure: event.reason.slice(0, 500) },
+    );
   }
   // A payout that now needs an invoice: ask its recipient (the public `payout_pending` says the same).
   const asked = after.payouts.filter(
@@ -56,26 +45,32 @@ export function noticesFor(before: Task | null, after: Task, event: TaskEvent): 
       !payout.address &&
       before?.payouts.find((old) => old.recipient === payout.recipient)?.state !== 'needs_invoice',
   );
-  return asked.flatMap((payout) => {
-    const recipient = payout.recipient === 'worker' ? after.worker : after.poster;
-    if (recipient === null) return [];
-    return [
-      {
-        recipient,
-        notice: {
-          topic: 'payout_invoice_needed',
-          taskId: after.id,
-          taskTitle: after.title,
-          text: `You are owed ${formatMsat(payout.amountMsat)} from task "${after.title}". Send a payout_invoice action with a BOLT11 invoice for exactly ${payout.amountMsat} msat, or a Lightning address (lud16 tag), and the agent pays it.`,
-          facts: {
-            recipient: payout.recipient,
-            amount_msat: payout.amountMsat.toString(),
-            attempts: String(payout.attempts),
-          },
-        },
+  return asked.flatMap((payout) =>
+    askForInvoice(
+      after,
+      payout,
+      `You are owed ${formatMsat(payout.amountMsat)} from task "${after.title}". Send a payout_invoice action with a BOLT11 invoice for exactly ${payout.amountMsat} msat, or a Lightning address (lud16 tag), and the agent pays it.`,
+      { attempts: String(payout.attempts) },
+    ),
+  );
+}
+
+/** A `payout_invoice_needed` notice to the payout's recipient (none when the task has no such person yet). */
+function askForInvoice(task: Task, payout: Payout, text: string, facts: Record<string, string>): NoticeFor[] {
+  const recipient = payout.recipient === 'worker' ? task.worker : task.poster;
+  if (recipient === null) return [];
+  return [
+    {
+      recipient,
+      notice: {
+        topic: 'payout_invoice_needed',
+        taskId: task.id,
+        taskTitle: task.title,
+        text,
+        facts: { recipient: payout.recipient, amount_msat: payout.amountMsat.toString(), ...facts },
       },
-    ];
-  });
+    },
+  ];
 }
 
 function disputeFacts(task: Task): Record<string, string> {

@@ -6,11 +6,13 @@
 import { parseArgs } from 'node:util';
 import { npubEncode } from 'nostr-tools/nip19';
 import { type ArbitratorEntry, pubkeyToHex } from '../../agent/config.ts';
-import { DataFolderInUseError } from '../../agent/data-folder-lock.ts';
-import { openAgentStore } from '../../agent/open-agent-store.ts';
 import type { ArbitratorRecord, EscrowStore } from '../../store/index.ts';
 import { CliError } from '../cli-error.ts';
-import { checkDataFolder, requireExistingDatabase } from '../data-folder.ts';
+import { checkDataFolder, requireExistingDatabase, withAgentStore } from '../data-folder.ts';
+
+/** Said when the agent must be stopped to change its arbitrators. */
+const ANNOUNCED = ' (it announces the arbitrators at start)';
+
 import type { AgentConfig, Output } from '../output.ts';
 
 export const ARBITRATORS_USAGE = `usage: escrow-agent arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
@@ -36,7 +38,12 @@ export async function arbitratorsCommand(
     case 'add': {
       const entry = entryFrom(target, values);
       checkDataFolder(config); // like migrate: a new database may be created here
-      return withStore(config, 'add', (store) => add(store, config, entry, output));
+      return withAgentStore(
+        config,
+        'arbitrators add',
+        (store) => add(store, config, entry, output),
+        ANNOUNCED,
+      );
     }
     case 'remove': {
       if (
@@ -47,7 +54,12 @@ export async function arbitratorsCommand(
         throw usage('`arbitrators remove` takes only the pubkey');
       const pubkey = pubkeyFrom(target);
       requireExistingDatabase(config);
-      return withStore(config, 'remove', (store) => remove(store, config, pubkey, output));
+      return withAgentStore(
+        config,
+        'arbitrators remove',
+        (store) => remove(store, config, pubkey, output),
+        ANNOUNCED,
+      );
     }
     case 'list': {
       if (target !== undefined) throw usage(`unexpected argument "${target}"`);
@@ -58,7 +70,9 @@ export async function arbitratorsCommand(
       )
         throw usage('`arbitrators list` takes only --json');
       requireExistingDatabase(config);
-      return withStore(config, 'list', (store) => list(store, config, values.json === true, output));
+      return withAgentStore(config, 'arbitrators list', (store) =>
+        list(store, config, values.json === true, output),
+      );
     }
     case undefined:
       throw usage('say what to do: add, remove or list');
@@ -123,29 +137,6 @@ function entryFrom(target: string | undefined, values: Values): ArbitratorEntry 
     );
   }
   return { pubkey, name, feeBaseMsat: BigInt(feeBase), feePpm: Number(feePpm), active: true };
-}
-
-async function withStore(
-  config: AgentConfig,
-  verb: string,
-  run: (store: EscrowStore) => Promise<number>,
-): Promise<number> {
-  let store: EscrowStore;
-  try {
-    ({ store } = await openAgentStore(config));
-  } catch (error) {
-    if (error instanceof DataFolderInUseError) {
-      throw new CliError(
-        `arbitrators ${verb}: the agent (pid ${error.pid ?? 'unknown'}) is running on ${error.folder} and holds its lock; only one process opens a data folder at a time: stop the agent, run this again, then start it (it announces the arbitrators at start)`,
-      );
-    }
-    throw error;
-  }
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
 }
 
 async function add(

@@ -5,9 +5,7 @@
 // they do not. It opens the data folder as verify-db does, under its lock: it is refused while the agent runs.
 import { parseArgs } from 'node:util';
 import { npubEncode } from 'nostr-tools/nip19';
-import { DataFolderInUseError } from '../../agent/data-folder-lock.ts';
-import { openAgentStore } from '../../agent/open-agent-store.ts';
-import { conservationViolation } from '../../domain/money.ts';
+import { conservationViolation, emptyLedger } from '../../domain/money.ts';
 import {
   type Ledger,
   type PayoutRecipient,
@@ -18,6 +16,7 @@ import {
   type TaskState,
 } from '../../domain/types.ts';
 import { CliError } from '../cli-error.ts';
+import { withAgentStore } from '../data-folder.ts';
 import type { AgentConfig, Output } from '../output.ts';
 
 /** The states in which the agent holds settled money until it is paid out. */
@@ -78,16 +77,7 @@ export function custodyReport(
   options: { now: number; custodyMaxSeconds: number },
 ): CustodyReport {
   const { now, custodyMaxSeconds } = options;
-  const totals: CustodyReport['totals'] = {
-    tasks: tasks.length,
-    receivedMsat: 0n,
-    heldMsat: 0n,
-    paidToWorkerMsat: 0n,
-    paidToPosterMsat: 0n,
-    refundedMsat: 0n,
-    feeMsat: 0n,
-    routingFeeMsat: 0n,
-  };
+  const totals: CustodyReport['totals'] = { tasks: tasks.length, ...emptyLedger() };
   const violations: CustodyReport['violations'] = [];
   const lines: CustodyLine[] = [];
   for (const task of tasks) {
@@ -204,19 +194,7 @@ export async function custodyCommand(config: AgentConfig, output: Output, args: 
   } catch (error) {
     throw new CliError(`custody: ${(error as Error).message}\nusage: escrow-agent custody [--json]`);
   }
-  let opened: Awaited<ReturnType<typeof openAgentStore>>;
-  try {
-    opened = await openAgentStore(config);
-  } catch (error) {
-    if (error instanceof DataFolderInUseError) {
-      throw new CliError(
-        `custody: the agent (pid ${error.pid ?? 'unknown'}) is running on ${error.folder} and holds its lock; the report opens the database as verify-db does, one process at a time: stop the agent, run \`escrow-agent custody\`, then start it again`,
-      );
-    }
-    throw error;
-  }
-  const { store } = opened;
-  try {
+  return withAgentStore(config, 'custody', async (store) => {
     const tasks = await store.read((tx) => tx.tasks.listByState(TASK_STATES));
     const report = custodyReport(tasks, {
       now: Math.floor(Date.now() / 1000),
@@ -225,9 +203,7 @@ export async function custodyCommand(config: AgentConfig, output: Output, args: 
     if (json) output.out(custodyJson(report));
     else for (const line of custodyText(report)) output.out(line);
     return report.conserved ? 0 : 1;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 const PAYOUT_STATE_TEXT: Record<OwedPayout['state'], string> = {

@@ -5,11 +5,10 @@
 import { parseArgs } from 'node:util';
 import { npubEncode } from 'nostr-tools/nip19';
 import { pubkeyToHex } from '../../agent/config.ts';
-import { DataFolderInUseError } from '../../agent/data-folder-lock.ts';
-import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { RULEBOOK_VERSION } from '../../domain/rulebook.ts';
 import { reputationFromStore, type StoredReputation } from '../../engine/reputation-publisher.ts';
 import { CliError } from '../cli-error.ts';
+import { withAgentStore } from '../data-folder.ts';
 import type { AgentConfig, Output } from '../output.ts';
 
 const USAGE = 'usage: escrow-agent reputation <npub or hex pubkey> [--json]';
@@ -88,25 +87,11 @@ export async function reputationCommand(
       `reputation: "${given}" is not a pubkey: give an npub (npub1...) or 64 lowercase hex characters\n${USAGE}`,
     );
   }
-  let opened: Awaited<ReturnType<typeof openAgentStore>>;
-  try {
-    opened = await openAgentStore(config);
-  } catch (error) {
-    if (error instanceof DataFolderInUseError) {
-      throw new CliError(
-        `reputation: the agent (pid ${error.pid ?? 'unknown'}) is running on ${error.folder} and holds its lock; the report opens the database as verify-db does, one process at a time: stop the agent, run \`escrow-agent reputation\`, then start it again`,
-      );
-    }
-    throw error;
-  }
-  const { store } = opened;
-  try {
+  return withAgentStore(config, 'reputation', async (store) => {
     const stored = await store.read((reader) => reputationFromStore(reader, pubkey));
     const report = reputationReport(stored);
     if (json) output.out(reputationJson(report));
     else for (const line of reputationText(report)) output.out(line);
     return 0;
-  } finally {
-    await store.close();
-  }
+  });
 }
