@@ -29,15 +29,23 @@ module.exports = {
       name: 'protocol-is-portable',
       severity: 'error',
       comment:
-        'src/protocol is bundled into browser pages: only src/domain, zod, nostr-tools (pure modules) and @noble/@scure.',
+        'src/protocol is bundled into browser pages: only src/domain, the BOLT11 codec (src/ldk/bolt11), zod, nostr-tools (pure modules) and @noble/@scure.',
       from: { path: '^src/protocol/' },
       to: {
         pathNot: [
           '^src/(protocol|domain)/',
+          '^src/ldk/bolt11/',
           '^node_modules/(zod|@noble|@scure)/',
           '^node_modules/nostr-tools/lib/(esm|cjs)/(pure|nip19|nip44|index|core|utils|filter|kinds)\\.js$',
         ],
       },
+    },
+    {
+      name: 'bolt11-is-portable',
+      severity: 'error',
+      comment: 'the BOLT11 codec is bundled into browser pages with src/protocol: no Node modules, no other layer.',
+      from: { path: '^src/ldk/bolt11/' },
+      to: { pathNot: ['^src/ldk/bolt11/', '^node_modules/(@noble|@scure)/'] },
     },
     {
       name: 'protocol-no-node',

@@ -46,6 +46,7 @@ export const EXAMPLE_POLICY: Policy = {
   maxStatementLength: 4_000,
   custodyMaxSeconds: 604_800,
   maxPayoutAttempts: 3,
+  lightningNodeId: Buffer.from(secp256k1.getPublicKey(exampleNodeKey('agent'), true)).toString('hex'),
   maxTitleLength: 200,
   rateLimit: { perMinute: 60, burst: 30 },
 };

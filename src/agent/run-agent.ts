@@ -101,7 +101,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const ctx: AgentContext = {
     store: options.store,
     lightning: options.lightning,
-    policy: { ...policy, rateLimit: rate },
+    policy: { ...policy, rateLimit: rate, lightningNodeId: info.nodeId },
     identity: options.identity,
     node: { id: info.nodeId, network: info.network },
     writeRelays: () => writeRelays,

@@ -365,6 +365,9 @@ export interface Policy {
   maxTitleLength: number;
   /** The per-pubkey rate limit the intake enforces and the announcement publishes (absent: DEFAULT_RATE_LIMIT). */
   rateLimit?: RateLimit;
+  /** The agent's Lightning node id (33-byte compressed pubkey, hex), announced so that anyone can check that a hold
+   * invoice in an offer was signed by the agent's node (absent: not announced). */
+  lightningNodeId?: string;
 }
 
 export interface ArbitratorProfile {

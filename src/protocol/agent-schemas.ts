@@ -62,6 +62,10 @@ export const policyJsonSchema = z
     max_statement_length: count(1, 8_192, 'characters'),
     custody_max_seconds: count(1, 31_536_000, 'seconds'),
     rules_sha256: hex64,
+    lightning_node: z
+      .string()
+      .regex(/^0[23][0-9a-f]{64}$/, 'must be a 33-byte compressed public key in lowercase hex')
+      .optional(),
     dispute_deadline_rule: z.enum(['refund', 'custody'], { error: 'must be "refund" or "custody"' }),
     max_payout_attempts: count(1, 1_000, 'attempts'),
     max_title_length: count(1, 1_000, 'characters'),
