@@ -101,7 +101,12 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const ctx: AgentContext = {
     store: options.store,
     lightning: options.lightning,
-    policy: { ...policy, rateLimit: rate, lightningNodeId: info.nodeId },
+    // The node id is announced only when the backend gave a real one (an NWC wallet may name only its Nostr key).
+    policy: {
+      ...policy,
+      rateLimit: rate,
+      ...(/^0[23][0-9a-f]{64}$/.test(info.nodeId) ? { lightningNodeId: info.nodeId } : {}),
+    },
     identity: options.identity,
     node: { id: info.nodeId, network: info.network },
     writeRelays: () => writeRelays,
