@@ -19,7 +19,7 @@ import { handlePayoutInvoice } from '../handlers/payout-invoice.ts';
 import { handlePostTask } from '../handlers/post-task.ts';
 import { handleSubmit } from '../handlers/submit.ts';
 import { handleVerdict } from '../handlers/verdict.ts';
-import { ACTION_NAMES, KINDS, REJECTED_LABEL } from '../protocol/constants.ts';
+import { ACTION_NAMES, AGENT_ONLY_LABELS, KINDS } from '../protocol/constants.ts';
 import { type ParsedAction, parseAction } from '../protocol/parse-action.ts';
 import { parseTaskListing } from '../protocol/parse-task-listing.ts';
 import { isTransitionState } from '../protocol/parse-transition.ts';
@@ -48,8 +48,9 @@ export function screenInput(event: NostrEvent, agentPubkey: string): Screened {
   }
   if (event.kind === KINDS.label) {
     const label = readLabel(event);
-    if (label.ok && (isTransitionState(label.label) || label.label === REJECTED_LABEL)) {
-      // An agent's transition or rejection (another escrow's, or ours re-signed by nobody): never answered.
+    if (label.ok && (isTransitionState(label.label) || AGENT_ONLY_LABELS.includes(label.label))) {
+      // An agent's transition, rejection or chain heads (another escrow's, or ours re-signed by nobody): never
+      // answered.
       return {
         input: false,
         code: 'UnknownAction',

@@ -52,6 +52,10 @@ export const TRANSITION_STATES = TASK_STATES.filter(
 export type TransitionState = Exclude<TaskState, 'posted'>;
 
 export const REJECTED_LABEL = 'rejected';
+/** The agent's chain heads (src/protocol/heads.ts): the last transition of each task, every N transitions. */
+export const HEADS_LABEL = 'heads';
+/** Labels only agents publish besides the transition states: never an action, from anyone (screenInput). */
+export const AGENT_ONLY_LABELS: readonly string[] = [REJECTED_LABEL, HEADS_LABEL];
 
 /** Markers in the 4th element of our `e` tags (NIP-10 style). */
 export const E_MARKERS = ['task', 'prev', 'cause', 'reply', 'verdict', 'dissent'] as const;

@@ -11,6 +11,7 @@ export * from './build-listing.ts';
 export * from './build-notices.ts';
 export * from './build-transition.ts';
 export * from './constants.ts';
+export * from './heads.ts';
 export * from './parse-action.ts';
 export * from './parse-task-listing.ts';
 export * from './parse-transition.ts';

@@ -3,7 +3,7 @@
 // one well-formed thing.
 import type { z } from 'zod';
 import type { Command, Hex32 } from '../domain/types.ts';
-import { type ActionName, REJECTED_LABEL } from './constants.ts';
+import { type ActionName, AGENT_ONLY_LABELS } from './constants.ts';
 import { isTransitionState } from './parse-transition.ts';
 import { readLabel } from './read-label.ts';
 import { type IntakeFailure, intakeFailure } from './reasons.ts';
@@ -30,7 +30,7 @@ export function parseAction(event: NostrEvent, options: { agentPubkey: Hex32 }):
   if (!label.ok) return intakeFailure('MalformedAction', label.text);
   const name = label.label;
   if (!isActionName(name)) {
-    const signedOnly = isTransitionState(name) || name === REJECTED_LABEL;
+    const signedOnly = isTransitionState(name) || AGENT_ONLY_LABELS.includes(name);
     return intakeFailure(
       'UnknownAction',
       signedOnly ? `"${name}" labels are published by the agent only` : `unknown action "${name}"`,
