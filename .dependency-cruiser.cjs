@@ -41,9 +41,29 @@ module.exports = {
       },
     },
     {
+      name: 'web-is-browser-code',
+      severity: 'error',
+      comment:
+        'src/web is the verification page, bundled for the browser: only src/protocol, src/domain and nostr-tools (nip19, filter, core types).',
+      from: { path: '^src/web/' },
+      to: {
+        pathNot: [
+          '^src/(web|protocol|domain)/',
+          '^node_modules/nostr-tools/lib/(esm|cjs)/(nip19|filter|core)\\.js$',
+        ],
+      },
+    },
+    {
+      name: 'web-no-node',
+      severity: 'error',
+      from: { path: '^src/web/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'bolt11-is-portable',
       severity: 'error',
-      comment: 'the BOLT11 codec is bundled into browser pages with src/protocol: no Node modules, no other layer.',
+      comment:
+        'the BOLT11 codec is bundled into browser pages with src/protocol: no Node modules, no other layer.',
       from: { path: '^src/ldk/bolt11/' },
       to: { pathNot: ['^src/ldk/bolt11/', '^node_modules/(@noble|@scure)/'] },
     },
