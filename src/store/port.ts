@@ -54,6 +54,7 @@ export interface StoreReader {
   cursors: CursorReader;
   keys: KeyRecordReader;
   arbitrators: ArbitratorReader;
+  heads: HeadsReader;
 }
 
 export interface StoreTx extends StoreReader {
@@ -65,6 +66,7 @@ export interface StoreTx extends StoreReader {
   cursors: CursorRepository;
   keys: KeyRecordRepository;
   arbitrators: ArbitratorRepository;
+  heads: HeadsRepository;
 }
 
 // ---- tasks and their audit chain ----
@@ -100,7 +102,8 @@ export interface TaskRepository extends TaskReader {
    * `events` to its audit chain (task.version must equal expected.version + events.length).
    * Returns false, writing nothing, when the task moved on (someone else won the race). */
   commit(change: TaskCommit): Promise<boolean>;
-  /** Records the task's latest published transition, in the transaction that puts it in the outbox. */
+  /** Records the task's latest published transition, in the transaction that puts it in the outbox: the next link
+   * of its chain, whose length grows by one. */
   setPublishedHead(id: Hex32, eventId: Hex32): Promise<void>;
   /** Records the `d` tag of the task's listing, in the transaction that creates the task. Throws when another
    * unfinished task of the same poster holds that `d` (a unique index: the database refuses a second one). */
@@ -443,4 +446,50 @@ export interface ArbitratorRepository extends ArbitratorReader {
   /** Marks the arbitrator inactive (rows are never deleted: tasks keep the arbitrators they were posted with).
    * True when it was active; false when it was inactive already or is unknown. */
   deactivate(pubkey: Hex32, now: number): Promise<boolean>;
+}
+
+// ---- chain heads: what the agent's heads events (src/protocol/heads.ts) have named ----
+
+/** A task's published head that no heads event has named yet at its length. */
+export interface UnannouncedHead {
+  taskId: Hex32;
+  /** The task's latest published transition. */
+  eventId: Hex32;
+  /** Transitions in its chain, the head included; null when the head was recorded before lengths were kept (the
+   * chain must be walked to know it). */
+  length: number | null;
+  /** The length the latest heads event naming the task gave it (0: none named it yet). */
+  announcedLength: number;
+}
+
+/** One heads event the agent queued. */
+export interface HeadsRecord {
+  /** 1 for the first, then 2, 3, ...: each names the one before (`prev`). */
+  seq: number;
+  eventId: Hex32;
+  /** Transitions published in all, as the event says. */
+  count: number;
+  /** The event's created_at. */
+  createdAt: number;
+}
+
+export interface HeadsReader {
+  /** The latest heads event queued, or null before the first. */
+  latest(): Promise<HeadsRecord | null>;
+  /** Over the heads no heads event has named yet: how many tasks, and by how many transitions their chains grew
+   * since they were last named (heads of unknown length count as tasks only). */
+  pending(): Promise<{ tasks: number; transitions: number }>;
+  /** The heads no heads event has named yet, by task id, at most `limit`. */
+  unannounced(limit: number): Promise<UnannouncedHead[]>;
+}
+
+export interface HeadsRepository extends HeadsReader {
+  /**
+   * Records a heads event queued in the same transaction, as number `seq` (the latest's + 1), and the heads it
+   * names: each task's announced length (and its length, when it was unknown and the head is still `eventId`).
+   * False, writing nothing, when `seq` is taken: another writer queued a heads event first.
+   */
+  record(
+    entry: HeadsRecord & { heads: ReadonlyArray<{ taskId: Hex32; eventId: Hex32; length: number }> },
+  ): Promise<boolean>;
 }

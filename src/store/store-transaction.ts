@@ -4,6 +4,7 @@ import type { StoreTx } from './port.ts';
 import { createArbitratorRepository } from './repositories/arbitrators.ts';
 import { createCursorRepository } from './repositories/cursors.ts';
 import { createFundingRepository } from './repositories/fundings.ts';
+import { createHeadsRepository } from './repositories/heads.ts';
 import { createInboundRepository } from './repositories/inbound.ts';
 import { createKeyRecordRepository } from './repositories/keys.ts';
 import { createOutboxRepository } from './repositories/outbox.ts';
@@ -21,5 +22,6 @@ export function createStoreTransaction(context: RepositoryContext): StoreTx {
     cursors: createCursorRepository(context),
     keys: createKeyRecordRepository(context),
     arbitrators: createArbitratorRepository(context),
+    heads: createHeadsRepository(context),
   };
 }

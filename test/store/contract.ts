@@ -4,6 +4,7 @@ import type { Test } from 'uvu';
 import type { TestDatabases } from '../fakes/store-databases.ts';
 import { registerArbitratorContract } from './contract-arbitrators.ts';
 import { registerAuditContract } from './contract-audit.ts';
+import { registerHeadsContract } from './contract-heads.ts';
 import { registerKeyRecordContract } from './contract-keys.ts';
 import { registerMessagingContract } from './contract-messaging.ts';
 import { registerMoneyContract } from './contract-money.ts';
@@ -20,5 +21,6 @@ export function registerStoreContract(test: Test, databases: TestDatabases): voi
   registerAuditContract(test, databases);
   registerKeyRecordContract(test, databases);
   registerArbitratorContract(test, databases);
+  registerHeadsContract(test, databases);
   test.after(() => databases.dispose());
 }

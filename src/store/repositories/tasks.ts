@@ -118,9 +118,12 @@ export function createTaskRepository({ session, now }: RepositoryContext): TaskR
     },
 
     async setPublishedHead(id, eventId) {
+      // The chain grows by one (a length unknown from before lengths were kept stays unknown: NULL + 1).
       await session.run(sql`
-        INSERT INTO published_heads (task_id, event_id, updated_at) VALUES (${id}, ${eventId}, ${now()})
-        ON CONFLICT (task_id) DO UPDATE SET event_id = excluded.event_id, updated_at = excluded.updated_at`);
+        INSERT INTO published_heads (task_id, event_id, updated_at, length, announced_length)
+        VALUES (${id}, ${eventId}, ${now()}, 1, 0)
+        ON CONFLICT (task_id) DO UPDATE SET event_id = excluded.event_id, updated_at = excluded.updated_at,
+          length = published_heads.length + 1`);
     },
 
     async history(id) {

@@ -17,6 +17,7 @@ import {
   LIVE_PAYOUT_STATES,
   PAYOUT_RECIPIENTS,
   PAYOUT_STATES,
+  unannouncedHead,
 } from './values.ts';
 
 const money = (name: string) => bigint(name, { mode: 'bigint' });
@@ -164,12 +165,33 @@ export const outboxRelays = pgTable(
 );
 
 /** The id of each task's latest published transition: the next one tags it as `prev` (the public hash chain). */
-export const publishedHeads = pgTable('published_heads', {
-  taskId: text('task_id')
-    .primaryKey()
-    .references(() => tasks.id),
-  eventId: text('event_id').notNull(),
-  updatedAt: unixSeconds('updated_at').notNull(),
+export const publishedHeads = pgTable(
+  'published_heads',
+  {
+    taskId: text('task_id')
+      .primaryKey()
+      .references(() => tasks.id),
+    eventId: text('event_id').notNull(),
+    updatedAt: unixSeconds('updated_at').notNull(),
+    /** Transitions in the task's chain, the head included; null for heads recorded before it was kept. */
+    length: integer('length'),
+    /** The length the agent's latest heads event gave this task (0: none named it yet). */
+    announcedLength: integer('announced_length').notNull().default(0),
+  },
+  (table) => [
+    // The heads no heads event has named yet: what the next one names (few rows, however many tasks).
+    index('published_heads_unannounced_idx').on(table.taskId).where(unannouncedHead()),
+  ],
+);
+
+/** The agent's heads events (src/protocol/heads.ts), in the order they were queued: each names the one before. */
+export const headsEvents = pgTable('heads_events', {
+  seq: integer('seq').primaryKey(),
+  eventId: text('event_id').notNull().unique(),
+  /** Transitions published in all, as the event says. */
+  count: unixSeconds('count').notNull(),
+  /** The event's created_at. */
+  createdAt: unixSeconds('created_at').notNull(),
 });
 
 export const relayCursors = pgTable('relay_cursors', {

@@ -25,3 +25,8 @@ export function holdsListingAddress(): SQL {
 export function columnIn(column: string, values: readonly string[]): SQL {
   return sql.raw(`"${column}" IN (${values.map((value) => `'${value}'`).join(', ')})`);
 }
+
+/** A published head that no heads event has named yet, at its length (for a partial index, and the queries on it). */
+export function unannouncedHead(): SQL {
+  return sql.raw(`"length" IS NULL OR "length" <> "announced_length"`);
+}
