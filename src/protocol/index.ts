@@ -23,3 +23,4 @@ export { type NostrEvent, nostrEventSchema, parseEvent, parseEventJson } from '.
 export type * from './transition-types.ts';
 export * from './verify-event.ts';
 export * from './verify-history.ts';
+export * from './verify-task.ts';

@@ -70,7 +70,7 @@ function candidates(input: {
   );
 }
 
-function followChain(transitions: ParsedTransition[], problems: string[]): ParsedTransition[] {
+export function followChain(transitions: ParsedTransition[], problems: string[]): ParsedTransition[] {
   const roots = transitions.filter((transition) => transition.prev === null);
   if (roots.length !== 1) {
     problems.push(`expected exactly one first transition (no prev), found ${roots.length}`);
@@ -106,7 +106,7 @@ function followChain(transitions: ParsedTransition[], problems: string[]): Parse
   return chain;
 }
 
-function checkParties(chain: ParsedTransition[], problems: string[]): void {
+export function checkParties(chain: ParsedTransition[], problems: string[]): void {
   let worker: Hex32 | null = null;
   for (const transition of chain) {
     if (transition.poster !== chain[0]!.poster)
@@ -119,7 +119,7 @@ function checkParties(chain: ParsedTransition[], problems: string[]): void {
   }
 }
 
-function checkMoney(chain: ParsedTransition[], problems: string[]): TaskTotals {
+export function checkMoney(chain: ParsedTransition[], problems: string[]): TaskTotals {
   const totals: TaskTotals = {
     receivedMsat: 0n,
     paidMsat: 0n,
