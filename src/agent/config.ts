@@ -143,6 +143,8 @@ const configSchema = z
         relay_trouble_seconds: wholeNumber(1, 86_400).default(30),
         read_back_interval_seconds: wholeNumber(0, 7 * 86_400).default(600),
         read_back_events: wholeNumber(1, 100_000).default(500),
+        // Chain heads on the relays (docs/protocol.md, "Chain heads"): every N transitions and at stop; 0: at stop only.
+        heads_every: wholeNumber(0, 1_000_000).default(50),
       })
       .strict()
       .prefault({}),
@@ -209,6 +211,8 @@ export interface AgentConfig {
   relayTroubleSeconds: number;
   /** How often each write relay is read back (0: never), and how many recent events a check covers. */
   readBack: { intervalSeconds: number; events: number };
+  /** Transitions between two chain heads events (0: only at stop). */
+  headsEvery: number;
   lightning: { backend: Backend; url: string | null };
   http: { host: string; port: number };
   /** The arbitrators the configuration names (seeded into the database at start; `escrow-agent arbitrators`). */
@@ -420,6 +424,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
       intervalSeconds: config.nostr.read_back_interval_seconds,
       events: config.nostr.read_back_events,
     },
+    headsEvery: config.nostr.heads_every,
     lightning: { backend, url: config.lightning.url ?? null },
     http: config.http,
     arbitrators,

@@ -25,6 +25,7 @@ import {
   quorumOf,
   startOutboxPublisher,
 } from './jobs/outbox-publisher.ts';
+import { type HeadsPublisher, startHeadsPublisher } from './jobs/publish-heads.ts';
 import { READ_BACK_DEFAULTS, type ReadBack, type ReadBackOptions, startReadBack } from './jobs/read-back.ts';
 import { type RelayWatch, startRelayWatch } from './jobs/relay-watch.ts';
 import { createRateGate } from './rate-gate.ts';
@@ -66,6 +67,8 @@ export interface RunAgentOptions {
   /** Lightning-address look-ups (refund invoices). Only tests loosen them: a local HTTP server on 127.0.0.1 needs
    * allowHttp and allowPrivateAddresses, which no configuration key can set. */
   lightningAddress?: Pick<AddressFetchOptions, 'allowHttp' | 'allowPrivateAddresses' | 'timeoutMs'>;
+  /** Transitions between two chain heads events (jobs/publish-heads.ts; default 50); 0: only at stop. */
+  headsEvery?: number;
 }
 
 export interface RunningAgent {
@@ -98,6 +101,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const policy = await withArbitrators(options, now());
   let effects: EffectRunner | null = null;
   let outbox: OutboxPublisher | null = null;
+  let heads: HeadsPublisher | null = null;
   const ctx: AgentContext = {
     store: options.store,
     lightning: options.lightning,
@@ -117,6 +121,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     wake: (taskId) => {
       effects?.wake(taskId);
       outbox?.wake();
+      heads?.wake();
     },
     maxRoutingFeePpm: options.maxRoutingFeePpm ?? 5000,
     payTimeoutSeconds: options.payTimeoutSeconds ?? 60,
@@ -149,6 +154,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     intervalMs: options.outboxIntervalMs ?? 1000,
     quorum,
     ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
+  });
+
+  heads = startHeadsPublisher(() => ctx, {
+    every: options.headsEvery ?? 50,
+    onQueued: () => outbox?.wake(),
   });
 
   const gate = createRateGate(rate);
@@ -209,6 +219,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   pool.start();
   await effects.reconcileAll();
   outbox.wake();
+  heads.wake();
 
   return {
     ctx,
@@ -231,8 +242,11 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       unsubscribe();
       relayWatch.stop();
       await readBack?.stop();
-      await pool.stop();
       await effects?.stop();
+      // The chain heads of everything published, queued and sent while the relays are still connected (bounded).
+      await heads?.stop();
+      await Promise.race([outbox?.flush().then(() => outbox?.flush()), sleep(STOP_FLUSH_MS)]);
+      await pool.stop();
       await outbox?.stop();
       await Promise.allSettled([...inFlight]);
       // The debug lines a noisy relay had suppressed since its last one.
@@ -250,6 +264,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
  */
 export const RULES_VERSION = RULEBOOK_VERSION;
 const DEFAULT_RATE = { perMinute: 60, burst: 30 };
+/** How long stop() lets the outbox send what is due (the last chain heads) before it closes the relays. */
+const STOP_FLUSH_MS = 5_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 const AGENT_METADATA = {
   name: 'escrow agent',
   about: 'Escrows paid Nostr tasks with Lightning hold invoices',

@@ -60,6 +60,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       publishQuorum: config.publishQuorum,
       pool: { budgets: config.relayBudgets },
       relayTroubleSeconds: config.relayTroubleSeconds,
+      headsEvery: config.headsEvery,
       readBack:
         config.readBack.intervalSeconds === 0
           ? false
