@@ -32,6 +32,13 @@ Commands:
   reputation NPUB [--json]
                  one pubkey's reputation at this agent (NPUB or hex): the counters the agent publishes (NIP-85
                  kind 30382) over the tasks it finished with money moved, and those tasks' final transitions
+  verify TASK [--relay URL ...] [--agent NPUB] [--json]
+                 check a task from relay history alone (no database): TASK is its id (64 hex), note1/nevent1
+                 or the listing's naddr1; relays: --relay, else the configured list, plus the agent's NIP-65
+                 write relays; the agent: --agent, else this folder's agent key. Exit 0 every check holds, 1 one
+                 fails (or no such task on the relays), 2 bad input or no relay answered
+  verify --all [--agent NPUB] [--relay URL ...] [--json]
+                 verify every task of the agent found on the relays; a table at the end
   arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
                  add, change or reactivate an arbitrator the agent may name on new tasks
   arbitrators remove NPUB
@@ -48,7 +55,7 @@ Commands:
 
 Options:
   --config FILE  TOML configuration (default: ./escrow-agent.toml if present, or $ESCROW_CONFIG)
-  --json         one JSON document on stdout instead of text (custody, reputation, arbitrators list); msat
+  --json         one JSON document on stdout instead of text (custody, reputation, arbitrators list, verify); msat
                  as strings
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
@@ -74,6 +81,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
   custody: ['json'],
   reputation: ['json'],
+  verify: ['relay', 'agent', 'all', 'json'],
 };
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
@@ -87,6 +95,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   arbitrators: async () => (await import('./commands/arbitrators.ts')).arbitratorsCommand,
   custody: async () => (await import('./commands/custody.ts')).custodyCommand,
   reputation: async () => (await import('./commands/reputation.ts')).reputationCommand,
+  verify: async () => (await import('./commands/verify.ts')).verifyCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -113,8 +122,11 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     output.err(`escrow-agent: ${name} takes no --${foreign} option; run "escrow-agent help" for its usage`);
     return 2;
   }
-  const options = Object.entries(own).map(([option, value]) =>
-    value === true ? `--${option}` : `--${option}=${value}`,
+  // A repeatable option (--relay) is handed on once per value.
+  const options = Object.entries(own).flatMap(([option, value]) =>
+    (Array.isArray(value) ? value : [value]).map((one) =>
+      one === true ? `--${option}` : `--${option}=${one}`,
+    ),
   );
   let config: AgentConfig | undefined;
   try {
@@ -214,6 +226,9 @@ function parseArguments(argv: string[]) {
       name: { type: 'string' },
       'fee-base-msat': { type: 'string' },
       'fee-ppm': { type: 'string' },
+      relay: { type: 'string', multiple: true },
+      agent: { type: 'string' },
+      all: { type: 'boolean' },
     },
   });
 }
