@@ -172,6 +172,9 @@ export const TASK_STEPS: readonly TaskStep[] = [
   { from: 'refunding', to: 'expired', fromReasons: ['invoice_expired', 'node_cancelled'] },
 ];
 
+/** Blocks a node may add to the final CLTV delta it was asked for (LDK adds 3). */
+export const NODE_CLTV_MARGIN_BLOCKS = 3;
+
 export function verifyTask(evidence: TaskEvidence): TaskVerification {
   const task = readEvidence(evidence);
   const found = newFindings();
@@ -1248,9 +1251,12 @@ function checkOfferInvoice(record: TaskRecord, found: Findings): void {
       `the hold invoice's payment hash is ${invoice.paymentHash}, not the offered ${offered.details.paymentHash}`,
     );
   }
-  if (invoice.minFinalCltvExpiryDelta !== offered.details.finalCltvDelta) {
+  // The `cltv` tag is the delta the agent asked its node for; LDK writes up to 3 blocks more into the invoice
+  // (docs/design.md, "Deadlines"), never less. A smaller one would let the HTLC expire before the windows end.
+  const extra = invoice.minFinalCltvExpiryDelta - offered.details.finalCltvDelta;
+  if (extra < 0 || extra > NODE_CLTV_MARGIN_BLOCKS) {
     problems.push(
-      `the hold invoice asks a final CLTV of ${invoice.minFinalCltvExpiryDelta} blocks; the offer's cltv tag says ${offered.details.finalCltvDelta}`,
+      `the hold invoice asks a final CLTV of ${invoice.minFinalCltvExpiryDelta} blocks; the offer's cltv tag says ${offered.details.finalCltvDelta} (the node may add at most ${NODE_CLTV_MARGIN_BLOCKS})`,
     );
   }
   const node = record.announcement?.policy.lightningNodeId;

@@ -555,6 +555,22 @@ test('a payout to an invoice the recipient did not give: inputs', () => {
   );
 });
 
+test('the node may write up to 3 blocks more final CLTV than the offer asked for, never fewer: offer_invoice', () => {
+  const cltv = Number(ev('05-offered.json').tags.find((tag) => tag[0] === 'cltv')![1]);
+  const askedLess = (by: number) =>
+    verify(
+      tamper(HAPPY, { '05-offered.json': (event) => setTag(event, 'cltv', String(cltv - by)) }),
+      TASKS.happy,
+    );
+  passes(askedLess(3), 'offer_invoice');
+  fails(askedLess(4), 'offer_invoice', `the node may add at most 3`);
+  const askedMore = verify(
+    tamper(HAPPY, { '05-offered.json': (event) => setTag(event, 'cltv', String(cltv + 1)) }),
+    TASKS.happy,
+  );
+  fails(askedMore, 'offer_invoice', `the offer's cltv tag says ${cltv + 1}`);
+});
+
 test('a hold invoice from another node than the announced one: offer_invoice', () => {
   const other = sign(
     buildAnnouncement(
