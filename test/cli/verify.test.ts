@@ -4,11 +4,7 @@
 // parsing and the exit codes are the product's) and through runVerify where a test needs short timeouts or the
 // progress bar. A second real relay holds a tampered copy set (one transition left out, one "transition" re-signed
 // by another key) and a third one never answers.
-//
-// Known to fail until src/protocol/verify-task.ts is fixed: its offer_invoice check wants the hold invoice's final
-// CLTV to equal the offer's `cltv` tag, but the tag is the delta the agent asked for (docs/protocol.md §5.2) and LDK
-// writes 3 blocks more into the invoice (docs/design.md, "Deadlines"): every task of the sandbox agent fails that one
-// check ("asks a final CLTV of 81 blocks; the offer's cltv tag says 78"), so the cases that expect exit 0 fail.
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
