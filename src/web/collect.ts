@@ -1,6 +1,7 @@
 // What the verification page asks the relays for, in two rounds over one socket per relay:
-//   1. the agent's labels about the task (`#e`), the listing itself (its id is the task id) and the agent's
-//      kind 31990 announcement;
+//   1. the agent's labels about the task (`#e`), the payout invoices people gave for it (verifyTask checks that
+//      each payout went to an invoice its recipient gave, and a split's second invoice is named by no
+//      transition), the listing itself (its id is the task id) and the agent's kind 31990 announcement;
 //   2. the people's actions the agent's transitions and rejections name by id (cause, verdict, dissent, reply),
 //      so the timeline shows who asked for what.
 // A naddr names a listing's address, not a task: round 0 finds the agent's offers of that address (`#a`).
@@ -68,6 +69,8 @@ export async function collectTask(options: {
         live,
         [
           { kinds: [KINDS.label], authors: [agent], '#e': [taskId] },
+          // The invoices people gave for their payouts: a split's worker gives one that no transition names.
+          { kinds: [KINDS.label], '#e': [taskId], '#l': ['payout_invoice'] },
           { ids: [taskId] },
           { kinds: [KINDS.handler], authors: [agent], '#d': [ANNOUNCEMENT_D] },
         ],

@@ -2,9 +2,10 @@
 // summaries built from them, relay NOTICE and CLOSED messages) reaches the page through textContent only:
 // nothing here parses HTML, so a hostile relay can show text but never run code or add elements.
 import type { NostrEvent } from '../protocol/schemas.ts';
+import type { TaskVerification } from '../protocol/verify-task.ts';
 import type { PageDocument, PageElement } from './browser.ts';
+import { formatTime } from './format.ts';
 import type { RelayStatus } from './relay-fetch.ts';
-import { formatTime, type TaskVerification } from './verification.ts';
 
 /** An element with its text set (never HTML) and optional class and attributes. */
 export function element(
@@ -45,39 +46,6 @@ export function renderRelays(
   );
 }
 
-export interface Roles {
-  agent: string;
-  poster: string | null;
-  worker: string | null;
-  arbitrators: readonly string[];
-}
-
-/** Who is who, from the p tags of the agent's own labels (the only ones that name roles with authority). */
-export function rolesOf(agent: string, events: readonly NostrEvent[]): Roles {
-  let poster: string | null = null;
-  let worker: string | null = null;
-  const arbitrators = new Set<string>();
-  for (const event of events) {
-    if (event.pubkey !== agent) continue;
-    for (const tag of event.tags) {
-      if (tag[0] !== 'p' || tag[1] === undefined) continue;
-      if (tag[3] === 'poster') poster ??= tag[1];
-      else if (tag[3] === 'worker') worker ??= tag[1];
-      else if (tag[3] === 'arbitrator') arbitrators.add(tag[1]);
-    }
-  }
-  return { agent, poster, worker, arbitrators: [...arbitrators] };
-}
-
-export function roleOf(author: string, roles: Roles): string {
-  if (!/^[0-9a-f]{64}$/.test(author)) return author; // already a role
-  if (author === roles.agent) return 'agent';
-  if (author === roles.poster) return 'poster';
-  if (author === roles.worker) return 'worker';
-  if (roles.arbitrators.includes(author)) return 'arbitrator';
-  return `someone (${author.slice(0, 8)}…)`;
-}
-
 /** How the page names each check of the verifier (its machine names are docs/protocol.md §10's steps). */
 const CHECK_TITLES: Record<string, string> = {
   signatures: 'Signatures',
@@ -105,7 +73,6 @@ export function checkTitle(name: string): string {
 export interface Outcome {
   verification: TaskVerification;
   events: ReadonlyMap<string, NostrEvent>;
-  roles: Roles;
   relays: readonly RelayStatus[];
   elapsedMs: number;
   notes: readonly string[];
@@ -167,7 +134,7 @@ export function renderOutcome(
           'summary',
           {},
           element(document, 'time', { text: formatTime(entry.createdAt) }),
-          element(document, 'span', { className: 'role', text: roleOf(entry.author, outcome.roles) }),
+          element(document, 'span', { className: 'role', text: entry.author }),
           element(document, 'span', { className: 'label', text: entry.label }),
           element(document, 'span', { className: 'summary', text: entry.summary }),
         ),

@@ -7,11 +7,12 @@
 import { parseAnnouncement } from '../protocol/build-announcement.ts';
 import type { NostrEvent } from '../protocol/schemas.ts';
 import { verifyEvent } from '../protocol/verify-event.ts';
+import { verifyTask } from '../protocol/verify-task.ts';
 import { browser, type PageElement, type PageInput } from './browser.ts';
 import { collectTask } from './collect.ts';
+import { formatMsat } from './format.ts';
 import { readPageInput } from './page-input.ts';
-import { element, renderOutcome, renderRelays, rolesOf } from './render.ts';
-import { formatMsat, verifyForPage } from './verification.ts';
+import { element, renderOutcome, renderRelays } from './render.ts';
 
 function byId<T extends PageElement = PageElement>(id: string): T {
   const found = browser().document.getElementById(id);
@@ -120,14 +121,13 @@ function start(): void {
           events: collected.events,
           ...(collected.announcement ? { announcement: collected.announcement } : {}),
         };
-        const verification = verifyForPage(evidence);
+        const verification = verifyTask(evidence);
         notes.push(announcementNote(collected.announcement, input.value.agentPubkey));
         const events = new Map<string, NostrEvent>(collected.events.map((event) => [event.id, event]));
         if (collected.announcement) events.set(collected.announcement.id, collected.announcement);
         renderOutcome(document, parts, {
           verification,
           events,
-          roles: rolesOf(input.value.agentPubkey, collected.events),
           relays: collected.relays,
           elapsedMs: browser().performance.now() - began,
           notes,
