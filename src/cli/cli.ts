@@ -32,6 +32,12 @@ Commands:
   reputation NPUB [--json]
                  one pubkey's reputation at this agent (NPUB or hex): the counters the agent publishes (NIP-85
                  kind 30382) over the tasks it finished with money moved, and those tasks' final transitions
+  backup-events --out FILE [--since UNIX] [--relay URL ...] [--agent NPUB]
+                 copy from the relays every event the agent signed and every input it referenced (listings,
+                 actions, verdicts) to FILE, one verified event per line, sorted; written beside FILE then renamed.
+                 --since appends the events dated from then on (no id twice); relays: --relay, else the
+                 configured list; no database or lock needed (it may run beside the agent). Exit 1 when a relay
+                 could not be read in full
   verify TASK [--relay URL ...] [--agent NPUB] [--json]
                  check a task from relay history alone (no database): TASK is its id (64 hex), note1/nevent1
                  or the listing's naddr1; relays: --relay, else the configured list, plus the agent's NIP-65
@@ -81,6 +87,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
   custody: ['json'],
   reputation: ['json'],
+  'backup-events': ['out', 'since', 'relay', 'agent'],
   verify: ['relay', 'agent', 'all', 'json'],
 };
 
@@ -95,6 +102,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   arbitrators: async () => (await import('./commands/arbitrators.ts')).arbitratorsCommand,
   custody: async () => (await import('./commands/custody.ts')).custodyCommand,
   reputation: async () => (await import('./commands/reputation.ts')).reputationCommand,
+  'backup-events': async () => (await import('./commands/backup-events.ts')).backupEventsCommand,
   verify: async () => (await import('./commands/verify.ts')).verifyCommand,
 };
 
@@ -226,6 +234,8 @@ function parseArguments(argv: string[]) {
       name: { type: 'string' },
       'fee-base-msat': { type: 'string' },
       'fee-ppm': { type: 'string' },
+      out: { type: 'string' },
+      since: { type: 'string' },
       relay: { type: 'string', multiple: true },
       agent: { type: 'string' },
       all: { type: 'boolean' },

@@ -110,6 +110,13 @@ export async function fetchAll(
 
 type Settings = typeof DEFAULTS;
 
+/** What one relay has sent so far: its genuine events' ids, the bad copies already counted, and its tally. */
+interface RelayMemory {
+  ids: Set<string>;
+  rejected: Set<string>;
+  state: RelayFetchState;
+}
+
 /** One relay: every filter in turn, paged. `kept` is shared by every relay; `ids` is what this relay held. */
 async function readRelay(
   pool: RelayPool,
@@ -119,14 +126,14 @@ async function readRelay(
   kept: Map<string, NostrEvent>,
   ids: Set<string>,
 ): Promise<RelayFetchState> {
-  const state: RelayFetchState = { held: 0, rejected: 0 };
+  const relay: RelayMemory = { ids, rejected: new Set(), state: { held: 0, rejected: 0 } };
   const connected = await waitConnected(pool, url, settings.timeoutMs);
-  if (connected !== true) return { ...state, failed: connected };
+  if (connected !== true) return { ...relay.state, failed: connected };
   for (const filter of filters) {
-    const failed = await readFilter(pool, url, filter, settings, kept, ids, state);
-    if (failed !== null) return { ...state, failed };
+    const failed = await readFilter(pool, url, filter, settings, kept, relay);
+    if (failed !== null) return { ...relay.state, failed };
   }
-  return state;
+  return relay.state;
 }
 
 /** Pages through one filter on one relay; null when done, or why it stopped early. */
@@ -136,12 +143,12 @@ async function readFilter(
   filter: Filter,
   settings: Settings,
   kept: Map<string, NostrEvent>,
-  ids: Set<string>,
-  state: RelayFetchState,
+  relay: RelayMemory,
 ): Promise<string | null> {
   const { limit: _limit, until: firstUntil, ...base } = filter;
   const wanted = base.ids ? new Set(base.ids) : null;
-  const rejected = new Set<string>();
+  /** The copies this filter's walk has seen: a page that brings none new has nothing more at its seconds. */
+  const copies = new Set<string>();
   let until = firstUntil;
   let swept: number | null = null;
   // Each page either brings events this relay had not sent yet (at most maxEvents in all) or moves `until` strictly
@@ -151,10 +158,10 @@ async function readFilter(
     const asked: Filter = { ...base, limit: settings.pageSize, ...(until === undefined ? {} : { until }) };
     const answer = await fetchPage(pool, url, asked, settings.pageSize, settings);
     if (!answer.ok) return answer.reason;
-    const taken = take(answer.events, base, settings, kept, ids, state, rejected);
+    const taken = take(answer.events, base, settings, kept, relay, copies);
     if (typeof taken === 'string') return taken;
     if (taken.received === 0 || !Number.isFinite(taken.oldest)) return null;
-    if (wanted && [...wanted].every((id) => ids.has(id))) return null;
+    if (wanted && [...wanted].every((id) => relay.ids.has(id))) return null;
     if (taken.fresh === 0 && until !== undefined && taken.oldest > until)
       return `it ignores "until" (asked for events up to ${until}, it sent only later ones): the rest was not read`;
     const oneSecond = taken.oldest === taken.newest;
@@ -166,7 +173,7 @@ async function readFilter(
       const second: Filter = { ...base, since: taken.oldest, until: taken.oldest, limit };
       const sweep = await fetchPage(pool, url, second, limit, settings);
       if (!sweep.ok) return sweep.reason;
-      const more = take(sweep.events, base, settings, kept, ids, state, rejected);
+      const more = take(sweep.events, base, settings, kept, relay, copies);
       if (typeof more === 'string') return more;
       until = taken.oldest - 1;
     } else {
@@ -185,39 +192,42 @@ function take(
   filter: Filter,
   settings: Settings,
   kept: Map<string, NostrEvent>,
-  ids: Set<string>,
-  state: RelayFetchState,
-  rejected: Set<string>,
+  relay: RelayMemory,
+  copies: Set<string>,
 ): { received: number; fresh: number; oldest: number; newest: number } | string {
   let fresh = 0;
   let oldest = Number.POSITIVE_INFINITY;
   let newest = Number.NEGATIVE_INFINITY;
   for (const raw of events) {
     const createdAt = raw.value.created_at;
-    // Paging follows what the relay sent, genuine or not: a relay that serves forgeries only still ends.
+    // Paging follows what the relay sent, genuine or not: a relay that serves forgeries only still pages through
+    // them, and ends.
     if (typeof createdAt === 'number' && Number.isSafeInteger(createdAt)) {
       oldest = Math.min(oldest, createdAt);
       newest = Math.max(newest, createdAt);
     }
+    // A copy is its id and signature as sent: new to this filter's walk, or not.
+    const copy = `${String(raw.value.id).slice(0, 64)}:${String(raw.value.sig).slice(0, 128)}`;
+    if (copies.has(copy)) continue;
+    copies.add(copy);
+    fresh += 1;
     const event = genuine(raw.raw, filter);
     if (event === null) {
-      // Counted once per copy (its id and signature as sent), however many pages serve it again.
-      const copy = `${String(raw.value.id).slice(0, 64)}:${String(raw.value.sig).slice(0, 128)}`;
-      if (!rejected.has(copy)) {
-        rejected.add(copy);
-        state.rejected += 1;
+      // Counted once per copy, however many filters or pages serve it again.
+      if (!relay.rejected.has(copy)) {
+        relay.rejected.add(copy);
+        relay.state.rejected += 1;
       }
       continue;
     }
-    if (ids.has(event.id)) continue;
+    if (relay.ids.has(event.id)) continue;
     if (!kept.has(event.id)) {
       if (kept.size >= settings.maxEvents)
         return `more than ${settings.maxEvents} events: the rest was not read`;
       kept.set(event.id, event);
     }
-    ids.add(event.id);
-    state.held += 1;
-    fresh += 1;
+    relay.ids.add(event.id);
+    relay.state.held += 1;
   }
   return { received: events.length, fresh, oldest, newest };
 }
