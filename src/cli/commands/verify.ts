@@ -446,6 +446,9 @@ async function verifyBatch(taskIds: string[], context: BatchContext): Promise<Ta
   const { agent } = context;
   const first = await context.fetch([
     { kinds: [KINDS.label], authors: [agent], '#e': taskIds },
+    // The payout invoices the recipients gave: no transition names one given while the state stayed (a split's
+    // worker share while the poster's still waits), yet the paid transition pays it.
+    { kinds: [KINDS.label], '#e': taskIds, '#l': ['payout_invoice'] },
     ...chunk(taskIds, IDS_PER_FILTER).map((ids) => ({ ids })),
   ]);
   const byId = new Map<string, NostrEvent>();
