@@ -27,6 +27,7 @@ import {
 } from '../fakes/agent-harness.ts';
 import { eventually } from '../fakes/ldk-wait.ts';
 import { type LnurlServer, startLnurlServer, startWallet, type Wallet } from '../fakes/lnurl-server.ts';
+import { unverifiedTasks } from '../fakes/verify-tasks.ts';
 
 // Large enough that, once settled, the agent's side of the payer -> agent channel is above the channel reserve
 // (1% of 10M sat) by more than the poster's share: the poster's refund goes back over that channel.
@@ -494,6 +495,10 @@ test('split 60/40: the worker, whose submit invoice is for amount - fee, is aske
   });
   const paid = await harness.waitForState(task.taskId, 'paid');
   await assertPaidSplit(task.taskId, paid, worker.paymentHash, invoice.paymentHash);
+});
+
+test('every task this suite ran verifies from the relay alone (verifyTask, as `escrow-agent verify`)', async () => {
+  assert.equal(await unverifiedTasks(harness), []);
 });
 
 test.run();

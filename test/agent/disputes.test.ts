@@ -34,6 +34,7 @@ import {
   tagValue,
 } from '../fakes/agent-harness.ts';
 import { postgresDatabases, type TestDatabase } from '../fakes/store-databases.ts';
+import { unverifiedTasks } from '../fakes/verify-tasks.ts';
 
 const AMOUNT = 40_000_000n; // 40,000 sat
 const A = person();
@@ -780,6 +781,13 @@ onSqlite(
   },
 );
 
+onSqlite(
+  'every task this suite ran verifies from the relay alone (verifyTask, as `escrow-agent verify`)',
+  async () => {
+    assert.equal(await unverifiedTasks(harness), []);
+  },
+);
+
 onSqlite.run();
 
 // ------------------------------------------------------------------------------------------------ PostgreSQL
@@ -800,6 +808,7 @@ if (database) {
     await workerRoute(pgHarness, 'worker (1-of-1, PostgreSQL)');
     const report = await pgHarness.store.verifyAudit();
     assert.ok(report.ok, JSON.stringify(report.problems));
+    assert.equal(await unverifiedTasks(pgHarness), []);
   });
 } else {
   console.log(`SKIP the dispute route on PostgreSQL: no PostgreSQL server for this run (${noPostgres})`);

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseTransition } from '../../src/protocol/parse-transition.ts';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { unverifiedTasks } from '../fakes/verify-tasks.ts';
 
 let harness: Harness;
 const AMOUNT = 50_000_000n; // 50,000 sat
@@ -122,6 +123,10 @@ test('an approval by someone other than the poster is refused with a reason, and
   const task = await harness.store.read((reader) => reader.tasks.get(listing.id));
   assert.is(task?.state, 'claimed');
   void payment;
+});
+
+test('every task this suite ran verifies from the relay alone (verifyTask, as `escrow-agent verify`)', async () => {
+  assert.equal(await unverifiedTasks(harness), []);
 });
 
 test.run();

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { unverifiedTasks } from '../fakes/verify-tasks.ts';
 
 let harness: Harness;
 const AMOUNT = 30_000_000n;
@@ -73,6 +74,10 @@ test('a task claimed but never submitted is refunded when the work window is ove
   const task = await harness.store.read((reader) => reader.tasks.get(listing.id));
   assert.is(task?.reason, 'work_timeout');
   assert.is((await payment).status, 'failed');
+});
+
+test('every task this suite ran verifies from the relay alone (verifyTask, as `escrow-agent verify`)', async () => {
+  assert.equal(await unverifiedTasks(harness), []);
 });
 
 test.run();
