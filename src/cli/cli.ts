@@ -45,6 +45,14 @@ Commands:
                  fails (or no such task on the relays), 2 bad input or no relay answered
   verify --all [--agent NPUB] [--relay URL ...] [--json]
                  verify every task of the agent found on the relays; a table at the end
+  reconcile-from-nostr (--from-relays | --from-file BACKUP.jsonl) --agent NPUB [--relay URL ...] [--execute]
+                 [--compare-with DATABASE_URL] [--max-tasks N]
+                 rebuild the database from the agent's public log (docs/runbooks.md): verify and rebuild each
+                 task, ask the Lightning node about the unfinished ones, print what would be written (a dry run
+                 by default); --execute writes the finished tasks and those holding no money at the node into the
+                 configured database, which must be empty (a stopped run is resumed: run it again); a task whose
+                 money the node holds is listed, not written; --compare-with: the public projection hash of
+                 another database against the log's, and the tasks that differ. Exit 1 when something needs you
   arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
                  add, change or reactivate an arbitrator the agent may name on new tasks
   arbitrators remove NPUB
@@ -79,6 +87,7 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
   'verify-db': requireExistingDatabase,
   custody: requireExistingDatabase,
   reputation: requireExistingDatabase,
+  'reconcile-from-nostr': checkDataFolder,
   // arbitrators: `add` may create the database as migrate does, `list` and `remove` need one (checked there).
 };
 
@@ -89,6 +98,15 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   reputation: ['json'],
   'backup-events': ['out', 'since', 'relay', 'agent'],
   verify: ['relay', 'agent', 'all', 'json'],
+  'reconcile-from-nostr': [
+    'from-relays',
+    'from-file',
+    'agent',
+    'relay',
+    'execute',
+    'compare-with',
+    'max-tasks',
+  ],
 };
 
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
@@ -104,6 +122,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   reputation: async () => (await import('./commands/reputation.ts')).reputationCommand,
   'backup-events': async () => (await import('./commands/backup-events.ts')).backupEventsCommand,
   verify: async () => (await import('./commands/verify.ts')).verifyCommand,
+  'reconcile-from-nostr': async () =>
+    (await import('./commands/reconcile-from-nostr.ts')).reconcileFromNostrCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -239,6 +259,11 @@ function parseArguments(argv: string[]) {
       relay: { type: 'string', multiple: true },
       agent: { type: 'string' },
       all: { type: 'boolean' },
+      'from-relays': { type: 'boolean' },
+      'from-file': { type: 'string' },
+      execute: { type: 'boolean' },
+      'compare-with': { type: 'string' },
+      'max-tasks': { type: 'string' },
     },
   });
 }

@@ -115,8 +115,6 @@ class Rebuild {
   private readonly warnings: string[] = [];
   private readonly used = new Set<Hex32>();
   private readonly actions = new Map<Hex32, QueuedAction>();
-  /** created_at of the transition that settled the hold: payout invoices signed before it were not for a payout. */
-  private payableSince: number | null = null;
   private readonly taskId: Hex32;
 
   constructor(private readonly input: RebuildInput) {
@@ -136,6 +134,9 @@ class Rebuild {
     for (const [index, transition] of transitions.entries()) {
       if (index > 0) this.applyQueued(transition.createdAt, transition.cause);
       this.map(transition, index);
+      // Authors' clocks differ from the agent's (and a transition may be dated a second or two ahead of it): an action
+      // the agent handled before this transition may be signed after it. Only what applies is taken.
+      if (this.current().state !== transition.state) this.applyQueued(Number.POSITIVE_INFINITY, null);
       const state = this.current().state;
       if (state !== transition.state) {
         throw new NotRebuildable(
@@ -440,7 +441,7 @@ class Rebuild {
       }
       case 'payout_invoice':
       case 'payout_address': {
-        const payout = this.payoutFor(command.recipient, command.by, at);
+        const payout = this.payoutFor(command.recipient, command.by);
         if (!payout || (payout.state !== 'due' && payout.state !== 'needs_invoice')) return null;
         if (command.type === 'payout_address') {
           if (payout.state !== 'needs_invoice' || payout.address === command.address) return null;
@@ -468,11 +469,10 @@ class Rebuild {
   }
 
   /** The payout `by` may give an invoice or address for, once the hold is settled. */
-  private payoutFor(recipient: PayoutRecipient, by: Hex32, signedAt: number): Payout | undefined {
+  private payoutFor(recipient: PayoutRecipient, by: Hex32): Payout | undefined {
     const task = this.current();
     if (task.state !== 'settled' && task.state !== 'custody' && task.state !== 'payout_pending')
       return undefined;
-    if (this.payableSince !== null && signedAt < this.payableSince) return undefined;
     if (by !== (recipient === 'worker' ? task.worker : task.poster)) return undefined;
     return task.payouts.find((payout) => payout.recipient === recipient);
   }
@@ -519,7 +519,6 @@ class Rebuild {
   private settledOrPayouts(transition: Parsed<'settled' | 'custody' | 'payout_pending'>, at: number): void {
     const task = this.current();
     if (task.state === 'settling') {
-      this.payableSince = at;
       this.emit({ type: 'hold_settled', at });
       return;
     }
