@@ -48,6 +48,7 @@ import {
 import { type NostrEvent, parseEventJson } from '../../protocol/schemas.ts';
 import { verifyEvent } from '../../protocol/verify-event.ts';
 import { verifyTaskHistory } from '../../protocol/verify-history.ts';
+import { verifyTask } from '../../protocol/verify-task.ts';
 import type { EscrowStore, StoreTx } from '../../store/index.ts';
 import { openStore } from '../../store/index.ts';
 import { CliError } from '../cli-error.ts';
@@ -408,6 +409,8 @@ interface Log {
   refused: Set<string>;
   /** The reason of each refusal, by the refused event's id. */
   refusals: Map<string, string>;
+  /** The agent's `rejected` labels per task id (part of what verifyTask reads). */
+  rejections: Map<string, NostrEvent[]>;
   announcement: NostrEvent | null;
 }
 
@@ -417,6 +420,7 @@ function organise(agent: string, events: readonly NostrEvent[]): Log {
     inputs: new Map(),
     refused: refusedActionIds(agent, events),
     refusals: new Map(),
+    rejections: new Map(),
     announcement: null,
   };
   const add = (map: Map<string, NostrEvent[]>, key: string, event: NostrEvent) => {
@@ -435,6 +439,8 @@ function organise(agent: string, events: readonly NostrEvent[]): Log {
       if (label === REJECTED_LABEL) {
         const reply = event.tags.find((tag) => tag[0] === 'e' && tag[3] === 'reply')?.[1];
         if (reply) log.refusals.set(reply, event.content);
+        const about = taskOf(event);
+        if (about) add(log.rejections, about, event);
         continue;
       }
       const taskId = taskOf(event);
@@ -484,13 +490,26 @@ function planTask(agent: string, taskId: string, log: Log, policy: RebuildPolicy
     node: null,
   };
   const transitions = log.transitions.get(taskId) ?? [];
+  const people = log.inputs.get(taskId) ?? [];
+  // The whole check anyone can run (docs/protocol.md §10 and beyond): a task that fails it is not written.
+  const verification = verifyTask({
+    agentPubkey: agent,
+    taskId,
+    events: [...transitions, ...(log.rejections.get(taskId) ?? []), ...people],
+    announcement: log.announcement,
+  });
+  if (!verification.ok) {
+    plan.problem = `does not verify: ${verification.problems.slice(0, 3).join('; ')}`;
+    return plan;
+  }
+  // The chain in order, for the rebuild.
   const history = verifyTaskHistory({ agentPubkey: agent, taskId, events: transitions });
   if (!history.ok) {
     plan.problem = `does not verify: ${history.problems.slice(0, 3).join('; ')}`;
     return plan;
   }
   plan.chain = history.chain;
-  const inputs = new Map((log.inputs.get(taskId) ?? []).map((event) => [event.id, event]));
+  const inputs = new Map(people.map((event) => [event.id, event]));
   const result = rebuildTaskEvents({
     agentPubkey: agent,
     transitions: history.chain,
