@@ -13,13 +13,23 @@ import { npubEncode } from 'nostr-tools/nip19';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type AgentConfig, loadConfig } from '../../src/agent/config.ts';
+import { identityFrom } from '../../src/agent/identity.ts';
+import { runAgent } from '../../src/agent/run-agent.ts';
 import { main } from '../../src/cli/cli.ts';
 import { DEFAULT_BACKUP_LIMITS, runBackupEvents } from '../../src/cli/commands/backup-events.ts';
 import { runReconcile } from '../../src/cli/commands/reconcile-from-nostr.ts';
 import { fold } from '../../src/domain/evolve.ts';
 import { publicProjectionHash } from '../../src/domain/public-projection.ts';
 import { TASK_STATES, type Task } from '../../src/domain/types.ts';
-import { type Harness, person, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { verifyTaskHistory } from '../../src/protocol/verify-history.ts';
+import {
+  collect,
+  type Harness,
+  harnessPolicy,
+  person,
+  startHarness,
+  tagValue,
+} from '../fakes/agent-harness.ts';
 import { HISTORY } from '../fakes/domain.ts';
 import { postgresDatabases, sqliteDatabases, type TestDatabase } from '../fakes/store-databases.ts';
 
@@ -398,6 +408,52 @@ test('a task whose money the node holds is held back (its preimage is lost), and
   );
   assert.match(run.text, `task ${unpaid.id} offered (node: CANCELED): the agent finishes it when it starts`);
   assert.match(run.text, 'written: 8 task(s)');
+
+  // An agent started on the rebuilt database finishes both: it records the refund of the hold the node gave back
+  // and the end of the invoice nobody can pay any more, on the chains the log already has, and answers none of the
+  // old actions again.
+  const rejections = async () =>
+    (await collect(harness.client, { kinds: [1985], authors: [harness.agentKey.pubkey], '#l': ['rejected'] }))
+      .length;
+  const rejectedBefore = await rejections();
+  const store = await database.open();
+  const agent = await runAgent({
+    store,
+    lightning: harness.sandbox.agent,
+    identity: identityFrom(harness.agentKey.secretKey),
+    policy: harnessPolicy({ arbitrators: [ARBITRATOR.pubkey] }),
+    relays: [{ url: harness.relay.url, read: true, write: true }],
+    reconcileIntervalMs: 300,
+    outboxIntervalMs: 100,
+    outboxMaxBackoffSeconds: 1,
+    rate: { perMinute: 60_000, burst: 10_000 },
+    pool: { backoff: { initialMs: 100, maxMs: 500, jitter: 0.1 } },
+  });
+  try {
+    const refunded = await harness.waitForState(listing.id, 'refunded');
+    assert.is(tagValue(refunded, 'reason'), 'node_cancelled');
+    await harness.waitForState(unpaid.id, 'expired');
+    await agent.settle();
+    for (const taskId of [listing.id, unpaid.id]) {
+      const history = verifyTaskHistory({
+        agentPubkey: harness.agentKey.pubkey,
+        taskId,
+        events: await harness.agentEvents(taskId),
+      });
+      assert.ok(history.ok, `one chain, continued: ${history.problems.join('; ')}`);
+    }
+    assert.is(await rejections(), rejectedBefore, 'no old action was answered again');
+    const tasks = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
+    assert.equal(
+      tasks
+        .filter((task) => task.id === listing.id || task.id === unpaid.id)
+        .map((task) => task.state)
+        .sort(),
+      ['expired', 'refunded'],
+    );
+  } finally {
+    await agent.stop();
+  }
 });
 
 test.run();
