@@ -16,6 +16,8 @@
 // paid) and 0 to the others; the ledger's routingFeeMsat, which the public projection holds, is the total either way.
 //
 // Browser-safe: no Node module (src/protocol's rule).
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { bech32 } from '@scure/base';
 import { sameResolution } from '../domain/decide.ts';
 import { evolve } from '../domain/evolve.ts';
 import { feeFor } from '../domain/money.ts';
@@ -31,7 +33,6 @@ import type {
   TaskEvent,
   Windows,
 } from '../domain/types.ts';
-import { tryDecodeBolt11 } from '../ldk/bolt11/decode-invoice.ts';
 import { KINDS, LABEL_NAMESPACE, REJECTED_LABEL, WINDOW_FIELDS, type WindowName } from './constants.ts';
 import { type ParsedAction, parseAction } from './parse-action.ts';
 import { type ParsedListing, parseTaskListing } from './parse-task-listing.ts';
@@ -644,10 +645,32 @@ class Rebuild {
   }
 }
 
+/**
+ * The payment hash an invoice names (its `p` field), read without checking the invoice's signature: only to find
+ * which invoice on the log a payout went to (verifyTask checks the invoices themselves). Recovering the payee's key
+ * would cost as much as a signature check, per invoice.
+ */
 function invoiceHash(bolt11: string): string | null {
-  const decoded = tryDecodeBolt11(bolt11);
-  return decoded.ok ? decoded.invoice.paymentHash : null;
+  const decoded = bech32.decodeUnsafe(bolt11.toLowerCase() as `${string}1${string}`, false);
+  if (!decoded) return null;
+  const words = decoded.words;
+  const end = words.length - SIGNATURE_WORDS;
+  for (let at = TIMESTAMP_WORDS; at + 3 <= end; ) {
+    const tag = words[at]!;
+    const length = words[at + 1]! * 32 + words[at + 2]!;
+    const data = words.slice(at + 3, at + 3 + length);
+    if (tag === PAYMENT_HASH_TAG && length === 52) {
+      const bytes = bech32.fromWordsUnsafe(data);
+      return bytes ? bytesToHex(bytes) : null;
+    }
+    at += 3 + length;
+  }
+  return null;
 }
+
+const TIMESTAMP_WORDS = 7;
+const SIGNATURE_WORDS = 104;
+const PAYMENT_HASH_TAG = 1;
 
 function verdictResolution(command: Extract<ParsedAction['command'], { type: 'verdict' }>): Resolution {
   return command.outcome === 'split'

@@ -26,7 +26,7 @@ import { connectLightning } from '../../agent/connect-lightning.ts';
 import { readIdentity } from '../../agent/identity.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { loggerOptions } from '../../agent/redact.ts';
-import { loadRelayList } from '../../agent/relay-list.ts';
+import { loadRelayList, normalizeRelayUrl } from '../../agent/relay-list.ts';
 import { formatMsat } from '../../domain/money.ts';
 import {
   type PublicTaskProjection,
@@ -38,7 +38,11 @@ import { TASK_STATES, type Task, type TaskState, TERMINAL_STATES } from '../../d
 import type { HoldInvoice, HoldInvoiceBackend } from '../../ldk/port.ts';
 import { ANNOUNCEMENT_D, parseAnnouncement } from '../../protocol/build-announcement.ts';
 import { KINDS, LABEL_NAMESPACE, REJECTED_LABEL } from '../../protocol/constants.ts';
-import { isTransitionState, type ParsedTransition } from '../../protocol/parse-transition.ts';
+import {
+  isTransitionState,
+  type ParsedTransition,
+  parseTransition,
+} from '../../protocol/parse-transition.ts';
 import {
   type RebuildPolicy,
   type RebuiltTask,
@@ -47,7 +51,7 @@ import {
 } from '../../protocol/rebuild-task.ts';
 import { type NostrEvent, parseEventJson } from '../../protocol/schemas.ts';
 import { verifyEvent } from '../../protocol/verify-event.ts';
-import { verifyTaskHistory } from '../../protocol/verify-history.ts';
+import { followChain } from '../../protocol/verify-history.ts';
 import { verifyTask } from '../../protocol/verify-task.ts';
 import type { EscrowStore, StoreTx } from '../../store/index.ts';
 import { openStore } from '../../store/index.ts';
@@ -68,6 +72,8 @@ export interface ReconcileIo {
   now?: () => number;
   /** Where the progress line goes: a TTY only (default: stderr when it is one). */
   progress?: { write(text: string): unknown } | null;
+  /** Told how long each phase took (read, verify and rebuild, node, write): for bench/rebuild.ts. */
+  onPhase?: (phase: 'read' | 'rebuild' | 'node' | 'write', milliseconds: number) => void;
 }
 
 export async function reconcileFromNostrCommand(
@@ -114,15 +120,22 @@ export async function runReconcile(
   const progress = io.progress === undefined ? (process.stderr.isTTY ? process.stderr : null) : io.progress;
   checkAgentKey(config, options.agent);
 
+  let phaseStarted = performance.now();
+  const phase = (name: Parameters<NonNullable<ReconcileIo['onPhase']>>[0]) => {
+    const at = performance.now();
+    io.onPhase?.(name, at - phaseStarted);
+    phaseStarted = at;
+  };
+
   // ---- the log
-  const loaded = options.source && 'file' in options.source ? readBackup(options.source.file) : null;
+  const loaded = 'file' in options.source ? readBackup(options.source.file) : null;
   const relayUrls = 'file' in options.source ? [] : relaysToAsk(config, options.relays);
   const fetched = loaded ? null : await fetchLog(relayUrls, options.agent, io.fetch);
   const events = loaded?.events ?? fetched?.events ?? [];
   output.out(`reconcile-from-nostr: agent ${npubEncode(options.agent)} (${options.agent})`);
   if (loaded) {
     output.out(
-      `source: ${options.source && 'file' in options.source ? options.source.file : ''}: ${loaded.events.length} events${loaded.skipped.length > 0 ? `, ${loaded.skipped.length} lines skipped` : ''}`,
+      `source: ${'file' in options.source ? options.source.file : ''}: ${loaded.events.length} events${loaded.skipped.length > 0 ? `, ${loaded.skipped.length} lines skipped` : ''}`,
     );
     for (const line of loaded.skipped.slice(0, 5)) output.err(`  skipped ${line}`);
   } else if (fetched) {
@@ -138,6 +151,7 @@ export async function runReconcile(
       );
     }
   }
+  phase('read');
   const log = organise(options.agent, events);
   const policy = policyOf(log.announcement, config, output);
 
@@ -146,6 +160,7 @@ export async function runReconcile(
   for (const taskId of [...log.transitions.keys()].sort()) {
     plans.push(planTask(options.agent, taskId, log, policy));
   }
+  phase('rebuild');
 
   // ---- the database: empty, or holding only what an earlier run of this command wrote
   const { store } = await openTarget(config);
@@ -184,12 +199,14 @@ export async function runReconcile(
       }
     }
 
+    phase('node');
     report(output, plans, log);
 
     // ---- write
     let stopped = false;
     if (options.execute) {
-      const writeRelays = 'file' in options.source ? configuredWriteRelays(config) : relayUrls;
+      // The relays the agent publishes to (its configured write relays), as its outbox names them.
+      const writeRelays = configuredWriteRelays(config);
       const toWrite = plans.filter((plan) => plan.write && !plan.present);
       let written = 0;
       for (const plan of toWrite) {
@@ -204,6 +221,7 @@ export async function runReconcile(
         progress?.write(`\rwriting tasks: ${written}/${toWrite.length}`);
       }
       if (progress && toWrite.length > 0) progress.write('\n');
+      phase('write');
       const stored = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
       output.out(
         `written: ${written} task(s)${plans.some((plan) => plan.present) ? `, ${plans.filter((plan) => plan.present).length} were there already` : ''}`,
@@ -331,6 +349,15 @@ function relaysToAsk(config: AgentConfig, given: string[]): string[] {
     throw new CliError(
       `reconcile-from-nostr: no relay to ask: give --relay URL (repeatable) (the configured relay list: ${(error as Error).message})`,
     );
+  }
+}
+
+/** A relay URL in one spelling (a --relay URL may be written differently from the configuration's). */
+function sameRelay(url: string): string {
+  try {
+    return normalizeRelayUrl(url);
+  } catch {
+    return url;
   }
 }
 
@@ -502,17 +529,23 @@ function planTask(agent: string, taskId: string, log: Log, policy: RebuildPolicy
     plan.problem = `does not verify: ${verification.problems.slice(0, 3).join('; ')}`;
     return plan;
   }
-  // The chain in order, for the rebuild.
-  const history = verifyTaskHistory({ agentPubkey: agent, taskId, events: transitions });
-  if (!history.ok) {
-    plan.problem = `does not verify: ${history.problems.slice(0, 3).join('; ')}`;
+  // The chain in order, for the rebuild (the signatures were checked when the events were read, and verifyTask
+  // checked the chain: only the order is needed here).
+  const parsed: ParsedTransition[] = [];
+  for (const event of transitions) {
+    const transition = parseTransition(event, { agentPubkey: agent });
+    if (transition.ok) parsed.push(transition.transition);
+  }
+  const problems: string[] = [];
+  plan.chain = followChain(parsed, problems);
+  if (problems.length > 0) {
+    plan.problem = `does not verify: ${problems.slice(0, 3).join('; ')}`;
     return plan;
   }
-  plan.chain = history.chain;
   const inputs = new Map(people.map((event) => [event.id, event]));
   const result = rebuildTaskEvents({
     agentPubkey: agent,
-    transitions: history.chain,
+    transitions: plan.chain,
     inputs,
     refused: log.refused,
     policy,
@@ -641,9 +674,10 @@ async function writeTask(
   for (const event of log.transitions.get(task.id) ?? []) {
     if (!plan.chain.some((transition) => transition.eventId === event.id)) continue;
     await tx.outbox.enqueue(event, writeRelays, task.id);
-    const lacking = missingOn.get(event.id) ?? [];
-    for (const relay of writeRelays)
-      if (!lacking.includes(relay)) await tx.outbox.markRelay(event.id, relay, 'ok');
+    const lacking = new Set((missingOn.get(event.id) ?? []).map(sameRelay));
+    for (const relay of writeRelays) {
+      if (!lacking.has(sameRelay(relay))) await tx.outbox.markRelay(event.id, relay, 'ok');
+    }
   }
   // The actions the agent handled or refused, so that it does not answer them again when it reads them back. On an
   // unfinished task, an action the log shows no sign of handling is left for the agent to handle.
