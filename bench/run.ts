@@ -30,6 +30,9 @@ if (ldk) await section('lightning', () => ldk.benchLdk({ payments: quick ? 20 : 
 const nwc = await import('./nwc.ts').catch(() => null);
 if (nwc) await section('nwc', () => nwc.benchNwc({ payments: quick ? 20 : 100 }));
 await section('agent', () => benchAgent({ intakeEvents: quick ? 100 : 1000, lifecycles: quick ? 5 : 30 }));
+await section('rebuild', async () =>
+  (await import('./rebuild.ts')).benchRebuild({ lifecycles: quick ? 1_000 : 10_000 }),
+);
 
 mkdirSync(new URL('.', import.meta.url), { recursive: true });
 writeFileSync(new URL('./latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);

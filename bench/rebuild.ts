@@ -1,0 +1,306 @@
+// Rebuild figures (issue #12): how fast `escrow-agent reconcile-from-nostr` turns an agent's public log back into a
+// database. N lifecycles are run by the real decider (src/domain) and published as the agent publishes them (each
+// transition described, built and signed; people's listings and actions signed and parsed as the agent parses
+// them): 80% approved and paid, 10% refunded after the poster cancels, 5% expired unpaid, 5% disputed and decided
+// for the worker. The events go into a local embedded relay over WebSocket; then, timed: the command reads them back
+// (fetchAll: every copy's id and signature checked), verifies every task (verifyTask: each event checked again),
+// rebuilds it and writes it into an empty SQLite (--execute). Events per second = events read / total time.
+//
+//   npx tsx bench/rebuild.ts [--lifecycles N]   (default 10 000; adds "rebuild" to bench/latest.json)
+//   npm run bench                               (1 000 with --quick)
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { finalizeEvent, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
+import {
+  exampleInvoice,
+  exampleNodeKey,
+  hashHex,
+  payoutInvoice,
+  preimage,
+} from '../scripts/examples/fixtures.ts';
+import { loadConfig } from '../src/agent/config.ts';
+import { runReconcile } from '../src/cli/commands/reconcile-from-nostr.ts';
+import { requiredFinalCltv } from '../src/domain/deadlines.ts';
+import { decide } from '../src/domain/decide.ts';
+import { evolve } from '../src/domain/evolve.ts';
+import { RULEBOOK_VERSION } from '../src/domain/rulebook.ts';
+import type { Command, Policy, Task } from '../src/domain/types.ts';
+import { type ActionInput, buildAction } from '../src/protocol/build-action.ts';
+import { buildAnnouncement } from '../src/protocol/build-announcement.ts';
+import { buildListing } from '../src/protocol/build-listing.ts';
+import { buildTransition } from '../src/protocol/build-transition.ts';
+import { describeTransition } from '../src/protocol/describe-transition.ts';
+import { parseAction } from '../src/protocol/parse-action.ts';
+import { parseTaskListing } from '../src/protocol/parse-task-listing.ts';
+import { connectRawClient, startTestRelay } from '../test/fakes/relay.ts';
+
+const seed = (label: string) => new Uint8Array(Buffer.from(preimage(`bench rebuild ${label}`), 'hex'));
+const KEYS = {
+  agent: seed('agent'),
+  poster: seed('poster'),
+  worker: seed('worker'),
+  arbitrator: seed('arbitrator'),
+};
+const AGENT = getPublicKey(KEYS.agent);
+const AMOUNT = 21_000_000n;
+const T0 = 1_700_000_000;
+
+const POLICY: Policy = {
+  minAmountMsat: 1_000_000n,
+  maxAmountMsat: 10_000_000_000n,
+  fee: { baseMsat: 1_000n, ppm: 5_000 },
+  windows: { claimSeconds: 7_200, workSeconds: 28_800, reviewSeconds: 21_600, disputeSeconds: 14_400 },
+  safetyMarginBlocks: 16,
+  backendAutoCancelBlocks: 21,
+  maxFinalCltvDelta: 1_001,
+  invoiceExpirySeconds: 3_600,
+  arbitrators: [getPublicKey(KEYS.arbitrator)],
+  disputeDeadlineRule: 'refund',
+  maxHoldSeconds: 86_400,
+  maxStatementLength: 4_000,
+  custodyMaxSeconds: 604_800,
+  maxPayoutAttempts: 3,
+  maxTitleLength: 200,
+  // The example agent node, which signs the hold invoices below.
+  lightningNodeId: Buffer.from(secp256k1.getPublicKey(exampleNodeKey('agent'), true)).toString('hex'),
+};
+
+type Kind = 'paid' | 'refunded' | 'expired' | 'disputed';
+
+/** One task run by the decider, its events signed as the agent and the people sign them. */
+async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<void> {
+  let now = T0 + index * 120;
+  let height = 100_000;
+  let task: Task | null = null;
+  let prev: string | null = null;
+  let prevAt = 0;
+  const listing = finalizeEvent(
+    buildListing({
+      d: `bench-${index}`,
+      title: `Bench task ${index}`,
+      amountMsat: AMOUNT,
+      agent: AGENT,
+      windows: {},
+      content: 'bench',
+      createdAt: now,
+    }),
+    KEYS.poster,
+  );
+  out.push(listing);
+  const escrow = preimage(`bench escrow ${index}`);
+
+  const apply = async (command: Command, cause: NostrEvent | null = null) => {
+    now += 1;
+    const decision = decide(task, command, { now, height, policy: POLICY });
+    if (!decision.ok) throw new Error(`${kind} ${index}: ${decision.rejection.message}`);
+    for (const event of decision.events) {
+      const before = task;
+      task = evolve(before, event);
+      const body = await describeTransition(before, task, event, {
+        policy: POLICY,
+        height,
+        listing: () => listing,
+        preimage: async () => escrow,
+      });
+      if (body === null) continue;
+      const createdAt = Math.max(now, prevAt + 1);
+      const signed = finalizeEvent(
+        buildTransition({
+          ...body,
+          taskId: listing.id,
+          prev,
+          cause: cause?.id ?? null,
+          poster: task.poster,
+          worker: task.worker,
+          createdAt,
+        } as Parameters<typeof buildTransition>[0]),
+        KEYS.agent,
+      );
+      out.push(signed);
+      prev = signed.id;
+      prevAt = createdAt;
+    }
+  };
+  const act = async (secret: Uint8Array, input: Record<string, unknown>) => {
+    now += 5;
+    const event = finalizeEvent(
+      buildAction({ ...input, taskId: listing.id, agent: AGENT, createdAt: now } as ActionInput),
+      secret,
+    );
+    out.push(event);
+    const parsed = parseAction(event, { agentPubkey: AGENT });
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const command = parsed.action.command;
+    await apply(command.type === 'verdict' ? { ...command, eventId: event.id } : command, event);
+  };
+
+  const posted = parseTaskListing(listing, { agentPubkey: AGENT });
+  if (!posted.ok) throw new Error(posted.reason);
+  await apply(posted.listing.command, listing);
+  const cltv = requiredFinalCltv((task as Task | null)!.windows, POLICY);
+  await apply({
+    type: 'offer',
+    paymentHash: hashHex(escrow),
+    bolt11: exampleInvoice({
+      node: exampleNodeKey('agent'),
+      amountMsat: AMOUNT,
+      timestamp: now,
+      paymentHash: hashHex(escrow),
+      description: `escrow: Bench task ${index}`,
+      expirySeconds: POLICY.invoiceExpirySeconds,
+      minFinalCltv: cltv,
+    }),
+    invoiceExpiresAt: now + POLICY.invoiceExpirySeconds,
+    finalCltvDelta: cltv,
+  });
+  if (kind === 'expired') {
+    now += POLICY.invoiceExpirySeconds + 10;
+    await apply({ type: 'tick' });
+    await apply({ type: 'hold_cancelled', paymentHash: hashHex(escrow) });
+    return;
+  }
+  now += 30;
+  height += 1;
+  await apply({
+    type: 'hold_accepted',
+    paymentHash: hashHex(escrow),
+    amountMsat: AMOUNT,
+    htlcExpiryHeight: height + cltv + 3,
+    claimDeadlineHeight: height + cltv + 3 - POLICY.backendAutoCancelBlocks,
+  });
+  if (kind === 'refunded') {
+    await act(KEYS.poster, { action: 'cancel' });
+    await apply({ type: 'hold_cancelled', paymentHash: hashHex(escrow) });
+    return;
+  }
+  const fee = (task as Task | null)!.feeMsat;
+  const payout = payoutInvoice(`bench ${index}`, 'worker', AMOUNT - fee, now);
+  await act(KEYS.worker, { action: 'claim' });
+  await act(KEYS.worker, { action: 'submit', delivery: 'done', bolt11: payout.bolt11 });
+  if (kind === 'disputed') {
+    await act(KEYS.poster, { action: 'dispute', reason: 'Not what I asked for.' });
+    await act(KEYS.arbitrator, { action: 'verdict', outcome: 'worker' });
+  } else {
+    await act(KEYS.poster, { action: 'approve' });
+  }
+  await apply({ type: 'hold_settled', paymentHash: hashHex(escrow) });
+  await apply({
+    type: 'payout_start',
+    recipient: 'worker',
+    bolt11: payout.bolt11,
+    paymentHash: payout.paymentHash,
+    amountMsat: AMOUNT - fee,
+  });
+  await apply({
+    type: 'payout_succeeded',
+    recipient: 'worker',
+    routingFeeMsat: 1_000n,
+    preimage: payout.proof,
+  });
+}
+
+function kindOf(index: number): Kind {
+  const slot = index % 20;
+  return slot === 0 ? 'expired' : slot === 1 ? 'disputed' : slot < 4 ? 'refunded' : 'paid';
+}
+
+/** Publishes every event to the relay over one connection, `window` at a time, and checks each OK. */
+async function publishAll(url: string, events: readonly NostrEvent[], window = 200): Promise<void> {
+  const client = await connectRawClient(url);
+  try {
+    for (let start = 0; start < events.length; start += window) {
+      const answers = await Promise.all(
+        events.slice(start, start + window).map((event) => client.publish(event)),
+      );
+      const refused = answers.find((answer) => answer[2] !== true);
+      if (refused) throw new Error(`the relay refused an event: ${refused[3]}`);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+export async function benchRebuild(options: { lifecycles: number }) {
+  const generateStarted = performance.now();
+  const events: NostrEvent[] = [
+    finalizeEvent(
+      buildAnnouncement(POLICY, { rulesVersion: RULEBOOK_VERSION, createdAt: T0 - 60 }),
+      KEYS.agent,
+    ),
+  ];
+  for (let index = 0; index < options.lifecycles; index++) await lifecycle(index, kindOf(index), events);
+  const generateMs = performance.now() - generateStarted;
+
+  const relay = await startTestRelay({ maxLimit: 5_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-rebuild-'));
+  try {
+    const publishStarted = performance.now();
+    await publishAll(relay.url, events);
+    const publishMs = performance.now() - publishStarted;
+
+    const config = loadConfig({
+      env: {
+        AGENT_DATA_DIR: join(dir, 'data'),
+        DATABASE_URL: `sqlite:${join(dir, 'rebuilt.db')}`,
+        NOSTR_RELAYS: relay.url,
+        EMBEDDED_RELAY: 'off',
+        LOG_LEVEL: 'warn',
+      },
+      cwd: dir,
+    });
+    const phases: Record<string, number> = {};
+    const lines: string[] = [];
+    const started = performance.now();
+    const code = await runReconcile(
+      config,
+      { out: (line) => lines.push(line), err: (line) => lines.push(line) },
+      ['--from-relays', '--agent', AGENT, '--relay', relay.url, '--execute'],
+      { progress: null, onPhase: (name, ms) => (phases[name] = ms) },
+    );
+    const totalMs = performance.now() - started;
+    if (code !== 0) throw new Error(`reconcile-from-nostr exited ${code}:\n${lines.join('\n')}`);
+    const written = Number(/written: (\d+) task/.exec(lines.join('\n'))?.[1] ?? Number.NaN);
+    const round = (ms: number) => Math.round(ms);
+    return {
+      lifecycles: options.lifecycles,
+      events: events.length,
+      tasksWritten: written,
+      eventsPerSecond: Math.round(events.length / (totalMs / 1000)),
+      tasksPerSecond: Math.round(written / (totalMs / 1000)),
+      totalMs: round(totalMs),
+      phasesMs: {
+        readFromRelay: round(phases.read ?? 0),
+        verifyAndRebuild: round(phases.rebuild ?? 0),
+        openDatabaseAndNode: round(phases.node ?? 0),
+        writeSqlite: round(phases.write ?? 0),
+      },
+      setupMs: { generateAndSign: round(generateMs), publishToRelay: round(publishMs) },
+      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    };
+  } finally {
+    await relay.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const at = process.argv.indexOf('--lifecycles');
+  const lifecycles = at > 0 ? Number(process.argv[at + 1]) : 10_000;
+  const figures = await benchRebuild({ lifecycles });
+  console.log('rebuild:', JSON.stringify(figures, null, 2));
+  const file = new URL('./latest.json', import.meta.url);
+  const report = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+    : {
+        date: new Date().toISOString(),
+        node: process.version,
+        machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+      };
+  report.rebuild = { date: new Date().toISOString(), ...figures };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log('wrote "rebuild" into bench/latest.json');
+  process.exit(0);
+}
