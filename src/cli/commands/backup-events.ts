@@ -80,10 +80,15 @@ export async function runBackupEvents(
   const relays = options.relays.length > 0 ? options.relays : configuredRelays(config);
   const existing = options.since === null ? new Set<string>() : await idsIn(options.out);
 
-  // 1. Everything the agent signed (from --since on).
+  // 1. Everything the agent signed (from --since on), and the payout invoices people gave it: a split's first
+  // invoice changes no state, so no transition names it, yet the paid transition pays it.
+  const since = options.since === null ? {} : { since: options.since };
   const own = await fetchAll(
     relays,
-    [{ authors: [agent.pubkey], ...(options.since === null ? {} : { since: options.since }) }],
+    [
+      { authors: [agent.pubkey], ...since },
+      { kinds: [KINDS.label], '#p': [agent.pubkey], '#l': ['payout_invoice'], ...since },
+    ],
     limits,
   );
   if ([...own.perRelay.values()].every((state) => state.failed !== undefined)) {
