@@ -18,6 +18,7 @@ export * from './parse-transition.ts';
 export * from './private-notice.ts';
 export * from './protocol-input-error.ts';
 export * from './reasons.ts';
+export * from './rebuild-task.ts';
 export * from './reputation.ts';
 export { type NostrEvent, nostrEventSchema, parseEvent, parseEventJson } from './schemas.ts';
 export type * from './transition-types.ts';
