@@ -1015,6 +1015,12 @@ function expectedCause(record: TaskRecord, transition: Transition): Expected | n
   const worker = transition.worker ?? record.worker;
   const workers = worker ? [worker] : [];
   const arbitrators = record.arbitrators;
+  const byVerdict: Expected = {
+    names: ['verdict'],
+    who: 'an arbitrator named in the offer',
+    authors: arbitrators,
+    required: false,
+  };
   switch (transition.state) {
     case 'claimed':
       return { names: ['claim'], who: 'the worker', authors: workers, required: true };
@@ -1031,27 +1037,13 @@ function expectedCause(record: TaskRecord, transition: Transition): Expected | n
       if (transition.details.reason === 'approved') {
         return { names: ['approve'], who: 'the poster', authors: poster, required: true };
       }
-      if (transition.details.reason === 'verdict') {
-        return {
-          names: ['verdict'],
-          who: 'an arbitrator named in the offer',
-          authors: arbitrators,
-          required: false,
-        };
-      }
+      if (transition.details.reason === 'verdict') return byVerdict;
       return null;
     case 'refunding':
       if (transition.details.reason === 'poster_cancelled') {
         return { names: ['cancel'], who: 'the poster', authors: poster, required: true };
       }
-      if (transition.details.reason === 'verdict') {
-        return {
-          names: ['verdict'],
-          who: 'an arbitrator named in the offer',
-          authors: arbitrators,
-          required: false,
-        };
-      }
+      if (transition.details.reason === 'verdict') return byVerdict;
       return null;
     case 'cancelled':
       return { names: ['cancel'], who: 'the poster', authors: poster, required: false };
