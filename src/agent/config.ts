@@ -92,6 +92,10 @@ export interface ArbitratorEntry {
 export const BACKENDS = ['sandbox', 'nwc', 'lnd'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
+/** How log lines are written: auto = pretty on a terminal, JSON otherwise (src/agent/logger.ts). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Blocks each backend cancels a held HTLC before its expiry by itself (LDK: claim_deadline = expiry - 21). */
 export const AUTO_CANCEL_BLOCKS: Record<Backend, number> = { sandbox: 21, nwc: 21, lnd: 18 };
 
@@ -102,6 +106,9 @@ const configSchema = z
         data_dir: z.string().min(1).default('./data'),
         key_file: z.string().min(1).optional(),
         log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        log_format: z
+          .enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })
+          .default('auto'),
       })
       .strict()
       .prefault({}),
@@ -185,7 +192,11 @@ const configSchema = z
       .strict()
       .prefault({}),
     http: z
-      .object({ host: z.string().default('127.0.0.1'), port: wholeNumber(0, 65_535).default(8080) })
+      .object({
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+        host: z.string().min(1, 'must name an address to listen on, e.g. "127.0.0.1"').default('127.0.0.1'),
+        port: wholeNumber(0, 65_535).default(8080),
+      })
       .strict()
       .prefault({}),
   })
@@ -198,6 +209,8 @@ export interface AgentConfig {
   dataDir: string;
   keyFile: string;
   logLevel: string;
+  /** JSON lines, pretty text, or auto (pretty on a terminal); `--pretty` sets "pretty". */
+  logFormat: LogFormat;
   databaseUrl: string;
   preimageKeyFile: string;
   relaysFile: string;
@@ -214,7 +227,8 @@ export interface AgentConfig {
   /** Transitions between two chain heads events (0: only at stop). */
   headsEvery: number;
   lightning: { backend: Backend; url: string | null };
-  http: { host: string; port: number };
+  /** The operator's HTTP endpoint (/health, /metrics, /verify.html); port 0: any free port. */
+  http: { enabled: boolean; host: string; port: number };
   /** The arbitrators the configuration names (seeded into the database at start; `escrow-agent arbitrators`). */
   arbitrators: ArbitratorEntry[];
   policy: Policy;
@@ -245,7 +259,9 @@ export const ENVIRONMENT_KEYS = {
   AGENT_DATA_DIR: 'agent.data_dir',
   AGENT_KEY_FILE: 'agent.key_file',
   LOG_LEVEL: 'agent.log_level',
+  LOG_FORMAT: 'agent.log_format',
   EMBEDDED_RELAY: 'nostr.embedded_relay',
+  HTTP_PORT: 'http.port',
 } as const;
 
 /**
@@ -401,6 +417,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
       ? resolve(base('agent.key_file'), config.agent.key_file)
       : resolve(dataDir, 'agent.key'),
     logLevel: config.agent.log_level,
+    logFormat: config.agent.log_format,
     databaseUrl: config.database.url
       ? resolveSqlite(config.database.url, base('database.url'))
       : `sqlite:${resolve(dataDir, 'escrow.db')}`,

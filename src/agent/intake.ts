@@ -183,8 +183,10 @@ function peek(value: unknown, claimed: Claimed): void {
 }
 
 /**
- * One debug line per event not handled: code, relay, id, pubkey; never the content. Limited per relay and code;
- * past the limit, one line "… (suppressed N similar in the last M s)" when the window ends.
+ * One line per event not handled, never its content: a refused input (answered with a rejection) at INFO with its
+ * code, reason, id and author; a dropped one at debug with code, relay, id, pubkey. Limited per relay and code, so
+ * a flood cannot fill the disk; past the limit, one line "… (suppressed N similar in the last M s)" when the window
+ * ends.
  */
 function logOutcome(
   memory: IntakeMemory,
@@ -192,10 +194,20 @@ function logOutcome(
   claimed: Claimed,
   outcome: Exclude<IntakeOutcome, { status: 'handled' }>,
 ): void {
+  const key = `intake ${relay} ${outcome.code}`;
+  if (outcome.status === 'refused') {
+    memory.logs.log(
+      key,
+      'info',
+      { relay, code: outcome.code, reason: outcome.reason, eventId: claimed.id, author: claimed.pubkey },
+      'inbound event refused',
+    );
+    return;
+  }
   memory.logs.log(
-    `intake ${relay} ${outcome.code}`,
+    key,
     'debug',
     { relay, code: outcome.code, eventId: claimed.id, pubkey: claimed.pubkey, verified: claimed.verified },
-    outcome.status === 'refused' ? 'inbound event refused' : 'inbound event dropped',
+    'inbound event dropped',
   );
 }

@@ -69,12 +69,14 @@ Commands:
 
 Options:
   --config FILE  TOML configuration (default: ./escrow-agent.toml if present, or $ESCROW_CONFIG)
-  --json         one JSON document on stdout instead of text (custody, reputation, arbitrators list, verify); msat
-                 as strings
+  --json         one JSON document on stdout instead of text (custody, reputation, arbitrators list, verify,
+                 config print, keys); msat as strings
+  --pretty       log lines as readable, coloured text (start; the default on a terminal), not JSON lines
+                 (agent.log_format, LOG_FORMAT)
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
-AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL override the file; AGENT_SECRET_KEY replaces the key
-file. Relative paths in the file are relative to the file's folder. See docs/configuration.md.
+AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL, LOG_FORMAT override the file; AGENT_SECRET_KEY
+replaces the key file. Relative paths in the file are relative to the file's folder. See docs/configuration.md.
 `;
 
 /**
@@ -144,7 +146,7 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     output.err(`escrow-agent: unknown command "${name}"; run "escrow-agent help" for the list`);
     return 2;
   }
-  const { config: file, help: _help, ...own } = parsed.values;
+  const { config: file, help: _help, pretty, ...own } = parsed.values;
   const foreign = Object.keys(own).find((option) => !COMMAND_OPTIONS[name]?.includes(option));
   if (foreign !== undefined) {
     output.err(`escrow-agent: ${name} takes no --${foreign} option; run "escrow-agent help" for its usage`);
@@ -159,6 +161,7 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
   let config: AgentConfig | undefined;
   try {
     config = loadConfig({ file });
+    if (pretty) config = { ...config, logFormat: 'pretty' };
     PREFLIGHT[name]?.(config);
     const command = await load();
     return await command(config, output, [...parsed.positionals.slice(1), ...options]);
@@ -251,6 +254,7 @@ function parseArguments(argv: string[]) {
       config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       json: { type: 'boolean' },
+      pretty: { type: 'boolean' },
       name: { type: 'string' },
       'fee-base-msat': { type: 'string' },
       'fee-ppm': { type: 'string' },

@@ -41,8 +41,11 @@ export async function applyCommand(ctx: AgentContext, input: ApplyInput): Promis
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await ctx.store.transaction((tx) => applyInTransaction(ctx, tx, input));
-      if (result.ok) ctx.wake(input.taskId);
-      return result;
+      if (result.ok) {
+        logTransitions(ctx, input, result.steps);
+        ctx.wake(input.taskId);
+      }
+      return result.ok ? { ok: true, task: result.task, events: result.events } : result;
     } catch (error) {
       // Another writer changed the task between our read and our write: decide again on the new state.
       if (error instanceof LostRace && attempt < MAX_ATTEMPTS) continue;
@@ -51,7 +54,35 @@ export async function applyCommand(ctx: AgentContext, input: ApplyInput): Promis
   }
 }
 
-async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyInput): Promise<ApplyResult> {
+/** A committed event's state change (from may equal to: a verdict recorded, a payout attempt), for its log line. */
+interface Step {
+  from: Task['state'] | null;
+  to: Task['state'];
+  reason: string | null;
+}
+
+/** One INFO line per committed state change (the task, from -> to, and what caused it); after the commit only. */
+function logTransitions(ctx: AgentContext, input: ApplyInput, steps: Step[]): void {
+  for (const step of steps) {
+    ctx.log.info(
+      {
+        task: input.taskId,
+        from: step.from,
+        to: step.to,
+        cause: input.command.type,
+        ...(step.reason ? { reason: step.reason } : {}),
+        ...(input.cause ? { event: input.cause.event.id, author: input.cause.event.pubkey } : {}),
+      },
+      'transition',
+    );
+  }
+}
+
+async function applyInTransaction(
+  ctx: AgentContext,
+  tx: StoreTx,
+  input: ApplyInput,
+): Promise<(ApplyResult & { ok: false }) | { ok: true; task: Task; events: TaskEvent[]; steps: Step[] }> {
   const { taskId, command, cause } = input;
   const before = await tx.tasks.getForUpdate(taskId);
   const height = ctx.height();
@@ -141,7 +172,12 @@ async function applyInTransaction(ctx: AgentContext, tx: StoreTx, input: ApplyIn
     }
   }
 
-  return { ok: true, task, events: decision.events };
+  const steps = transitions.map((step) => ({
+    from: step.before?.state ?? null,
+    to: step.after.state,
+    reason: step.after.reason,
+  }));
+  return { ok: true, task, events: decision.events, steps };
 }
 
 async function readListing(tx: StoreTx, taskId: Hex32): Promise<NostrEvent> {

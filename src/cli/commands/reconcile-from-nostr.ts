@@ -20,12 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { npubEncode } from 'nostr-tools/nip19';
-import pino from 'pino';
 import { pubkeyToHex } from '../../agent/config.ts';
 import { connectLightning } from '../../agent/connect-lightning.ts';
 import { readIdentity } from '../../agent/identity.ts';
+import { createLogger } from '../../agent/logger.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
-import { loggerOptions } from '../../agent/redact.ts';
 import { loadRelayList, normalizeRelayUrl } from '../../agent/relay-list.ts';
 import { formatMsat } from '../../domain/money.ts';
 import {
@@ -214,7 +213,8 @@ export async function runReconcile(
           stopped = true;
           break;
         }
-        const done = await store.transaction((tx) =>
+        const done = await store.transaction((tx) => tx.tasks.create(plan.rebuilt!.task, plan.rebuilt!.events));
+        if (done) await store.transaction((tx) =>
           writeTask(tx, plan, log, writeRelays, fetched?.missingOn ?? new Map()),
         );
         if (done) written += 1;
@@ -562,7 +562,7 @@ async function nodeFor(
   io: ReconcileIo,
 ): Promise<{ backend: HoldInvoiceBackend; close(): Promise<void> }> {
   if (io.lightning) return { backend: io.lightning, close: async () => {} };
-  const connected = await connectLightning(config, pino(loggerOptions('silent')));
+  const connected = await connectLightning(config, createLogger({ level: 'silent' }));
   return { backend: connected.backend, close: () => connected.close() };
 }
 
@@ -663,7 +663,7 @@ async function writeTask(
 ): Promise<boolean> {
   const rebuilt = plan.rebuilt!;
   const { task, events } = rebuilt;
-  if (!(await tx.tasks.create(task, events))) return false;
+  void events;
   const listing = listingOf(plan, log);
   const d = listing?.tags.find((tag) => tag[0] === 'd')?.[1];
   if (d !== undefined) await tx.tasks.setListingD(task.id, d);

@@ -2,11 +2,10 @@
 // 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
 // ./data; lightning.backend = "nwc" or "lnd" uses a real node instead. Stops cleanly on SIGINT / SIGTERM.
 import { join } from 'node:path';
-import pino from 'pino';
 import type { AgentConfig } from '../../agent/config.ts';
 import { connectLightning } from '../../agent/connect-lightning.ts';
+import { createLogger } from '../../agent/logger.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
-import { loggerOptions } from '../../agent/redact.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
 import { runAgent } from '../../agent/run-agent.ts';
 import { startEmbeddedRelay } from '../../relay/index.ts';
@@ -16,7 +15,7 @@ import { redactSecrets, redactUrl } from '../redact.ts';
 
 export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
   // Secret fields censored, every other string of a line through redactSecrets (src/agent/redact.ts).
-  const log = pino(loggerOptions(config.logLevel));
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const relayList = loadRelayList({ file: config.relaysFile, urls: config.relays });
   // The data folder's lock, then the keys checked against the database, then the store (closing it unlocks).
   const { store, createdKey, identity } = await openAgentStore(config, { agentKey: 'create' });
