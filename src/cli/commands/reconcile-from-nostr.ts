@@ -213,8 +213,7 @@ export async function runReconcile(
           stopped = true;
           break;
         }
-        const done = await store.transaction((tx) => tx.tasks.create(plan.rebuilt!.task, plan.rebuilt!.events));
-        if (done) await store.transaction((tx) =>
+        const done = await store.transaction((tx) =>
           writeTask(tx, plan, log, writeRelays, fetched?.missingOn ?? new Map()),
         );
         if (done) written += 1;
@@ -663,7 +662,7 @@ async function writeTask(
 ): Promise<boolean> {
   const rebuilt = plan.rebuilt!;
   const { task, events } = rebuilt;
-  void events;
+  if (!(await tx.tasks.create(task, events))) return false;
   const listing = listingOf(plan, log);
   const d = listing?.tags.find((tag) => tag[0] === 'd')?.[1];
   if (d !== undefined) await tx.tasks.setListingD(task.id, d);
