@@ -192,11 +192,7 @@ const configSchema = z
       .strict()
       .prefault({}),
     http: z
-      .object({
-        enabled: z.boolean({ error: 'must be true or false' }).default(true),
-        host: z.string().min(1, 'must name an address to listen on, e.g. "127.0.0.1"').default('127.0.0.1'),
-        port: wholeNumber(0, 65_535).default(8080),
-      })
+      .object({ host: z.string().default('127.0.0.1'), port: wholeNumber(0, 65_535).default(8080) })
       .strict()
       .prefault({}),
   })
@@ -227,8 +223,7 @@ export interface AgentConfig {
   /** Transitions between two chain heads events (0: only at stop). */
   headsEvery: number;
   lightning: { backend: Backend; url: string | null };
-  /** The operator's HTTP endpoint (/health, /metrics, /verify.html); port 0: any free port. */
-  http: { enabled: boolean; host: string; port: number };
+  http: { host: string; port: number };
   /** The arbitrators the configuration names (seeded into the database at start; `escrow-agent arbitrators`). */
   arbitrators: ArbitratorEntry[];
   policy: Policy;
@@ -261,7 +256,6 @@ export const ENVIRONMENT_KEYS = {
   LOG_LEVEL: 'agent.log_level',
   LOG_FORMAT: 'agent.log_format',
   EMBEDDED_RELAY: 'nostr.embedded_relay',
-  HTTP_PORT: 'http.port',
 } as const;
 
 /**
@@ -280,10 +274,25 @@ export interface ConfigOrigins {
   problems: readonly string[];
 }
 
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
 /** Reads the config file (if any) and the environment, and checks everything. Throws ConfigError. */
-export function loadConfig(
-  options: { file?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): AgentConfig {
+export function loadConfig(options: LoadConfigOptions = {}): AgentConfig {
+  const layers = readLayers(options);
+  return fromRaw(layers.raw, layers.source, layers.cwd, layers.origins);
+}
+
+/** The file and the environment merged into one raw table, with where each key came from. Throws ConfigError. */
+function readLayers(options: LoadConfigOptions): {
+  raw: Record<string, unknown>;
+  source: string;
+  cwd: string;
+  origins: ConfigOrigins;
+} {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const explicit = options.file ?? env.ESCROW_CONFIG;
@@ -306,12 +315,69 @@ export function loadConfig(
     }
   }
   const environment = applyEnvironment(raw, env);
-  return fromRaw(raw, source, cwd, {
-    environment,
-    fileKeys,
-    fileDir: source === 'defaults' ? null : dirname(path),
-    problems: secretKeyProblems(env),
+  return {
+    raw,
+    source,
+    cwd,
+    origins: {
+      environment,
+      fileKeys,
+      fileDir: source === 'defaults' ? null : dirname(path),
+      problems: secretKeyProblems(env),
+    },
+  };
+}
+
+/** Every key of the configuration file, "section.name", in the schema's order (walked from the zod schema). */
+export function configKeys(): string[] {
+  return Object.entries(configSchema.shape).flatMap(([section, table]) =>
+    Object.keys(table.unwrap().shape).map((name) => `${section}.${name}`),
+  );
+}
+
+/** One key of the effective configuration: its value (null when unset) and where it came from. */
+export interface ConfigEntry {
+  /** "section.name". */
+  key: string;
+  /** As the agent uses it: paths resolved, defaults that follow other keys filled in; null when not set. */
+  value: unknown;
+  /** `default`, `file (PATH)` or `env (VARIABLE)`. */
+  source: string;
+}
+
+/**
+ * loadConfig, and where each key's value came from (for `escrow-agent config print`). Checks exactly what
+ * loadConfig checks and throws the same ConfigError. Values are not redacted here: the caller prints them through
+ * redactSecrets.
+ */
+export function describeConfig(options: LoadConfigOptions = {}): {
+  config: AgentConfig;
+  entries: ConfigEntry[];
+} {
+  const layers = readLayers(options);
+  const config = fromRaw(layers.raw, layers.source, layers.cwd, layers.origins);
+  const parsed = configSchema.parse(layers.raw) as unknown as Record<string, Record<string, unknown>>;
+  // Values the agent derives from the key (a resolved path) or from other keys (a default that follows data_dir).
+  const effective: Record<string, unknown> = {
+    'agent.data_dir': config.dataDir,
+    'agent.key_file': config.keyFile,
+    'database.url': config.databaseUrl,
+    'database.preimage_key_file': config.preimageKeyFile,
+    'nostr.relays_file': config.relaysFile,
+    'lightning.auto_cancel_blocks': config.policy.backendAutoCancelBlocks,
+  };
+  const entries = configKeys().map((key) => {
+    const [section, name] = key.split('.') as [string, string];
+    const variable = layers.origins.environment.get(key);
+    const source = variable
+      ? `env (${variable})`
+      : layers.origins.fileKeys.has(key)
+        ? `file (${layers.source})`
+        : 'default';
+    const value = key in effective ? effective[key] : (parsed[section]?.[name] ?? null);
+    return { key, value, source };
   });
+  return { config, entries };
 }
 
 export function fromRaw(raw: unknown, source: string, cwd: string, origins?: ConfigOrigins): AgentConfig {

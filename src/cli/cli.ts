@@ -25,6 +25,9 @@ Commands:
   start          run the agent on its configuration (default: embedded relay, LDK sandbox, SQLite in ./data)
   demo           run one whole task lifecycle on a fresh embedded set-up and check the worker was paid
   check-config   check the configuration and print the policy and the hold it needs
+  config print [--json]
+                 the effective configuration: every key, its value (secrets masked) and where it came from
+                 (default, file, env)
   migrate        apply the database migrations (start does this too)
   verify-db      verify every task's audit chain and money conservation in the database
   custody [--json]
@@ -97,6 +100,7 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
   custody: ['json'],
+  config: ['json'],
   reputation: ['json'],
   'backup-events': ['out', 'since', 'relay', 'agent'],
   verify: ['relay', 'agent', 'all', 'json'],
@@ -115,6 +119,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.ts')).startCommand,
   'check-config': async () => (await import('./commands/check-config.ts')).checkConfigCommand,
+  config: async () => (await import('./commands/config-print.ts')).configCommand,
   migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
   'verify-db': async () => (await import('./commands/verify-db.ts')).verifyDatabaseCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
