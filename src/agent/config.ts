@@ -192,7 +192,11 @@ const configSchema = z
       .strict()
       .prefault({}),
     http: z
-      .object({ host: z.string().default('127.0.0.1'), port: wholeNumber(0, 65_535).default(8080) })
+      .object({
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+        host: z.string().min(1, 'must name an address to listen on, e.g. "127.0.0.1"').default('127.0.0.1'),
+        port: wholeNumber(0, 65_535).default(8080),
+      })
       .strict()
       .prefault({}),
   })
@@ -223,7 +227,8 @@ export interface AgentConfig {
   /** Transitions between two chain heads events (0: only at stop). */
   headsEvery: number;
   lightning: { backend: Backend; url: string | null };
-  http: { host: string; port: number };
+  /** The operator's HTTP endpoint (/health, /metrics, /verify.html); port 0: any free port. */
+  http: { enabled: boolean; host: string; port: number };
   /** The arbitrators the configuration names (seeded into the database at start; `escrow-agent arbitrators`). */
   arbitrators: ArbitratorEntry[];
   policy: Policy;
@@ -256,6 +261,7 @@ export const ENVIRONMENT_KEYS = {
   LOG_LEVEL: 'agent.log_level',
   LOG_FORMAT: 'agent.log_format',
   EMBEDDED_RELAY: 'nostr.embedded_relay',
+  HTTP_PORT: 'http.port',
 } as const;
 
 /**
@@ -618,7 +624,9 @@ function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv):
             .split(',')
             .map((url) => url.trim())
             .filter(Boolean)
-        : value;
+        : variable === 'HTTP_PORT' && /^\d+$/.test(value.trim())
+          ? Number(value.trim())
+          : value;
   }
   return set;
 }

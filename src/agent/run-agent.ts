@@ -1,24 +1,30 @@
 // Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
 import type { Logger } from 'pino';
-import { RULEBOOK_VERSION } from '../domain/rulebook.ts';
 import type { Policy } from '../domain/types.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { createMetrics } from '../engine/metrics.ts';
-import { sign } from '../engine/sign.ts';
 import { handleBlock } from '../handlers/block.ts';
 import { type AddressFetchOptions, fetchInvoiceFromAddress } from '../ldk/lightning-address.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { normalizeRelayUrl } from '../nostr/relay-url.ts';
-import { buildAnnouncement, buildProfile, buildRelayList } from '../protocol/build-announcement.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
+import {
+  announce,
+  announcePolicy,
+  type MaintenanceState,
+  readMaintenance,
+  writeMaintenance,
+} from './announce.ts';
 import { activeArbitrators, seedArbitrators } from './arbitrators.ts';
 import type { ArbitratorEntry, RelayBudgets } from './config.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent, intakeMemoryOf } from './intake.ts';
+import { type AuditWatch, startAuditWatch } from './jobs/audit-watch.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
+import { type NodeWatch, startNodeWatch } from './jobs/node-watch.ts';
 import {
   type OutboxPublisher,
   type Publisher,
@@ -70,6 +76,14 @@ export interface RunAgentOptions {
   lightningAddress?: Pick<AddressFetchOptions, 'allowHttp' | 'allowPrivateAddresses' | 'timeoutMs'>;
   /** Transitions between two chain heads events (jobs/publish-heads.ts; default 50); 0: only at stop. */
   headsEvery?: number;
+  /** How often the Lightning node is probed (default 15 s) and how long a probe may take (default 5 s). */
+  nodeProbe?: { intervalMs: number; timeoutMs: number };
+  /** How often every audit chain is walked (default 10 min; the first walk runs at start). */
+  auditIntervalMs?: number;
+  /** How often the maintenance mode is read again from the store (another replica may change it; default 15 s). */
+  maintenanceRefreshMs?: number;
+  /** Counts the holds that are stuck (src/ops/stuck-holds.ts) for escrow_stuck_holds_count, at scrape time. */
+  stuckHolds?: (store: EscrowStore, now: number) => Promise<number>;
 }
 
 export interface RunningAgent {
@@ -80,6 +94,15 @@ export interface RunningAgent {
   /** Checks that the write relays still hold the agent's events (null when turned off). */
   readBack: ReadBack | null;
   relayWatch: RelayWatch;
+  nodeWatch: NodeWatch;
+  auditWatch: AuditWatch;
+  /** Maintenance mode as this agent applies it. */
+  maintenance(): MaintenanceState;
+  /** Pauses (true) or resumes (false) the intake of new tasks: stored for every replica, then announced. */
+  setMaintenance(
+    paused: boolean,
+    reason: string | null,
+  ): Promise<{ changed: boolean; state: MaintenanceState }>;
   /** Waits until no task work and no due outbox delivery is left (for tests and the demo). */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -100,6 +123,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   // The rate the gate enforces is the one the announcement publishes.
   const rate = options.rate ?? options.policy.rateLimit ?? DEFAULT_RATE;
   const policy = await withArbitrators(options, now());
+  let maintenance = await readMaintenance(options.store);
   let effects: EffectRunner | null = null;
   let outbox: OutboxPublisher | null = null;
   let heads: HeadsPublisher | null = null;
@@ -111,6 +135,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       ...policy,
       rateLimit: rate,
       ...(/^0[23][0-9a-f]{64}$/.test(info.nodeId) ? { lightningNodeId: info.nodeId } : {}),
+      ...(maintenance.paused ? { acceptingTasks: false } : {}),
     },
     identity: options.identity,
     node: { id: info.nodeId, network: info.network },
@@ -146,7 +171,39 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     ...(options.pool?.budgets ?? {}),
     logger: log,
   });
-  metrics.watchRelays(() => pool.relayHealth());
+  metrics.watchRelays(
+    () => pool.relayHealth(),
+    () => pool.status().map((relay) => ({ ...relay, url: writeRelayNames.get(relay.url) ?? relay.url })),
+  );
+  metrics.watchStore({
+    stats: () => options.store.read((reader) => reader.stats.snapshot()),
+    stuckHolds: () => options.stuckHolds?.(options.store, now()) ?? Promise.resolve(0),
+    now,
+  });
+  metrics.intakePaused.set(maintenance.paused ? 1 : 0);
+  const nodeWatch = startNodeWatch(() => ctx, options.nodeProbe ?? { intervalMs: 15_000, timeoutMs: 5_000 });
+  const auditWatch = startAuditWatch(() => ctx, { intervalMs: options.auditIntervalMs ?? 600_000 });
+  /** Applies a maintenance mode read from the store or just written: the policy the intake and announcement use. */
+  function applyMaintenance(state: MaintenanceState): boolean {
+    const changed = state.paused !== maintenance.paused;
+    maintenance = state;
+    const { acceptingTasks: _accepting, ...rest } = ctx.policy;
+    ctx.policy = state.paused ? { ...rest, acceptingTasks: false } : rest;
+    metrics.intakePaused.set(state.paused ? 1 : 0);
+    return changed;
+  }
+  const maintenanceTimer = setInterval(() => {
+    readMaintenance(options.store)
+      .then((state) => {
+        if (applyMaintenance(state))
+          log.warn(
+            { paused: state.paused },
+            'maintenance mode changed by another process (a replica or the CLI)',
+          );
+      })
+      .catch((error) => log.warn({ err: error }, 'could not read the maintenance mode'));
+  }, options.maintenanceRefreshMs ?? 15_000);
+  maintenanceTimer.unref();
   const relayWatch = startRelayWatch(() => ctx, pool, {
     deafAfterSeconds: options.relayTroubleSeconds ?? 30,
     quorum,
@@ -218,6 +275,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     );
   }
   pool.start();
+  await auditWatch.check();
   await effects.reconcileAll();
   outbox.wake();
   heads.wake();
@@ -229,6 +287,22 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     outbox,
     readBack,
     relayWatch,
+    nodeWatch,
+    auditWatch,
+    maintenance: () => maintenance,
+    async setMaintenance(paused, reason) {
+      const result = await writeMaintenance(options.store, paused, reason, now());
+      applyMaintenance(result.state);
+      if (result.changed) {
+        log.warn(
+          { paused, reason },
+          paused ? 'paused: new tasks are refused' : 'resumed: new tasks are taken',
+        );
+        await announcePolicy(ctx);
+        outbox?.wake();
+      }
+      return result;
+    },
     async settle() {
       for (let round = 0; round < 50; round++) {
         await Promise.all([...inFlight]);
@@ -241,6 +315,9 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     },
     async stop() {
       unsubscribe();
+      clearInterval(maintenanceTimer);
+      nodeWatch.stop();
+      auditWatch.stop();
       relayWatch.stop();
       await readBack?.stop();
       await effects?.stop();
@@ -256,23 +333,12 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   };
 }
 
-/**
- * Bumped whenever the rules the decider applies change in a way a poster or worker would care about: the
- * rulebook's version (src/domain/rulebook.ts, docs/rules.md).
- * 2: a dispute is refused when the agent has no arbitrators (DisputesNotOffered); an edited listing for an
- * address whose task is not finished is refused (ListingInUse).
- * 3: the rulebook: per-task arbitrators, k-of-n verdicts, a 24 h maximum hold, custody with Lightning addresses.
- */
-export const RULES_VERSION = RULEBOOK_VERSION;
+export { RULES_VERSION } from './announce.ts';
+
 const DEFAULT_RATE = { perMinute: 60, burst: 30 };
 /** How long stop() lets the outbox send what is due (the last chain heads) before it closes the relays. */
 const STOP_FLUSH_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-const AGENT_METADATA = {
-  name: 'escrow agent',
-  about: 'Escrows paid Nostr tasks with Lightning hold invoices',
-};
-
 /**
  * The policy with the arbitrators the agent offers: the configuration's are seeded into the store, and the active
  * set is the store's (those added with `escrow-agent arbitrators add` included) plus any the policy names itself.
@@ -293,24 +359,6 @@ async function withArbitrators(options: RunAgentOptions, now: number): Promise<P
     arbitrators: arbitratorProfiles.map((profile) => profile.pubkey),
     arbitratorProfiles,
   };
-}
-
-/** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox; their ids. */
-async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {
-  const createdAt = ctx.now();
-  const templates = [
-    buildProfile(AGENT_METADATA, createdAt),
-    buildRelayList(
-      relays.map((relay) => ({ url: relay.url, read: relay.read, write: relay.write })),
-      createdAt,
-    ),
-    buildAnnouncement(ctx.policy, { rulesVersion: RULES_VERSION, createdAt, metadata: AGENT_METADATA }),
-  ];
-  const events = templates.map((template) => sign(ctx, template));
-  await ctx.store.transaction(async (tx) => {
-    for (const event of events) await tx.outbox.enqueue(event, ctx.writeRelays(), null);
-  });
-  return events.map((event) => event.id);
 }
 
 /** The pool as the outbox publisher's sender, telling the relay watch each relay's answer. */

@@ -24,6 +24,7 @@ export const CANT_DO = {
   PayoutInFlight: 'blocked',
   DisputesNotOffered: 'blocked',
   ListingInUse: 'blocked',
+  NotAcceptingTasks: 'blocked',
   NothingToDo: 'duplicate',
   VerdictAlreadyGiven: 'duplicate',
   TaskExists: 'duplicate',

@@ -368,6 +368,9 @@ export interface Policy {
   /** The agent's Lightning node id (33-byte compressed pubkey, hex), announced so that anyone can check that a hold
    * invoice in an offer was signed by the agent's node (absent: not announced). */
   lightningNodeId?: string;
+  /** False while the operator has paused the agent (maintenance mode): new listings are refused (NotAcceptingTasks)
+   * and the announcement says so; tasks already posted are served as usual. Absent: accepting. */
+  acceptingTasks?: boolean;
 }
 
 export interface ArbitratorProfile {

@@ -3,6 +3,7 @@
 // (30402:<poster>:<d>): while a task of that address is not finished, a new version of it is refused
 // (ListingInUse), not made a second task; the store's unique index backs the rule against a racing replica.
 
+import { reject } from '../domain/errors.ts';
 import { applyCommand } from '../engine/apply-command.ts';
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
@@ -15,6 +16,13 @@ export async function handlePostTask(
   cause: Cause,
 ): Promise<IntakeOutcome> {
   const { taskId } = listing;
+  if (ctx.policy.acceptingTasks === false) {
+    const rejection = reject(
+      'NotAcceptingTasks',
+      'the agent is paused for maintenance and takes no new task; post the listing again once its announcement no longer says accepting_tasks: false',
+    );
+    return { status: 'refused', code: rejection.code, reason: rejection.message };
+  }
   const d = dOfAddress(listing.address);
   const openTaskAtAddress = await ctx.store.read((reader) =>
     reader.tasks.openAtListingAddress(listing.command.by, d),

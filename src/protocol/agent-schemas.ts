@@ -72,6 +72,8 @@ export const policyJsonSchema = z
     disputes: z.boolean({ error: 'must be true or false' }),
     rate_per_minute: count(1, 100_000, 'events a minute'),
     rate_burst: count(1, 100_000, 'events'),
+    /** Present (false) only while the agent is paused for maintenance: it takes no new listing. */
+    accepting_tasks: z.literal(false, { error: 'must be false when present (absent: accepting)' }).optional(),
   })
   .refine((policy) => policy.disputes === policy.arbitrators.length > 0, {
     message: 'disputes must be true exactly when there are arbitrators',

@@ -109,6 +109,7 @@ export function policyToJson(policy: Policy, rulesVersion: number): PolicyJson {
     disputes: policy.arbitrators.length > 0,
     rate_per_minute: (policy.rateLimit ?? DEFAULT_RATE_LIMIT).perMinute,
     rate_burst: (policy.rateLimit ?? DEFAULT_RATE_LIMIT).burst,
+    ...(policy.acceptingTasks === false ? { accepting_tasks: false } : {}),
   };
 }
 
@@ -146,6 +147,7 @@ function policyFromJson(json: z.output<typeof policyJsonSchema>): Policy {
     maxPayoutAttempts: json.max_payout_attempts,
     maxTitleLength: json.max_title_length,
     rateLimit: { perMinute: json.rate_per_minute, burst: json.rate_burst },
+    ...(json.accepting_tasks === false ? { acceptingTasks: false } : {}),
   };
 }
 

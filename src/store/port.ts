@@ -55,6 +55,8 @@ export interface StoreReader {
   keys: KeyRecordReader;
   arbitrators: ArbitratorReader;
   heads: HeadsReader;
+  settings: SettingsReader;
+  stats: StatsReader;
 }
 
 export interface StoreTx extends StoreReader {
@@ -67,6 +69,8 @@ export interface StoreTx extends StoreReader {
   keys: KeyRecordRepository;
   arbitrators: ArbitratorRepository;
   heads: HeadsRepository;
+  settings: SettingsRepository;
+  stats: StatsReader;
 }
 
 // ---- tasks and their audit chain ----
@@ -492,4 +496,34 @@ export interface HeadsRepository extends HeadsReader {
   record(
     entry: HeadsRecord & { heads: ReadonlyArray<{ taskId: Hex32; eventId: Hex32; length: number }> },
   ): Promise<boolean>;
+}
+
+// ---- settings: the agent's operating settings (maintenance mode), shared by every replica ----
+
+export interface SettingsReader {
+  /** The setting's JSON value, or null when it was never set. */
+  get(key: string): Promise<unknown | null>;
+}
+
+export interface SettingsRepository extends SettingsReader {
+  set(key: string, value: unknown): Promise<void>;
+}
+
+// ---- stats: counts for the metrics and /health, by GROUP BY over indexed columns ----
+
+export interface OperationalStats {
+  /** Tasks in each state (states without a task are absent). */
+  tasksByState: Record<string, number>;
+  /** Hold invoices in each state (open, accepted, settled, cancelled). */
+  fundingsByState: Record<string, number>;
+  /** Payouts being paid (state in_flight), and when the oldest was started (null: none). */
+  payoutsInFlight: number;
+  oldestPayoutInFlightAt: number | null;
+  /** (event, relay) deliveries not acknowledged yet, and when the oldest such event was queued (null: none). */
+  outboxPending: number;
+  oldestOutboxPendingAt: number | null;
+}
+
+export interface StatsReader {
+  snapshot(): Promise<OperationalStats>;
 }

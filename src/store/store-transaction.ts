@@ -9,6 +9,8 @@ import { createInboundRepository } from './repositories/inbound.ts';
 import { createKeyRecordRepository } from './repositories/keys.ts';
 import { createOutboxRepository } from './repositories/outbox.ts';
 import { createPayoutRepository } from './repositories/payouts.ts';
+import { createSettingsRepository } from './repositories/settings.ts';
+import { createStatsReader } from './repositories/stats.ts';
 import { createTaskRepository } from './repositories/tasks.ts';
 import type { RepositoryContext } from './sql-session.ts';
 
@@ -23,5 +25,7 @@ export function createStoreTransaction(context: RepositoryContext): StoreTx {
     keys: createKeyRecordRepository(context),
     arbitrators: createArbitratorRepository(context),
     heads: createHeadsRepository(context),
+    settings: createSettingsRepository(context),
+    stats: createStatsReader(context),
   };
 }

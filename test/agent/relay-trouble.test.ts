@@ -114,6 +114,7 @@ test('start warns, in its banner and its log, when the embedded relay is not in 
       EMBEDDED_RELAY: `127.0.0.1:${embeddedPort}`,
       NOSTR_RELAYS: `ws://127.0.0.1:${listedPort}`,
       LOG_LEVEL: 'warn',
+      HTTP_PORT: '0',
     },
   });
   let output = '';

@@ -110,6 +110,7 @@ test('npm start on the defaults runs relay, LDK sandbox and agent, prints the np
         EMBEDDED_RELAY: `127.0.0.1:${port}`,
         NOSTR_RELAYS: `ws://127.0.0.1:${port}`,
         LOG_LEVEL: 'warn',
+        HTTP_PORT: '0',
       },
     });
     let stdout = '';
@@ -126,6 +127,29 @@ test('npm start on the defaults runs relay, LDK sandbox and agent, prints the np
     }
     assert.match(stdout, /agent: +npub1[0-9a-z]{58}/);
     assert.match(stdout, `relay:     ws://127.0.0.1:${port}`);
+
+    // The operator's endpoint: /health turns 200 once the relay and the node are reached, /metrics serves the
+    // gauges the dashboard reads, /verify.html the verification page.
+    const http = stdout.match(/http: +(http:\/\/127\.0\.0\.1:\d+)\/health/)?.[1];
+    assert.ok(http, stdout);
+    let health = await fetch(`${http}/health`);
+    for (let tries = 0; health.status !== 200 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      health = await fetch(`${http}/health`);
+    }
+    const report = (await health.json()) as { status: string; checks: Record<string, { ok: boolean }> };
+    assert.is(health.status, 200, JSON.stringify(report));
+    assert.equal(Object.keys(report.checks).sort(), ['audit', 'database', 'intake', 'lightning', 'relays']);
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    assert.match(metrics, 'tasks_by_state{state="funded"} 0');
+    assert.match(metrics, 'escrow_lightning_node_up 1');
+    assert.match(metrics, 'escrow_audit_chain_valid 1');
+    assert.match(metrics, `escrow_relay_connected{relay="ws://127.0.0.1:${port}"} 1`);
+    const page = await fetch(`${http}/verify.html`);
+    assert.is(page.status, 200);
+    assert.match(await page.text(), '<html');
+    assert.is((await fetch(`${http}/nothing`)).status, 404);
+    assert.is((await fetch(`${http}/health`, { method: 'POST' })).status, 405);
 
     // While it runs, `ln` reaches the sandbox nodes through the control socket.
     const info = capture();

@@ -24,6 +24,7 @@ export const CONFIG_VARIABLES = [
   'ESCROW_CONFIG',
   'EMBEDDED_RELAY',
   'LOG_LEVEL',
+  'HTTP_PORT',
   'LND_SOCKET',
   'LND_CERT',
   'LND_CERT_PATH',
@@ -36,7 +37,8 @@ export const CONFIG_VARIABLES = [
 export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of CONFIG_VARIABLES) delete env[key];
-  return { ...env, ...extra };
+  // Suites run side by side: an agent started by a test listens on any free port, not on the default 8080.
+  return { ...env, HTTP_PORT: '0', ...extra };
 }
 const STAMP = join(ROOT, 'dist', '.built');
 const LOCK = join(ROOT, '.tmp', 'build.lock');

@@ -6,6 +6,7 @@ import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { advanceTask } from './advance-task.ts';
 import { createCustodyWatch } from './custody-watch.ts';
+import { observeTaskGauges } from './task-gauges.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
 
@@ -68,6 +69,7 @@ export function startEffectRunner(
     const ctx = getContext();
     const tasks = await ctx.store.read((reader) => reader.tasks.listByState(NON_TERMINAL));
     custody.observe(ctx, tasks);
+    observeTaskGauges(ctx, tasks);
     for (const task of tasks) wake(task.id);
     await idle();
   }

@@ -56,6 +56,9 @@ export function startOutboxPublisher(
           return;
         }
         ctx.metrics.relayPublishFailures.inc({ relay: delivery.relay });
+        // The relay's own OK false (a refusal), not a local failure (`error: timeout`, `error: not connected`).
+        if (result && !message.startsWith('error:'))
+          ctx.metrics.relayPublishRefusals.inc({ relay: delivery.relay });
         if (isFinalRefusal(message)) {
           ctx.log.error(
             { eventId: delivery.eventId, relay: delivery.relay, message },

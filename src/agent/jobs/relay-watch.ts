@@ -26,7 +26,21 @@ export interface RelayWatch {
   recordPublish(relay: string, ok: boolean, message: string): void;
   /** Runs the check now (tests; the timer runs it every second). */
   check(): void;
+  /** What the last check saw (for /health): the read relays connected, the write relays taking events. */
+  reach(): RelayReach;
   stop(): void;
+}
+
+export interface RelayReach {
+  /** Read relays connected, of those listed. */
+  reading: string[];
+  readRelays: number;
+  /** Write relays connected and not refusing the agent's events. */
+  taking: string[];
+  writeRelays: number;
+  quorum: number;
+  /** A read relay is connected (or none is listed), and the quorum of write relays takes events. */
+  ok: boolean;
 }
 
 /** OK false messages that say the relay takes no events from us, whatever the event. */
@@ -43,6 +57,14 @@ export function startRelayWatch(
   /** Relays whose last publish answer refused writes as such, on their current connection. */
   const refusing = new Set<string>();
   const wasConnected = new Map<string, boolean>();
+  let reach: RelayReach = {
+    reading: [],
+    readRelays: 0,
+    taking: [],
+    writeRelays: 0,
+    quorum: options.quorum,
+    ok: false,
+  };
   const trouble = {
     deaf: { since: null as number | null, reported: false },
     quorum: { since: null as number | null, reported: false },
@@ -81,6 +103,16 @@ export function startRelayWatch(
     }
     const writes = relays.filter((relay) => relay.write);
     const taking = writes.filter((relay) => relay.connected && !refusing.has(relay.url));
+    const quorumReached = writes.length === 0 || taking.length >= options.quorum;
+    reach = {
+      reading: hearing.map((relay) => relay.url),
+      readRelays: reads.length,
+      taking: taking.map((relay) => relay.url),
+      writeRelays: writes.length,
+      quorum: options.quorum,
+      ok: (reads.length === 0 || hearing.length > 0) && quorumReached,
+    };
+    ctx.metrics.publishQuorumReachable.set(quorumReached ? 1 : 0);
     if (writes.length > 0 && options.quorum > 0) {
       track(
         'quorum',
@@ -145,6 +177,7 @@ export function startRelayWatch(
       check();
     },
     check,
+    reach: () => reach,
     stop() {
       clearInterval(timer);
       unwatch();

@@ -2,8 +2,10 @@
 // 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
 // ./data; lightning.backend = "nwc" or "lnd" uses a real node instead. Stops cleanly on SIGINT / SIGTERM.
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../../agent/config.ts';
 import { connectLightning } from '../../agent/connect-lightning.ts';
+import { startHttpServer } from '../../agent/http-server.ts';
 import { createLogger } from '../../agent/logger.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
@@ -67,6 +69,25 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       log,
     });
     stops.unshift(() => agent.stop());
+    let httpUrl: string | null = null;
+    if (config.http.enabled) {
+      const http = await startHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        agent,
+        log: log.child({ component: 'http' }),
+        verifyPage: fileURLToPath(new URL('../../../dist/verify.html', import.meta.url)),
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE' || error.code === 'EACCES') {
+          throw new CliError(
+            `cannot listen on ${config.http.host}:${config.http.port} (${error.code === 'EADDRINUSE' ? 'taken' : 'not allowed'}): set http.port (HTTP_PORT) to a free port, 0 for any, or http.enabled = false`,
+          );
+        }
+        throw error;
+      });
+      stops.unshift(() => http.stop());
+      httpUrl = http.url;
+    }
     if (createdKey)
       output.out(`created the preimage encryption key ${config.preimageKeyFile} (mode 0600): back it up`);
     if (identity.created) output.out(`created the agent key ${config.keyFile} (mode 0600): back it up`);
@@ -77,6 +98,11 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     if (embeddedWarning) output.out(`warning:   ${embeddedWarning}`);
     output.out(`database:  ${redactUrl(config.databaseUrl)}`);
     output.out(`lightning: ${redactSecrets(lightning.describe)}`);
+    output.out(
+      httpUrl
+        ? `http:      ${httpUrl}/health, ${httpUrl}/metrics, ${httpUrl}/verify.html`
+        : 'http:      off (http.enabled = false): no /health or /metrics',
+    );
     if (config.lightning.backend === 'sandbox') {
       // `ln` finds the sandbox through the data folder the configuration names: pass the same file.
       const withConfig = config.source === 'defaults' ? '' : ` --config ${config.source}`;

@@ -200,6 +200,15 @@ export const relayCursors = pgTable('relay_cursors', {
   updatedAt: unixSeconds('updated_at').notNull(),
 });
 
+/** The agent's operating settings that outlive a restart and are shared by every replica: maintenance mode
+ * (`escrow-agent pause`), and the row /health writes to prove the database takes writes. */
+export const agentSettings = pgTable('agent_settings', {
+  key: text('key').primaryKey(),
+  /** JSON. */
+  value: text('value').notNull(),
+  updatedAt: unixSeconds('updated_at').notNull(),
+});
+
 /** The fingerprint of each key the database was first used with (the preimage key, the agent's Nostr key):
  * an agent started with another key, or with none, is refused before it touches anything. Never the key. */
 export const keyFingerprints = pgTable(
