@@ -100,6 +100,16 @@ module.exports = {
       to: { path: '^src/(agent|cli)/' },
     },
     {
+      name: 'ops-drive-the-engine',
+      severity: 'error',
+      comment:
+        'src/ops holds the runbook operations, run inside the agent (control socket) and by the CLI: they use the domain, engine, store, handlers, agent jobs and the ports, and reach relays only through what their caller hands in. Never the CLI, the relay client or server, or a Lightning adapter.',
+      from: { path: '^src/ops/' },
+      to: {
+        path: '^src/(cli|relay|nostr|web)/|^src/ldk/(sandbox|sandbox-control|nwc|nwc-service|lnd)/|^node_modules/(lightning|lightningdevkit|ws)/',
+      },
+    },
+    {
       name: 'nostr-is-transport',
       severity: 'error',
       comment: 'src/nostr is the relay client used by the agent and the NWC adapter: it knows neither.',
