@@ -56,6 +56,23 @@ Commands:
                  configured database, which must be empty (a stopped run is resumed: run it again); a task whose
                  money the node holds is listed, not written; --compare-with: the public projection hash of
                  another database against the log's, and the tasks that differ. Exit 1 when something needs you
+  holds stuck [--older-than SECONDS] [--json]
+                 holds that did not move on: settling or refunding for SECONDS (default 3600), paid and not
+                 funded, or paid at the node and missed by the database; each with the node's view and what to run
+  settle-stuck [--execute] [--json]
+                 finish the settles whose intent is committed (the agent's engine settles, records, pays out)
+  timeout-expired [--execute] [--json]
+                 apply the windows and hold deadlines that passed (refund, expire, or review silence pays the
+                 worker), and finish the refunds whose intent is committed
+  sync-lightning [--execute] [--json]
+                 bring the node's state of every open hold and in-flight payout into the database
+  outbox republish [--relay URL] [--since 1h|UNIX] [--execute] [--json]
+                 queue again the agent's events a write relay took and no longer has (read from it)
+  verify-events [--since 1h|UNIX] [--relay URL] [--json]
+                 the agent's events on each write relay against the outbox: present, missing, and unknown
+                 (signed with its key, never written by it: key compromise). Read-only
+                 These six run inside the running agent (through <data_dir>/control.sock) or on the stopped
+                 agent's folder; a dry run unless --execute; exit 1 when something needs you (docs/runbooks.md)
   arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
                  add, change or reactivate an arbitrator the agent may name on new tasks
   arbitrators remove NPUB
@@ -93,6 +110,12 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
   custody: requireExistingDatabase,
   reputation: requireExistingDatabase,
   'reconcile-from-nostr': checkDataFolder,
+  holds: requireExistingDatabase,
+  'settle-stuck': requireExistingDatabase,
+  'timeout-expired': requireExistingDatabase,
+  'sync-lightning': requireExistingDatabase,
+  outbox: requireExistingDatabase,
+  'verify-events': requireExistingDatabase,
   // arbitrators: `add` may create the database as migrate does, `list` and `remove` need one (checked there).
 };
 
@@ -104,6 +127,12 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   reputation: ['json'],
   'backup-events': ['out', 'since', 'relay', 'agent'],
   verify: ['relay', 'agent', 'all', 'json'],
+  holds: ['older-than', 'json'],
+  'settle-stuck': ['execute', 'json'],
+  'timeout-expired': ['execute', 'json'],
+  'sync-lightning': ['execute', 'json'],
+  outbox: ['relay', 'since', 'execute', 'json'],
+  'verify-events': ['since', 'relay', 'json'],
   'reconcile-from-nostr': [
     'from-relays',
     'from-file',
@@ -131,6 +160,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.ts')).verifyCommand,
   'reconcile-from-nostr': async () =>
     (await import('./commands/reconcile-from-nostr.ts')).reconcileFromNostrCommand,
+  holds: async () => (await import('./commands/runbook.ts')).holdsCommand,
+  'settle-stuck': async () => (await import('./commands/runbook.ts')).settleStuckCommand,
+  'timeout-expired': async () => (await import('./commands/runbook.ts')).timeoutExpiredCommand,
+  'sync-lightning': async () => (await import('./commands/runbook.ts')).syncLightningCommand,
+  outbox: async () => (await import('./commands/runbook.ts')).outboxCommand,
+  'verify-events': async () => (await import('./commands/runbook.ts')).verifyEventsCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -273,6 +308,7 @@ function parseArguments(argv: string[]) {
       execute: { type: 'boolean' },
       'compare-with': { type: 'string' },
       'max-tasks': { type: 'string' },
+      'older-than': { type: 'string' },
     },
   });
 }

@@ -14,6 +14,7 @@ import { startEmbeddedRelay } from '../../relay/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { Output } from '../output.ts';
 import { redactSecrets, redactUrl } from '../redact.ts';
+import { startRunbookControl } from './runbook.ts';
 
 export async function startCommand(config: AgentConfig, output: Output): Promise<number> {
   // Secret fields censored, every other string of a line through redactSecrets (src/agent/redact.ts).
@@ -69,6 +70,9 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       log,
     });
     stops.unshift(() => agent.stop());
+    // The runbook commands (holds stuck, settle-stuck, …) reach the running agent through <data_dir>/control.sock.
+    const control = await startRunbookControl(config, agent, log.child({ component: 'control' }));
+    if (control) stops.unshift(() => control.close());
     let httpUrl: string | null = null;
     if (config.http.enabled) {
       const http = await startHttpServer({
@@ -102,6 +106,11 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       httpUrl
         ? `http:      ${httpUrl}/health, ${httpUrl}/metrics, ${httpUrl}/verify.html`
         : 'http:      off (http.enabled = false): no /health or /metrics',
+    );
+    output.out(
+      control
+        ? `control:   ${control.path} (the runbook commands reach the agent through it: docs/runbooks.md)`
+        : 'control:   none (see the warning above): the runbook commands need the agent stopped',
     );
     if (config.lightning.backend === 'sandbox') {
       // `ln` finds the sandbox through the data folder the configuration names: pass the same file.
