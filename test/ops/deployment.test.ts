@@ -431,19 +431,8 @@ composeTest(
 
 // ------------------------------------------------------------------------------------------ docs/deployment.md
 
-/** Commands issue #13 adds (runbook commands); once the CLI's USAGE lists one, it is checked like the others. */
-const COMMANDS_BEING_ADDED = [
-  'holds',
-  'settle-stuck',
-  'timeout-expired',
-  'sync-lightning',
-  'outbox',
-  'verify-events',
-  'keys',
-  'pause',
-  'resume',
-  'config',
-];
+/** Commands issue #13 is still adding (maintenance mode, keys); once the CLI's USAGE lists one, drop it here. */
+const COMMANDS_BEING_ADDED = ['keys', 'pause', 'resume'];
 
 test('the deployment guide and the alerts name only commands the CLI has and keys the configuration has', () => {
   const commands = new Set([...USAGE.matchAll(/^ {2}([a-z][a-z-]+)\b/gm)].map((match) => match[1] ?? ''));
