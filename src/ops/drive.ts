@@ -43,6 +43,15 @@ export async function drive(
   return out;
 }
 
+/** What a stopped agent's folder gets besides: the transitions wait in its outbox. */
+export function stoppedNote(deps: OpsDeps, changed: number): string[] {
+  return deps.running || changed === 0
+    ? []
+    : [
+        'the agent is stopped: the transitions recorded wait in its outbox and are published when it starts (`escrow-agent start`)',
+      ];
+}
+
 export function drivenJson(driven: readonly Driven[]): unknown {
   return driven.map((one) => ({
     taskId: one.taskId,

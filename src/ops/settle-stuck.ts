@@ -5,7 +5,7 @@
 // Idempotent: once finished, a task is no longer `settling`, so a second --execute finds nothing to do.
 import type { Task } from '../domain/types.ts';
 import type { HoldInvoice } from '../ldk/port.ts';
-import { drive, drivenJson } from './drive.ts';
+import { drive, drivenJson, stoppedNote } from './drive.ts';
 import { currentHeight, openEngine } from './engine.ts';
 import { age, flagArg, nodeJson, nodeView, onlyArgs, sats } from './format.ts';
 import type { OpsDeps, OpsReport } from './ops-deps.ts';
@@ -70,7 +70,7 @@ export async function settleStuck(deps: OpsDeps, args: Record<string, unknown>):
     );
     const changed = driven.filter((one) => one.after !== one.before).length;
     lines.push(`result (${changed} of ${driven.length} finished):`);
-    lines.push(...driven.map((one) => one.line));
+    lines.push(...driven.map((one) => one.line), ...stoppedNote(deps, changed));
     const left = found.length - changed;
     return {
       command: COMMAND,

@@ -15,6 +15,7 @@ import { handleHoldAccepted } from '../handlers/hold-accepted.ts';
 import { handlePaymentResult } from '../handlers/payment-result.ts';
 import type { HoldInvoice, PaymentResult } from '../ldk/port.ts';
 import type { FundingRecord, PayoutRecord } from '../store/index.ts';
+import { stoppedNote } from './drive.ts';
 import { currentHeight, openEngine } from './engine.ts';
 import { flagArg, nodeJson, nodeView, onlyArgs, sats } from './format.ts';
 import type { OpsDeps, OpsReport } from './ops-deps.ts';
@@ -132,6 +133,7 @@ export async function syncLightning(deps: OpsDeps, args: Record<string, unknown>
       `  task ${result.taskId}: ${result.applied ? `recorded ${result.kind}: ${result.before} -> ${result.after}` : `not applied (the task is ${result.after}; the engine refused it as out of date)`}${now && now.state !== result.after ? `; then the engine moved it on to ${now.state}` : ''}`,
     );
   }
+  lines.push(...stoppedNote(deps, changed));
   return {
     command: COMMAND,
     executed: true,

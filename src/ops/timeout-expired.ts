@@ -9,7 +9,7 @@
 import { rulebook } from '../domain/rulebook.ts';
 import type { Task, TaskEvent } from '../domain/types.ts';
 import type { HoldInvoice } from '../ldk/port.ts';
-import { drive, drivenJson } from './drive.ts';
+import { drive, drivenJson, stoppedNote } from './drive.ts';
 import { currentHeight, openEngine } from './engine.ts';
 import { age, flagArg, isoTime, nodeJson, nodeView, onlyArgs, sats } from './format.ts';
 import type { OpsDeps, OpsReport } from './ops-deps.ts';
@@ -104,7 +104,7 @@ export async function timeoutExpired(deps: OpsDeps, args: Record<string, unknown
     );
     const changed = driven.filter((one) => one.after !== one.before).length;
     lines.push(`result (${changed} of ${driven.length} moved on):`);
-    lines.push(...driven.map((one) => one.line));
+    lines.push(...driven.map((one) => one.line), ...stoppedNote(deps, changed));
     return {
       command: COMMAND,
       executed: true,
