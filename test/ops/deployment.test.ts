@@ -407,7 +407,7 @@ composeTest(
         .concat(services.prometheus?.command ?? [])
         .includes('--config.file=/etc/prometheus/prometheus.yml'),
     );
-    assert.match(read('monitoring/prometheus.yml'), "targets: ['agent:8080']");
+    assert.match(read('monitoring/prometheus.yml'), /targets: \[["']agent:8080["']\]/);
     const grafanaMounts = mountsOf(services.grafana as ComposeService);
     assert.equal(
       mounted(grafanaMounts, 'monitoring/grafana/provisioning')?.target,
