@@ -87,6 +87,8 @@ export class OpsFixture {
   control: ControlServer | null = null;
   identity: LoadedIdentity | null = null;
   private client: Relay | null = null;
+  /** Seconds added to the running agent's clock (advanceClock): time passes for it, and for what runs inside it. */
+  private clockOffset = 0;
   private payments: Array<Promise<PaymentResult>> = [];
 
   private constructor(
@@ -146,6 +148,7 @@ export class OpsFixture {
   /** The agent as `start` runs it (lock, keys, store, runAgent, control socket); `crash` kills it at a call. */
   async startAgent(options: { crash?: CrashPoint } = {}): Promise<{ crashed: Promise<void> | null }> {
     const sandbox = await this.startSandbox();
+    this.clockOffset = 0; // a new agent process reads the real clock
     const opened = await openAgentStore(this.config, { agentKey: 'create' });
     this.store = opened.store;
     this.identity = opened.identity;
@@ -171,6 +174,7 @@ export class OpsFixture {
       pool: { backoff: { initialMs: 100, maxMs: 500, jitter: 0.1 } },
       readBack: false,
       payTimeoutSeconds: 20,
+      now: () => Math.floor(Date.now() / 1000) + this.clockOffset,
       log,
     });
     this.control = await startRunbookControl(this.config, this.agent, log);
@@ -200,8 +204,15 @@ export class OpsFixture {
     }
   }
 
-  /** What a command may change: every task's state and version, every hold's and payout's state, the outbox. */
+  /** What a command may change (once a running agent is quiet): every task's state and version, every hold's and payout's state, the outbox. */
+  /** Moves the running agent's clock forward (relays and people keep real time). */
+  advanceClock(seconds: number): void {
+    this.clockOffset += seconds;
+  }
+
   async snapshot(): Promise<string> {
+    // A running agent first finishes what it is doing (its publisher empties the outbox of what is due).
+    await this.agent?.settle();
     return this.read(async (store) =>
       store.read(async (reader) => {
         const tasks = await reader.tasks.listByState(TASK_STATES);
@@ -301,8 +312,11 @@ export class OpsFixture {
       if (found) return found;
       await sleep(100);
     }
+    const seen = (await this.agentEvents(taskId)).map(
+      (event) => `${event.tags.find((tag) => tag[0] === 'l')?.[1]}: ${event.content.slice(0, 200)}`,
+    );
     throw new Error(
-      `task ${taskId.slice(0, 8)} never published "${state}" (store: ${await this.taskState(taskId)})`,
+      `task ${taskId.slice(0, 8)} never published "${state}" (store: ${await this.taskState(taskId)}; agent said: ${seen.join(' | ') || 'nothing'})`,
     );
   }
 
