@@ -42,8 +42,6 @@ export interface MetricSources {
 }
 
 const FUNDING_STATUSES = ['open', 'accepted', 'settled', 'cancelled'] as const;
-/** How long one scrape's store reads are reused by the other gauges of the same scrape. */
-const SNAPSHOT_REUSE_MS = 1000;
 
 export function createMetrics() {
   const registry = new Registry();
@@ -51,13 +49,20 @@ export function createMetrics() {
   let readRelays: () => readonly RelayHealthReading[] = () => [];
   let readRelayStatus: () => readonly RelayStatusReading[] = () => [];
   let sources: MetricSources | null = null;
-  // One store snapshot per scrape, shared by the gauges that read it.
-  let snapshot: { at: number; stats: Promise<OperationalStats> } | null = null;
+  // One store snapshot per scrape: prom-client collects every gauge of a scrape at once, and they share the reads
+  // while they are running; the next scrape reads again.
+  let snapshot: Promise<OperationalStats> | null = null;
   const stats = (): Promise<OperationalStats> | null => {
     if (!sources) return null;
-    const at = Date.now();
-    if (!snapshot || at - snapshot.at > SNAPSHOT_REUSE_MS) snapshot = { at, stats: sources.stats() };
-    return snapshot.stats;
+    if (!snapshot) {
+      const reading = sources.stats();
+      snapshot = reading;
+      const forget = () => {
+        if (snapshot === reading) snapshot = null;
+      };
+      reading.then(forget, forget);
+    }
+    return snapshot;
   };
   const storeGauge = (name: string, help: string, read: (stats: OperationalStats, now: number) => number) =>
     new Gauge({

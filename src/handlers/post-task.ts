@@ -8,6 +8,7 @@ import { applyCommand } from '../engine/apply-command.ts';
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
 import type { IntakeOutcome } from '../engine/outcome.ts';
+import { rejectInTransaction } from '../engine/refuse.ts';
 import { dOfAddress, type ParsedListing } from '../protocol/parse-task-listing.ts';
 
 export async function handlePostTask(
@@ -20,6 +21,9 @@ export async function handlePostTask(
     const rejection = reject(
       'NotAcceptingTasks',
       'the agent is paused for maintenance and takes no new task; post the listing again once its announcement no longer says accepting_tasks: false',
+    );
+    await ctx.store.transaction((tx) =>
+      rejectInTransaction(ctx, tx, cause, rejection.code, rejection.message, null),
     );
     return { status: 'refused', code: rejection.code, reason: rejection.message };
   }

@@ -56,6 +56,8 @@ export interface Harness {
   publishTo(index: number, event: NostrEvent): Promise<string>;
   sandbox: Sandbox;
   store: EscrowStore;
+  /** The store's URL (`sqlite:<file>` unless a databaseUrl was given). */
+  storeUrl: string;
   agent: RunningAgent;
   agentKey: Person;
   client: Relay;
@@ -158,6 +160,7 @@ export async function startHarness(
   const harness: Harness = {
     relay,
     relays,
+    storeUrl,
     async publishTo(index, event) {
       const other = await connectNostrTools(relays[index]!.url);
       try {

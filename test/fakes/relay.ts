@@ -16,6 +16,10 @@ export interface TestRelay {
   readonly relay: EmbeddedRelay;
   /** Stops the relay and starts it again on the same port and database. */
   restart(): Promise<void>;
+  /** Stops the relay, keeping its database and port for resume(). */
+  halt(): Promise<void>;
+  /** Starts a halted relay again on the same port and database. */
+  resume(): Promise<void>;
   /** Stops the relay and deletes its temporary database. */
   stop(): Promise<void>;
 }
@@ -39,6 +43,12 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     },
     async restart() {
       await relay.stop();
+      relay = await startEmbeddedRelay({ ...options, dbPath, port: relay.port });
+    },
+    async halt() {
+      await relay.stop();
+    },
+    async resume() {
       relay = await startEmbeddedRelay({ ...options, dbPath, port: relay.port });
     },
     async stop() {
