@@ -13,6 +13,9 @@ import { agentPubkey, compareRelay, pendingAt, relaysToCheck } from './relay-eve
 const COMMAND = 'outbox republish';
 const REASON = 'missing at the relay (outbox republish)';
 const NAMED = 10;
+/** How long --execute waits for a running agent's publisher to deliver what it queued. */
+const DELIVERY_WAIT_MS = 10_000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The arguments, checked (OpsInputError says what to change); no --since: every event the outbox holds. */
 export function outboxRepublishArgs(
@@ -58,7 +61,9 @@ export async function outboxRepublish(deps: OpsDeps, args: Record<string, unknow
         ? ''
         : ` (${waiting} delivery(ies) to it are pending in the outbox: ${deps.running ? 'the publisher sends them' : 'sent when the agent starts'})`;
     if (ids.length === 0) {
-      lines.push(`  ${relay}: holds all ${found.present} event(s) it took; nothing to queue${pendingNote}`);
+      lines.push(
+        `  ${relay}: none of the events it took is missing (${found.present} present); nothing to queue${pendingNote}`,
+      );
       json.push({ relay, present: found.present, missing: 0, queued: 0, pending: waiting });
       continue;
     }
@@ -87,14 +92,19 @@ export async function outboxRepublish(deps: OpsDeps, args: Record<string, unknow
 
   if (execute && changed > 0) {
     if (deps.running) {
-      // The running agent's publisher sends them now; one round (and the one it may have started) is waited for.
-      await deps.running.outbox.flush();
-      await deps.running.outbox.flush();
-      const pending = await pendingAt(deps, [...queued.keys()]);
+      // The running agent's publisher sends them now: its rounds are waited for, up to DELIVERY_WAIT_MS (a relay
+      // that refuses or is not connected keeps them pending, retried with the publisher's backoff).
+      const started = Date.now();
+      let pending = await pendingAt(deps, [...queued.keys()]);
+      while ([...pending.values()].some((count) => count > 0) && Date.now() - started < DELIVERY_WAIT_MS) {
+        await deps.running.outbox.flush();
+        pending = await pendingAt(deps, [...queued.keys()]);
+        if ([...pending.values()].some((count) => count > 0)) await sleep(250);
+      }
       for (const [relay, ids] of queued) {
         const left = pending.get(relay) ?? 0;
         lines.push(
-          `  ${relay}: the running agent sent them: ${left === 0 ? 'all delivered' : `${left} delivery(ies) still pending there (the publisher retries with backoff)`} (of ${ids.length})`,
+          `  ${relay}: the running agent sent them: ${left === 0 ? `all ${ids.length} delivered` : `${left} delivery(ies) still pending there after ${DELIVERY_WAIT_MS / 1000} s (the publisher retries with backoff; verify-events shows when they arrive)`}`,
         );
       }
     } else {

@@ -205,6 +205,17 @@ export class OpsFixture {
   }
 
   /** What a command may change (once a running agent is quiet): every task's state and version, every hold's and payout's state, the outbox. */
+  /** Waits until the running agent's outbox has delivered everything to every relay (nothing pending). */
+  async delivered(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      await this.agent!.settle();
+      if ((await this.store!.read((reader) => reader.outbox.pendingCount())) === 0) return;
+      await sleep(100);
+    }
+    throw new Error('the outbox still has pending deliveries');
+  }
+
   /** Moves the running agent's clock forward (relays and people keep real time). */
   advanceClock(seconds: number): void {
     this.clockOffset += seconds;
