@@ -53,7 +53,7 @@ export function nodeJson(hold: HoldInvoice | null): unknown {
 
 // ---- arguments (from the command line's flags, or a control socket request's args) ----
 
-const KNOWN = new Set(['execute', 'olderThan', 'relay', 'since']);
+const KNOWN = new Set(['execute', 'olderThan', 'relay', 'since', 'reason']);
 
 /** Refuses an argument the operation does not take. */
 export function onlyArgs(command: string, args: Record<string, unknown>, allowed: readonly string[]): void {

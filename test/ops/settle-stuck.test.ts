@@ -89,12 +89,19 @@ test('bad arguments exit 2, say what to change, and change nothing (running agen
     [['outbox', 'republish', '--relay', 'wss://elsewhere.example'], "is not one of the agent's write relays"],
     [['timeout-expired', 'now'], 'Unexpected argument'],
   ];
-  for (const [argv, message] of cases) {
-    const run = await fixture.cli(...argv);
-    assert.is(run.code, 2, `${argv.join(' ')}: ${shown(run)}`);
-    assert.match(run.err, message, argv.join(' '));
-  }
+  const refused = async (mode: string) => {
+    for (const [argv, message] of cases) {
+      const run = await fixture.cli(...argv);
+      assert.is(run.code, 2, `${mode}: ${argv.join(' ')}: ${shown(run)}`);
+      assert.match(run.err, message, `${mode}: ${argv.join(' ')}`);
+    }
+  };
+  await refused('running');
   assert.is(await fixture.snapshot(), before);
+  await fixture.stopAgent({ sandbox: false });
+  await refused('stopped');
+  assert.is(await fixture.snapshot(), before);
+  await fixture.startAgent();
 });
 
 test('stopped agent: killed between the settle intent and the settle; settle-stuck finishes it on the folder', async () => {
