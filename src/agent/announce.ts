@@ -26,6 +26,7 @@ export const AGENT_METADATA = {
 /** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox; their ids. */
 export async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {
   const createdAt = ctx.now();
+  announcedAt.set(ctx, createdAt);
   const templates = [
     buildProfile(AGENT_METADATA, createdAt),
     buildRelayList(
@@ -41,9 +42,17 @@ export async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise
   return events.map((event) => event.id);
 }
 
-/** The announcement alone, queued again after the policy changed (it is replaceable: the newest one counts). */
+/** The created_at of each agent's latest announcement: a replaceable event's newer version must be dated later. */
+const announcedAt = new WeakMap<AgentContext, number>();
+
+/**
+ * The announcement alone, queued again after the policy changed. It is replaceable: relays keep the one with the
+ * latest created_at (the lower id on a tie), so a change within the same second is dated one second after the last.
+ */
 export async function announcePolicy(ctx: AgentContext): Promise<string> {
-  const event = sign(ctx, announcementTemplate(ctx, ctx.now()));
+  const createdAt = Math.max(ctx.now(), (announcedAt.get(ctx) ?? 0) + 1);
+  announcedAt.set(ctx, createdAt);
+  const event = sign(ctx, announcementTemplate(ctx, createdAt));
   await ctx.store.transaction((tx) => tx.outbox.enqueue(event, ctx.writeRelays(), null));
   return event.id;
 }

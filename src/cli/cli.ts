@@ -71,7 +71,12 @@ Commands:
   verify-events [--since 1h|UNIX] [--relay URL] [--json]
                  the agent's events on each write relay against the outbox: present, missing, and unknown
                  (signed with its key, never written by it: key compromise). Read-only
-                 These six run inside the running agent (through <data_dir>/control.sock) or on the stopped
+  pause [--reason TEXT] [--execute] [--json]
+                 maintenance mode: new listings refused (NotAcceptingTasks), the announcement says
+                 accepting_tasks: false, /health 503 naming intake; funded tasks keep being served
+  resume [--execute] [--json]
+                 take new tasks again
+                 These eight run inside the running agent (through <data_dir>/control.sock) or on the stopped
                  agent's folder; a dry run unless --execute; exit 1 when something needs you (docs/runbooks.md)
   arbitrators add NPUB --name NAME [--fee-base-msat N] [--fee-ppm N]
                  add, change or reactivate an arbitrator the agent may name on new tasks
@@ -79,6 +84,14 @@ Commands:
                  deactivate an arbitrator (tasks already offered keep theirs)
   arbitrators list [--json]
                  the arbitrators in the database: npub, name, fee, active, source
+  keys generate [--out FILE] [--json]
+                 write a new Nostr secret key file (mode 0600, never over an existing file; default
+                 <agent.key_file>.new); prints its npub and path, never the secret
+  keys rotate --new-key FILE [--execute] [--json]
+                 make FILE's key the agent's key (docs/key-rotation.md): the agent stopped, every task finished;
+                 a dry run unless --execute, which signs a rotation with both keys and the new profile, relay list
+                 and announcement, queues them (and publishes them now if the relays answer), keeps the old key
+                 as <agent.key_file>.old-<npub>, installs the new one and records it in the database
   ln info        the sandbox nodes (agent, payer, worker): ids, height, balances, channels
   ln mine N      mine N blocks on the sandbox chain
   ln pay BOLT11  pay an invoice from the payer node; exit 0 when paid or still in flight (a hold invoice
@@ -116,6 +129,8 @@ const PREFLIGHT: Record<string, (config: AgentConfig) => unknown> = {
   'sync-lightning': requireExistingDatabase,
   outbox: requireExistingDatabase,
   'verify-events': requireExistingDatabase,
+  pause: requireExistingDatabase,
+  resume: requireExistingDatabase,
   // arbitrators: `add` may create the database as migrate does, `list` and `remove` need one (checked there).
 };
 
@@ -124,6 +139,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   arbitrators: ['name', 'fee-base-msat', 'fee-ppm', 'json'],
   custody: ['json'],
   config: ['json'],
+  keys: ['out', 'new-key', 'execute', 'json'],
   reputation: ['json'],
   'backup-events': ['out', 'since', 'relay', 'agent'],
   verify: ['relay', 'agent', 'all', 'json'],
@@ -133,6 +149,8 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   'sync-lightning': ['execute', 'json'],
   outbox: ['relay', 'since', 'execute', 'json'],
   'verify-events': ['since', 'relay', 'json'],
+  pause: ['reason', 'execute', 'json'],
+  resume: ['execute', 'json'],
   'reconcile-from-nostr': [
     'from-relays',
     'from-file',
@@ -149,6 +167,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.ts')).startCommand,
   'check-config': async () => (await import('./commands/check-config.ts')).checkConfigCommand,
   config: async () => (await import('./commands/config-print.ts')).configCommand,
+  keys: async () => (await import('./commands/keys.ts')).keysCommand,
   migrate: async () => (await import('./commands/migrate.ts')).migrateCommand,
   'verify-db': async () => (await import('./commands/verify-db.ts')).verifyDatabaseCommand,
   demo: async () => (await import('./commands/demo.ts')).demoCommand,
@@ -166,6 +185,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'sync-lightning': async () => (await import('./commands/runbook.ts')).syncLightningCommand,
   outbox: async () => (await import('./commands/runbook.ts')).outboxCommand,
   'verify-events': async () => (await import('./commands/runbook.ts')).verifyEventsCommand,
+  pause: async () => (await import('./commands/runbook.ts')).pauseCommand,
+  resume: async () => (await import('./commands/runbook.ts')).resumeCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
@@ -308,7 +329,9 @@ function parseArguments(argv: string[]) {
       execute: { type: 'boolean' },
       'compare-with': { type: 'string' },
       'max-tasks': { type: 'string' },
+      'new-key': { type: 'string' },
       'older-than': { type: 'string' },
+      reason: { type: 'string' },
     },
   });
 }

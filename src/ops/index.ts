@@ -3,6 +3,7 @@
 // line, src/cli/commands/runbook.ts). Add an operation here and it is reachable both ways.
 
 import { holdsStuck, holdsStuckArgs } from './holds-stuck.ts';
+import { pause, pauseArgs, resume, resumeArgs } from './maintenance.ts';
 import type { Operation } from './ops-deps.ts';
 import { outboxRepublish, outboxRepublishArgs } from './outbox-republish.ts';
 import { settleStuck, settleStuckArgs } from './settle-stuck.ts';
@@ -21,6 +22,8 @@ export const OPERATIONS: Record<string, Operation> = {
   'sync-lightning': syncLightning,
   'outbox-republish': outboxRepublish,
   'verify-events': verifyEvents,
+  pause,
+  resume,
 };
 
 /**
@@ -34,4 +37,6 @@ export const OPERATION_ARGS: Record<string, (args: Record<string, unknown>, now:
   'sync-lightning': syncLightningArgs,
   'outbox-republish': outboxRepublishArgs,
   'verify-events': verifyEventsArgs,
+  pause: pauseArgs,
+  resume: resumeArgs,
 };

@@ -3,6 +3,7 @@
 // operation never calls the Lightning node to settle, cancel or pay: it finds the tasks and hands them to the
 // engine's own path (the effect runner's reconciler, the handlers), which commits every intent before its call.
 import type { Logger } from 'pino';
+import type { MaintenanceState } from '../agent/announce.ts';
 import type { EffectRunner } from '../agent/jobs/effect-runner.ts';
 import type { OutboxPublisher } from '../agent/jobs/outbox-publisher.ts';
 import type { Policy } from '../domain/types.ts';
@@ -17,6 +18,11 @@ export interface RunningParts {
   wake(taskId: string): void;
   effects: EffectRunner;
   outbox: OutboxPublisher;
+  /** Maintenance mode (src/ops/maintenance.ts): stored for every replica, applied and announced by the agent. */
+  setMaintenance(
+    paused: boolean,
+    reason: string | null,
+  ): Promise<{ changed: boolean; state: MaintenanceState }>;
 }
 
 /**
@@ -78,7 +84,12 @@ export class OpsInputError extends Error {
 
 /** The deps of an operation run inside a running agent (the control socket's handlers): runAgent's handle. */
 export function runningOpsDeps(
-  agent: { ctx: AgentContext; effects: EffectRunner; outbox: OutboxPublisher },
+  agent: {
+    ctx: AgentContext;
+    effects: EffectRunner;
+    outbox: OutboxPublisher;
+    setMaintenance: RunningParts['setMaintenance'];
+  },
   readRelay: RelayReader,
 ): OpsDeps {
   const { ctx } = agent;
@@ -88,7 +99,13 @@ export function runningOpsDeps(
     now: ctx.now,
     height: ctx.height,
     log: ctx.log,
-    running: { ctx, wake: ctx.wake, effects: agent.effects, outbox: agent.outbox },
+    running: {
+      ctx,
+      wake: ctx.wake,
+      effects: agent.effects,
+      outbox: agent.outbox,
+      setMaintenance: (paused, reason) => agent.setMaintenance(paused, reason),
+    },
     stopped: null,
     readRelay,
   };

@@ -54,6 +54,8 @@ const COMMANDS = {
     name: 'verify-events',
     usage: 'escrow-agent verify-events [--since 1h|UNIX] [--relay URL] [--json]',
   },
+  pause: { name: 'pause', usage: 'escrow-agent pause [--reason TEXT] [--execute] [--json]' },
+  resume: { name: 'resume', usage: 'escrow-agent resume [--execute] [--json]' },
 } as const;
 type OperationName = keyof typeof COMMANDS;
 
@@ -89,6 +91,10 @@ export const syncLightningCommand = (config: AgentConfig, output: Output, args: 
   runRunbook(config, output, 'sync-lightning', args);
 export const verifyEventsCommand = (config: AgentConfig, output: Output, args: string[]) =>
   runRunbook(config, output, 'verify-events', args);
+export const pauseCommand = (config: AgentConfig, output: Output, args: string[]) =>
+  runRunbook(config, output, 'pause', args);
+export const resumeCommand = (config: AgentConfig, output: Output, args: string[]) =>
+  runRunbook(config, output, 'resume', args);
 
 /** Parses the flags, runs the operation where the data is (see the top of this file), prints its report. */
 export async function runRunbook(
@@ -149,6 +155,7 @@ function parseFlags(
         'older-than': { type: 'string' },
         since: { type: 'string' },
         relay: { type: 'string', multiple: true },
+        reason: { type: 'string' },
       },
     }));
   } catch (error) {
@@ -165,6 +172,7 @@ function parseFlags(
   if (values['older-than'] !== undefined) args.olderThan = values['older-than'];
   if (values.since !== undefined) args.since = values.since;
   if (relays?.[0] !== undefined) args.relay = relays[0];
+  if (values.reason !== undefined) args.reason = values.reason;
   return { args, json: values.json === true };
 }
 
