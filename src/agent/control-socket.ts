@@ -95,7 +95,8 @@ export async function startControlSocket(
       return { ok: false, error: 'args must be a JSON object', badInput: true };
     }
     try {
-      options.log.info({ command }, 'control socket: running an operation');
+      // The operator's actions are on the agent's record (the arguments are flags and URLs, never secrets).
+      options.log.info({ command, args: args ?? {} }, 'control socket: running an operation');
       const result = await handlers[command]!((args ?? {}) as Record<string, unknown>);
       return { ok: true, result };
     } catch (error) {
@@ -159,6 +160,8 @@ export class ControlSocketError extends Error {
     readonly badInput: boolean,
     /** Nothing listens on the socket (no agent, or one without a control socket). */
     readonly unreachable = false,
+    /** The socket is not this user's to open (mode 0600: the agent runs as another user). */
+    readonly denied = false,
   ) {
     super(message);
   }
@@ -190,11 +193,17 @@ export function callControlSocket(
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const unreachable = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+      const denied = error.code === 'EACCES' || error.code === 'EPERM';
       fail(
         new ControlSocketError(
-          unreachable ? `nothing answers on ${path}` : `the control socket ${path}: ${error.message}`,
+          unreachable
+            ? `nothing answers on ${path}`
+            : denied
+              ? `${path} is not this user's to open: run the command as the user the agent runs as`
+              : `the control socket ${path}: ${error.message}`,
           false,
           unreachable,
+          denied,
         ),
       );
     });

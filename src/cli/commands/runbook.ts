@@ -249,6 +249,7 @@ async function throughSocket(
   } catch (error) {
     if (!(error instanceof ControlSocketError)) throw error;
     if (error.badInput) throw new CliError(`${error.message}\nusage: ${usage}`);
+    if (error.denied) throw new CliError(`${name}: ${error.message}`);
     if (error.unreachable) {
       throw new CliError(
         `${name}: ${config.dataDir} is locked by pid ${pid ?? 'unknown'}, and nothing answers on its control socket ${path}: an agent that is still starting answers in a moment (run this again); another command (migrate, verify-db, custody) holds the lock until it ends; an agent started before the control socket existed must be stopped first (then this runs on the stopped folder)`,
