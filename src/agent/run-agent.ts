@@ -9,6 +9,7 @@ import { type AddressFetchOptions, fetchInvoiceFromAddress } from '../ldk/lightn
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { normalizeRelayUrl } from '../nostr/relay-url.ts';
+import { findStuckHolds } from '../ops/stuck-holds.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
 import {
@@ -82,8 +83,6 @@ export interface RunAgentOptions {
   auditIntervalMs?: number;
   /** How often the maintenance mode is read again from the store (another replica may change it; default 15 s). */
   maintenanceRefreshMs?: number;
-  /** Counts the holds that are stuck (src/ops/stuck-holds.ts) for escrow_stuck_holds_count, at scrape time. */
-  stuckHolds?: (store: EscrowStore, now: number) => Promise<number>;
 }
 
 export interface RunningAgent {
@@ -177,7 +176,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   );
   metrics.watchStore({
     stats: () => options.store.read((reader) => reader.stats.snapshot()),
-    stuckHolds: () => options.stuckHolds?.(options.store, now()) ?? Promise.resolve(0),
+    stuckHolds: () =>
+      options.store.read((reader) => findStuckHolds(reader, now())).then((stuck) => stuck.length),
     now,
   });
   metrics.intakePaused.set(maintenance.paused ? 1 : 0);
