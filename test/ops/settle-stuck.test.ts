@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONTROL_SOCKET_FILE } from '../../src/agent/control-socket.ts';
+import { findStuckHolds, STUCK_HOLD_SECONDS } from '../../src/ops/index.ts';
 import { OpsFixture, shown } from './ops-fixture.ts';
 
 const AMOUNT = 20_000_000n;
@@ -45,6 +46,15 @@ test('running agent: a settle the node refused stays settling; settle-stuck fini
   assert.match(stuck.out, 'run: escrow-agent settle-stuck');
   const notYet = await fixture.cli('holds', 'stuck');
   assert.is(notYet.code, 0, `younger than the default hour: ${shown(notYet)}`);
+  // The store-only part the escrow_stuck_holds_count gauge counts: stuck once an hour has passed.
+  const now = Math.floor(Date.now() / 1000);
+  const gauge = (at: number) =>
+    fixture.read((store) => store.read((reader) => findStuckHolds(reader, at, STUCK_HOLD_SECONDS)));
+  assert.equal(await gauge(now), []);
+  assert.equal(
+    (await gauge(now + STUCK_HOLD_SECONDS + 5)).map((one) => [one.taskId, one.reason, one.fix]),
+    [[listing.id, 'settle_unfinished', 'settle-stuck']],
+  );
 
   const before = await fixture.snapshot();
   const dry = await fixture.cli('settle-stuck');
