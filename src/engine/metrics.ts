@@ -366,7 +366,7 @@ export function createMetrics() {
     }),
     lightningFailures: new Counter({
       name: 'ldk_invoice_failures_total',
-      help: 'Lightning calls that failed, by operation (create_invoice, settle, cancel, pay, payout), for every backend (LDK, LND, NWC), not only LDK',
+      help: 'Lightning calls that failed, by operation (create_invoice, settle, cancel, pay), for every backend (LDK, LND, NWC), not only LDK',
       labelNames: ['operation'] as const,
       registers: [registry],
     }),

@@ -10,13 +10,19 @@ export async function offerTask(ctx: AgentContext, task: Task): Promise<void> {
   const preimage = randomBytes(32);
   const paymentHash = createHash('sha256').update(preimage).digest('hex');
   const finalCltvDelta = requiredFinalCltv(task.windows, ctx.policy);
-  const invoice = await ctx.lightning.createHoldInvoice({
-    paymentHash,
-    amountMsat: task.amountMsat,
-    description: `escrow ${task.id.slice(0, 12)}: ${task.title}`.slice(0, 200),
-    expirySeconds: ctx.policy.invoiceExpirySeconds,
-    finalCltvDelta,
-  });
+  const invoice = await ctx.lightning
+    .createHoldInvoice({
+      paymentHash,
+      amountMsat: task.amountMsat,
+      description: `escrow ${task.id.slice(0, 12)}: ${task.title}`.slice(0, 200),
+      expirySeconds: ctx.policy.invoiceExpirySeconds,
+      finalCltvDelta,
+    })
+    .catch((error: unknown) => {
+      // Retried by the reconciler; counted for the HighInvoiceFailureRate alert.
+      ctx.metrics.lightningFailures.inc({ operation: 'create_invoice' });
+      throw error;
+    });
   // The preimage is stored in the same transaction that publishes the invoice: never one without the other.
   // A crash before this commit leaves an unpublished invoice nobody can pay; it expires at the node.
   const result = await applyCommand(ctx, {

@@ -9,7 +9,8 @@ import { isLightningError } from '../../ldk/lightning-error.ts';
 export async function settleHold(ctx: AgentContext, task: SettlingTask): Promise<void> {
   const { paymentHash } = task.funding;
   const preimage = await ctx.store.transaction((tx) => tx.fundings.revealPreimage(paymentHash));
-  const started = Date.now();
+  // The settle was decided (an approval, a verdict, review silence, the guardian) by the task's latest transition.
+  const decidedAt = (await ctx.store.read((reader) => reader.tasks.history(task.id))).at(-1)?.createdAt;
   try {
     await ctx.lightning.settle(Buffer.from(preimage).toString('hex'), paymentHash);
   } catch (error) {
@@ -35,6 +36,7 @@ export async function settleHold(ctx: AgentContext, task: SettlingTask): Promise
     );
     return;
   }
-  ctx.metrics.settlementDuration.observe((Date.now() - started) / 1000);
+  if (decidedAt !== undefined)
+    ctx.metrics.settlementDuration.observe(Math.max(0, Date.now() / 1000 - decidedAt));
   await apply(ctx, task.id, { type: 'hold_settled', paymentHash }, markFunding(paymentHash, 'settled'));
 }
