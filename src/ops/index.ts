@@ -9,6 +9,7 @@ import { outboxRepublish, outboxRepublishArgs } from './outbox-republish.ts';
 import { settleStuck, settleStuckArgs } from './settle-stuck.ts';
 import { syncLightning, syncLightningArgs } from './sync-lightning.ts';
 import { timeoutExpired, timeoutExpiredArgs } from './timeout-expired.ts';
+import { verifyDb, verifyDbArgs } from './verify-db.ts';
 import { verifyEvents, verifyEventsArgs } from './verify-events.ts';
 
 export type { Operation, OpsDeps, OpsReport, RelayReader, RunningParts, StoppedAgent } from './ops-deps.ts';
@@ -24,6 +25,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'verify-events': verifyEvents,
   pause,
   resume,
+  'verify-db': verifyDb,
 };
 
 /**
@@ -39,4 +41,5 @@ export const OPERATION_ARGS: Record<string, (args: Record<string, unknown>, now:
   'verify-events': verifyEventsArgs,
   pause: pauseArgs,
   resume: resumeArgs,
+  'verify-db': verifyDbArgs,
 };

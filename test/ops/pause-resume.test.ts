@@ -73,6 +73,17 @@ test('running agent: pause refuses new listings and says so; resume takes them a
   await fixture.waitForState(next.id, 'offered');
 });
 
+test('running agent: verify-db runs inside it; migrate says the agent migrated at start and how to upgrade', async () => {
+  const verified = await fixture.cli('verify-db');
+  console.log(`\n$ escrow-agent verify-db   (running agent)\n${shown(verified)}`);
+  assert.is(verified.code, 0, shown(verified));
+  assert.match(verified.out, `verify-db: through the running agent (pid ${process.pid})`);
+  assert.match(verified.out, /\d+ tasks, \d+ audit rows checked: 0 chain problems, 0 money problems/);
+  const migrated = await fixture.cli('migrate');
+  assert.is(migrated.code, 2, shown(migrated));
+  assert.match(migrated.err, 'it applied every migration of its version when it started');
+});
+
 test('stopped folder: pause is written and announced when the agent starts; bad arguments exit 2', async () => {
   await fixture.stopAgent();
   const dry = await fixture.cli('pause');

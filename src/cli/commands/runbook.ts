@@ -56,6 +56,7 @@ const COMMANDS = {
   },
   pause: { name: 'pause', usage: 'escrow-agent pause [--reason TEXT] [--execute] [--json]' },
   resume: { name: 'resume', usage: 'escrow-agent resume [--execute] [--json]' },
+  'verify-db': { name: 'verify-db', usage: 'escrow-agent verify-db' },
 } as const;
 type OperationName = keyof typeof COMMANDS;
 

@@ -1,12 +1,24 @@
 import type { AgentConfig } from '../../agent/config.ts';
+import { DataFolderInUseError } from '../../agent/data-folder-lock.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { conservationViolation } from '../../domain/money.ts';
 import { TASK_STATES } from '../../domain/types.ts';
+import type { EscrowStore } from '../../store/index.ts';
 import type { Output } from '../output.ts';
+import { runRunbook } from './runbook.ts';
 
-/** Runbook: walks every task's audit chain and checks that every task's money adds up. Exit 1 on any problem. */
+/**
+ * Runbook: walks every task's audit chain and checks that every task's money adds up. Exit 1 on any problem. On a
+ * folder a running agent holds, the agent runs the same checks (src/ops/verify-db.ts, through its control socket).
+ */
 export async function verifyDatabaseCommand(config: AgentConfig, output: Output): Promise<number> {
-  const { store } = await openAgentStore(config);
+  let store: EscrowStore;
+  try {
+    ({ store } = await openAgentStore(config));
+  } catch (error) {
+    if (!(error instanceof DataFolderInUseError)) throw error;
+    return runRunbook(config, output, 'verify-db', []);
+  }
   try {
     const report = await store.verifyAudit();
     const tasks = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
