@@ -101,15 +101,15 @@ test('a second start on a folder in use is refused (exit 2, naming the pid), and
     const before = fingerprintTree(data);
     assert.ok(before.size > 10, `the running agent's folder has its files (${before.size})`);
     assert.ok([...before.keys()].some((path) => path.startsWith('sandbox/agent/')));
-    for (const command of [['start'], ['migrate'], ['verify-db']]) {
-      const second = run(dir, env, command);
+    // (verify-db and the runbook commands go to a running agent's control socket instead: test/ops.)
+    for (const [command, says] of [
+      [['start'], `escrow-agent: another agent (pid ${first.child.pid}) is using ${data}`],
+      [['migrate'], `escrow-agent: migrate: the agent (pid ${first.child.pid}) is running on ${data}`],
+    ] as const) {
+      const second = run(dir, env, [...command]);
       const code = await second.exited;
       assert.is(code, 2, `${command[0]}: ${second.output()}`);
-      assert.match(
-        second.output(),
-        `escrow-agent: another agent (pid ${first.child.pid}) is using ${data}`,
-        command[0],
-      );
+      assert.match(second.output(), says, command[0]);
       assert.not.match(second.output(), /^\s+at /m, 'no stack trace');
       assert.equal(fingerprintTree(data), before, `${command[0]} changed no file of the running agent`);
     }
