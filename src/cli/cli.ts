@@ -108,8 +108,8 @@ Options:
                  (agent.log_format, LOG_FORMAT)
 
 Environment: DATABASE_URL, NOSTR_RELAYS (comma-separated), LIGHTNING_BACKEND, LIGHTNING_URL,
-AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL, LOG_FORMAT override the file; AGENT_SECRET_KEY
-replaces the key file. Relative paths in the file are relative to the file's folder. See docs/configuration.md.
+AGENT_DATA_DIR, AGENT_KEY_FILE, EMBEDDED_RELAY, LOG_LEVEL, LOG_FORMAT, HTTP_PORT override the file;
+AGENT_SECRET_KEY replaces the key file. Relative paths in the file are relative to the file's folder. See docs/configuration.md.
 `;
 
 /**
