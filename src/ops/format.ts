@@ -27,7 +27,8 @@ export function isoTime(unixSeconds: number): string {
 /** The node's view of a hold in a few words: its state, what it holds and until which block. */
 export function nodeView(hold: HoldInvoice | null, height: number): string {
   if (hold === null) return 'node: no such invoice';
-  const parts = [`node: ${hold.state}`];
+  const reason = hold.state === 'CANCELED' && hold.cancelReason ? ` (${hold.cancelReason})` : '';
+  const parts = [`node: ${hold.state}${reason}`];
   if (hold.receivedMsat > 0n) parts.push(sats(hold.receivedMsat));
   if (hold.state === 'ACCEPTED' && hold.claimDeadlineHeight !== null) {
     const left = hold.claimDeadlineHeight - height;
@@ -35,7 +36,6 @@ export function nodeView(hold: HoldInvoice | null, height: number): string {
       `HTLC expiry ${hold.htlcExpiryHeight}, claim deadline ${hold.claimDeadlineHeight} (${left >= 0 ? `${left} blocks from now, at ${height}` : `passed, now at ${height}`})`,
     );
   }
-  if (hold.state === 'CANCELED' && hold.cancelReason) parts.push(`(${hold.cancelReason})`);
   return parts.join(', ');
 }
 
