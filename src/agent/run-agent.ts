@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { Policy } from '../domain/types.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { createMetrics } from '../engine/metrics.ts';
+import { findStuckHolds } from '../engine/stuck-holds.ts';
 import { handleBlock } from '../handlers/block.ts';
 import { type AddressFetchOptions, fetchInvoiceFromAddress } from '../ldk/lightning-address.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { normalizeRelayUrl } from '../nostr/relay-url.ts';
-import { findStuckHolds } from '../ops/stuck-holds.ts';
 import { KINDS } from '../protocol/constants.ts';
 import type { EscrowStore } from '../store/index.ts';
 import {

@@ -36,7 +36,7 @@ export interface RelayStatusReading {
 /** Where the scrape-time gauges read from (set by runAgent; absent in unit tests). */
 export interface MetricSources {
   stats(): Promise<OperationalStats>;
-  /** Holds the node took that did not move on (src/ops/stuck-holds.ts), counted at scrape time. */
+  /** Holds the node took that did not move on (src/engine/stuck-holds.ts), counted at scrape time. */
   stuckHolds(): Promise<number>;
   now(): number;
 }

@@ -1,18 +1,19 @@
-// `holds stuck [--older-than SECONDS]`: read-only. The stuck holds the store shows (src/ops/stuck-holds.ts:
+// `holds stuck [--older-than SECONDS]`: read-only. The stuck holds the store shows (src/engine/stuck-holds.ts:
 // settling or refunding too long, paid and not funded), plus the offers the store has as open that the node has
 // accepted (a missed node event), each with the node's view of its hold (lookup: state, HTLC expiry and claim
 // deadline against the current height) and the command that finishes it. Exit 1 when a hold is stuck.
-import type { HoldInvoice } from '../ldk/port.ts';
-import { currentHeight } from './engine.ts';
-import { age, isoTime, nodeJson, nodeView, onlyArgs, sats, secondsArg } from './format.ts';
-import type { OpsDeps, OpsReport } from './ops-deps.ts';
+
 import {
   findStuckHolds,
   lastTransitionAt,
   STUCK_HOLD_SECONDS,
   type StuckHold,
   type StuckReason,
-} from './stuck-holds.ts';
+} from '../engine/stuck-holds.ts';
+import type { HoldInvoice } from '../ldk/port.ts';
+import { currentHeight } from './engine.ts';
+import { age, isoTime, nodeJson, nodeView, onlyArgs, sats, secondsArg } from './format.ts';
+import type { OpsDeps, OpsReport } from './ops-deps.ts';
 
 const COMMAND = 'holds stuck';
 

@@ -12,9 +12,9 @@ import { timeoutExpired, timeoutExpiredArgs } from './timeout-expired.ts';
 import { verifyDb, verifyDbArgs } from './verify-db.ts';
 import { verifyEvents, verifyEventsArgs } from './verify-events.ts';
 
+export { findStuckHolds, STUCK_HOLD_SECONDS, type StuckHold } from '../engine/stuck-holds.ts';
 export type { Operation, OpsDeps, OpsReport, RelayReader, RunningParts, StoppedAgent } from './ops-deps.ts';
 export { OpsInputError, runningOpsDeps } from './ops-deps.ts';
-export { findStuckHolds, STUCK_HOLD_SECONDS, type StuckHold } from './stuck-holds.ts';
 
 export const OPERATIONS: Record<string, Operation> = {
   'holds-stuck': holdsStuck,

@@ -4,12 +4,12 @@
 // amount, then pay out), waits for it, and reports where each ended. Nothing here calls the node to settle or pay.
 // Idempotent: once finished, a task is no longer `settling`, so a second --execute finds nothing to do.
 import type { Task } from '../domain/types.ts';
+import { lastTransitionAt } from '../engine/stuck-holds.ts';
 import type { HoldInvoice } from '../ldk/port.ts';
 import { drive, drivenJson, stoppedNote } from './drive.ts';
 import { currentHeight, openEngine } from './engine.ts';
 import { age, flagArg, nodeJson, nodeView, onlyArgs, sats } from './format.ts';
 import type { OpsDeps, OpsReport } from './ops-deps.ts';
-import { lastTransitionAt } from './stuck-holds.ts';
 
 const COMMAND = 'settle-stuck';
 
