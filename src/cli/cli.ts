@@ -92,6 +92,19 @@ Commands:
                  a dry run unless --execute, which signs a rotation with both keys and the new profile, relay list
                  and announcement, queues them (and publishes them now if the relays answer), keeps the old key
                  as <agent.key_file>.old-<npub>, installs the new one and records it in the database
+  task post --amount SATS --title TEXT [--description TEXT] [--window NAME=SECONDS ...] [--arbitrator NPUB ...]
+                 [--threshold K]
+  task list | show TASK | watch TASK
+  task claim TASK | approve TASK | cancel TASK [--note TEXT]
+  task submit TASK --note TEXT [--invoice BOLT11]
+  task dispute TASK --statement TEXT
+  task verdict TASK --resolution worker|poster|split [--share BPS|N%]
+  task payout-invoice TASK --recipient worker|poster (--invoice BOLT11 | --lud16 NAME@DOMAIN)
+                 a Nostr client for posters, workers and arbitrators (docs/client-cli.md): signs with --key FILE or
+                 NOSTR_SECRET_KEY, publishes to the agent's relays (--relay, else its NIP-65 list), waits for the
+                 agent's answer (--timeout SECONDS, default 60) and prints it (--json: JSON). --agent NPUB, else
+                 this folder's agent. Exit 0 accepted, 1 refused (code and reason printed) or a check failed
+                 (show), 2 bad input or no relay took the event, 3 no answer in time. \`task help\` for details
   ln info        the sandbox nodes (agent, payer, worker): ids, height, balances, channels
   ln mine N      mine N blocks on the sandbox chain
   ln pay BOLT11  pay an invoice from the payer node; exit 0 when paid or still in flight (a hold invoice
@@ -162,6 +175,12 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   ],
 };
 
+/**
+ * Commands that parse their own options (each `task` subcommand has its own): main() takes only --config and
+ * --pretty out of their arguments and hands every other one on as given.
+ */
+const OWN_OPTIONS: ReadonlySet<string> = new Set(['task']);
+
 // Loaded on demand: `check-config` must not need the database drivers, nor `ln` the WASM node.
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import('./commands/start.ts')).startCommand,
@@ -187,12 +206,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'verify-events': async () => (await import('./commands/runbook.ts')).verifyEventsCommand,
   pause: async () => (await import('./commands/runbook.ts')).pauseCommand,
   resume: async () => (await import('./commands/runbook.ts')).resumeCommand,
+  task: async () => (await import('./commands/task.ts')).taskCommand,
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
+  const ownParser = splitOwnOptions(argv);
   let parsed: ReturnType<typeof parseArguments>;
   try {
-    parsed = parseArguments(argv);
+    parsed = parseArguments(ownParser?.main ?? argv);
   } catch (error) {
     output.err(`escrow-agent: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -225,7 +246,7 @@ export async function main(argv: string[], output: Output = consoleOutput()): Pr
     if (pretty) config = { ...config, logFormat: 'pretty' };
     PREFLIGHT[name]?.(config);
     const command = await load();
-    return await command(config, output, [...parsed.positionals.slice(1), ...options]);
+    return await command(config, output, ownParser?.rest ?? [...parsed.positionals.slice(1), ...options]);
   } catch (error) {
     return reportError(error, output, debugWanted(config?.logLevel ?? process.env.LOG_LEVEL));
   }
@@ -305,6 +326,31 @@ function problemList(heading: string, problems: readonly string[]): string {
 
 function debugWanted(level: string | undefined): boolean {
   return level === 'debug' || level === 'trace';
+}
+
+/**
+ * For a command in OWN_OPTIONS: main()'s own arguments (--config, --pretty, wherever they are, and the command's
+ * name) apart from the command's (everything else, as given; after `--`, everything). Null for any other command.
+ */
+function splitOwnOptions(argv: string[]): { main: string[]; rest: string[] } | null {
+  const main: string[] = [];
+  const rest: string[] = [];
+  let command: string | null = null;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (command !== null && arg === '--') {
+      rest.push(...argv.slice(index));
+      break;
+    }
+    if (arg === '--config' && index + 1 < argv.length) main.push(arg, argv[++index]!);
+    else if (arg.startsWith('--config=') || arg === '--pretty') main.push(arg);
+    else if (command !== null) rest.push(arg);
+    else if (OWN_OPTIONS.has(arg)) {
+      command = arg;
+      main.push(arg);
+    } else return null;
+  }
+  return command === null ? null : { main, rest };
 }
 
 function parseArguments(argv: string[]) {
