@@ -405,6 +405,9 @@ export interface KeyRecordRepository extends KeyRecordReader {
   /** Records the key's fingerprint unless one is recorded already, and returns the recorded one: the caller's,
    * or the earlier one (a different value means the caller holds another key). Never overwrites. */
   record(name: KeyName, fingerprint: string): Promise<string>;
+  /** Replaces the recorded fingerprint `from` with `to` (a deliberate key rotation, `escrow-agent keys rotate`;
+   * never at start): compare-and-set, false when `from` is not the recorded one. */
+  replace(name: KeyName, from: string, to: string): Promise<boolean>;
 }
 
 // ---- arbitrators: who the agent may name to decide a task's dispute ----

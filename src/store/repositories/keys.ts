@@ -48,5 +48,12 @@ export function createKeyRecordRepository({ session, now }: RepositoryContext): 
         throw new InternalError('Invariant', `the fingerprint of the ${name} key was not recorded`);
       return recorded;
     },
+
+    async replace(name, from, to) {
+      await session.run(sql`
+        UPDATE key_fingerprints SET fingerprint = ${to}, recorded_at = ${now()}
+        WHERE name = ${name} AND fingerprint = ${from}`);
+      return (await fingerprint(name)) === to;
+    },
   };
 }
