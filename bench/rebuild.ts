@@ -27,7 +27,7 @@ import { requiredFinalCltv } from '../src/domain/deadlines.ts';
 import { decide } from '../src/domain/decide.ts';
 import { evolve } from '../src/domain/evolve.ts';
 import { RULEBOOK_VERSION } from '../src/domain/rulebook.ts';
-import type { Command, Policy, Task } from '../src/domain/types.ts';
+import type { Command, Policy, Task, TaskEvent } from '../src/domain/types.ts';
 import { type ActionInput, buildAction } from '../src/protocol/build-action.ts';
 import { buildAnnouncement } from '../src/protocol/build-announcement.ts';
 import { buildListing } from '../src/protocol/build-listing.ts';
@@ -35,7 +35,7 @@ import { buildTransition } from '../src/protocol/build-transition.ts';
 import { describeTransition } from '../src/protocol/describe-transition.ts';
 import { parseAction } from '../src/protocol/parse-action.ts';
 import { parseTaskListing } from '../src/protocol/parse-task-listing.ts';
-import { connectRawClient, startTestRelay } from '../test/fakes/relay.ts';
+import { connectRawClient, startTestRelay, type TestRelay } from '../test/fakes/relay.ts';
 
 const seed = (label: string) => new Uint8Array(Buffer.from(preimage(`bench rebuild ${label}`), 'hex'));
 const KEYS = {
@@ -70,8 +70,15 @@ const POLICY: Policy = {
 
 type Kind = 'paid' | 'refunded' | 'expired' | 'disputed';
 
+/** One task as the decider left it, with the domain events it folded (what the live agent's store holds). */
+export interface DecidedTask {
+  task: Task;
+  events: TaskEvent[];
+}
+
 /** One task run by the decider, its events signed as the agent and the people sign them. */
-async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<void> {
+async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<DecidedTask> {
+  const domain: TaskEvent[] = [];
   let now = T0 + index * 120;
   let height = 100_000;
   let task: Task | null = null;
@@ -97,6 +104,7 @@ async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<
     const decision = decide(task, command, { now, height, policy: POLICY });
     if (!decision.ok) throw new Error(`${kind} ${index}: ${decision.rejection.message}`);
     for (const event of decision.events) {
+      domain.push(event);
       const before = task;
       task = evolve(before, event);
       const body = await describeTransition(before, task, event, {
@@ -160,7 +168,7 @@ async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<
     now += POLICY.invoiceExpirySeconds + 10;
     await apply({ type: 'tick' });
     await apply({ type: 'hold_cancelled', paymentHash: hashHex(escrow) });
-    return;
+    return { task: (task as Task | null)!, events: domain };
   }
   now += 30;
   height += 1;
@@ -174,7 +182,7 @@ async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<
   if (kind === 'refunded') {
     await act(KEYS.poster, { action: 'cancel' });
     await apply({ type: 'hold_cancelled', paymentHash: hashHex(escrow) });
-    return;
+    return { task: (task as Task | null)!, events: domain };
   }
   const fee = (task as Task | null)!.feeMsat;
   const payout = payoutInvoice(`bench ${index}`, 'worker', AMOUNT - fee, now);
@@ -200,6 +208,7 @@ async function lifecycle(index: number, kind: Kind, out: NostrEvent[]): Promise<
     routingFeeMsat: 1_000n,
     preimage: payout.proof,
   });
+  return { task: (task as Task | null)!, events: domain };
 }
 
 function kindOf(index: number): Kind {
@@ -208,7 +217,7 @@ function kindOf(index: number): Kind {
 }
 
 /** Publishes every event to the relay over one connection, `window` at a time, and checks each OK. */
-async function publishAll(url: string, events: readonly NostrEvent[], window = 200): Promise<void> {
+export async function publishAll(url: string, events: readonly NostrEvent[], window = 200): Promise<void> {
   const client = await connectRawClient(url);
   try {
     for (let start = 0; start < events.length; start += window) {
@@ -223,24 +232,68 @@ async function publishAll(url: string, events: readonly NostrEvent[], window = 2
   }
 }
 
-export async function benchRebuild(options: { lifecycles: number }) {
-  const generateStarted = performance.now();
+/** A generated history: every event the agent and the people signed, and each task as the decider left it. */
+export interface GeneratedHistory {
+  /** The agent's pubkey (hex) and secret key (what the operator still has after losing the database). */
+  agent: string;
+  agentSecretKey: Uint8Array;
+  /** The agent's announcement first, then each lifecycle's events in the order they were signed. */
+  events: NostrEvent[];
+  tasks: DecidedTask[];
+  generateMs: number;
+}
+
+/** `lifecycles` lifecycles (80% paid, 10% refunded, 5% expired, 5% disputed), run by the decider and signed. */
+export async function generateHistory(lifecycles: number): Promise<GeneratedHistory> {
+  const started = performance.now();
   const events: NostrEvent[] = [
     finalizeEvent(
       buildAnnouncement(POLICY, { rulesVersion: RULEBOOK_VERSION, createdAt: T0 - 60 }),
       KEYS.agent,
     ),
   ];
-  for (let index = 0; index < options.lifecycles; index++) await lifecycle(index, kindOf(index), events);
-  const generateMs = performance.now() - generateStarted;
+  const tasks: DecidedTask[] = [];
+  for (let index = 0; index < lifecycles; index++) tasks.push(await lifecycle(index, kindOf(index), events));
+  return {
+    agent: AGENT,
+    agentSecretKey: KEYS.agent,
+    events,
+    tasks,
+    generateMs: performance.now() - started,
+  };
+}
 
+/** A local relay holding a generated history, published over WebSocket as the agent and the people publish. */
+export interface LoadedRelay {
+  history: GeneratedHistory;
+  relay: TestRelay;
+  publishMs: number;
+}
+
+/** Generates `lifecycles` lifecycles and publishes them to a new local relay (the caller stops it). */
+export async function loadRelay(lifecycles: number): Promise<LoadedRelay> {
+  const history = await generateHistory(lifecycles);
   const relay = await startTestRelay({ maxLimit: 5_000 });
+  try {
+    const started = performance.now();
+    await publishAll(relay.url, history.events);
+    return { history, relay, publishMs: performance.now() - started };
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+}
+
+/**
+ * Times reconcile-from-nostr --from-relays --execute into an empty SQLite. With `loaded`, it reads that relay (and
+ * leaves it running for the next section); without, it generates and publishes its own, and stops it.
+ */
+export async function benchRebuild(options: { lifecycles: number; loaded?: LoadedRelay }) {
+  const loaded = options.loaded ?? (await loadRelay(options.lifecycles));
+  const { history, relay } = loaded;
+  const events = history.events;
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-rebuild-'));
   try {
-    const publishStarted = performance.now();
-    await publishAll(relay.url, events);
-    const publishMs = performance.now() - publishStarted;
-
     const config = loadConfig({
       env: {
         AGENT_DATA_DIR: join(dir, 'data'),
@@ -265,7 +318,7 @@ export async function benchRebuild(options: { lifecycles: number }) {
     const written = Number(/written: (\d+) task/.exec(lines.join('\n'))?.[1] ?? Number.NaN);
     const round = (ms: number) => Math.round(ms);
     return {
-      lifecycles: options.lifecycles,
+      lifecycles: history.tasks.length,
       events: events.length,
       tasksWritten: written,
       eventsPerSecond: Math.round(events.length / (totalMs / 1000)),
@@ -277,11 +330,11 @@ export async function benchRebuild(options: { lifecycles: number }) {
         openDatabaseAndNode: round(phases.node ?? 0),
         writeSqlite: round(phases.write ?? 0),
       },
-      setupMs: { generateAndSign: round(generateMs), publishToRelay: round(publishMs) },
+      setupMs: { generateAndSign: round(history.generateMs), publishToRelay: round(loaded.publishMs) },
       rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     };
   } finally {
-    await relay.stop();
+    if (!options.loaded) await relay.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
