@@ -9,12 +9,23 @@ import {
   type Nip47Method,
   type Nip47NotificationType,
 } from '../nwc/nip47.ts';
-import type { HoldInvoiceBackend } from '../port.ts';
+import type { CreatedHoldInvoice, HoldInvoiceBackend } from '../port.ts';
 import { invalidArgument, toNip47Error } from './service-errors.ts';
 import { holdTransaction, paymentTransaction, type SentPayment } from './to-transaction.ts';
 
+/** Plain invoices, claimed on payment (the sandbox's nodes: SandboxBackend.createInvoice). */
+export interface InvoiceMaker {
+  createInvoice(request: {
+    amountMsat: bigint;
+    description: string;
+    expirySeconds: number;
+  }): Promise<CreatedHoldInvoice>;
+}
+
 export interface ServiceSettings {
   backend: HoldInvoiceBackend;
+  /** What make_invoice uses; without one, make_invoice answers NOT_IMPLEMENTED. */
+  invoiceMaker?: InvoiceMaker;
   methods: readonly Nip47Method[];
   notifications: readonly Nip47NotificationType[];
   extensions: boolean;
@@ -59,6 +70,12 @@ const paramSchemas = {
     amount: msat.optional(),
     [EXTENSION_FIELDS.maxFeeMsat]: msat.optional(),
     [EXTENSION_FIELDS.timeoutSeconds]: z.number().positive().optional(),
+  }),
+  make_invoice: z.object({
+    amount: msat.refine((amount) => amount > 0, 'amount must be more than 0 msat'),
+    description: z.string().max(639).optional(),
+    description_hash: z.string().optional(),
+    expiry: z.number().int().positive().max(31_536_000).optional(),
   }),
 } satisfies Record<Nip47Method, z.ZodType>;
 
@@ -144,7 +161,42 @@ async function run(
       return listTransactions(settings, params as z.infer<(typeof paramSchemas)['list_transactions']>);
     case 'pay_invoice':
       return payInvoice(settings, params as z.infer<(typeof paramSchemas)['pay_invoice']>);
+    case 'make_invoice':
+      return makeInvoice(settings, params as z.infer<(typeof paramSchemas)['make_invoice']>);
   }
+}
+
+async function makeInvoice(
+  settings: ServiceSettings,
+  params: z.infer<(typeof paramSchemas)['make_invoice']>,
+): Promise<HandlerOutcome> {
+  if (!settings.invoiceMaker) {
+    return {
+      error: { code: 'NOT_IMPLEMENTED', message: 'make_invoice is not offered by this wallet service' },
+    };
+  }
+  if (params.description_hash !== undefined) {
+    return { error: invalidArgument('description_hash is not supported; send a description') };
+  }
+  const created = await settings.invoiceMaker.createInvoice({
+    amountMsat: BigInt(params.amount),
+    description: params.description ?? '',
+    expirySeconds: params.expiry ?? DEFAULT_EXPIRY_SECONDS,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    result: {
+      type: 'incoming',
+      state: 'pending',
+      invoice: created.bolt11,
+      description: params.description ?? '',
+      payment_hash: created.paymentHash,
+      amount: params.amount,
+      fees_paid: 0,
+      created_at: now,
+      expires_at: created.expiresAt,
+    },
+  };
 }
 
 async function lookupInvoice(

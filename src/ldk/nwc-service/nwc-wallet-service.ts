@@ -25,7 +25,12 @@ import { formatNwcUri } from '../nwc/nwc-uri.ts';
 import { RelayGroup, SeenIds } from '../nwc/relay-group.ts';
 import { checkEvent, hasTag, tagValue } from '../nwc/verify-event.ts';
 import type { HoldInvoiceBackend, LightningEvent } from '../port.ts';
-import { type HandlerOutcome, handleRequest, type ServiceSettings } from './handle-request.ts';
+import {
+  type HandlerOutcome,
+  handleRequest,
+  type InvoiceMaker,
+  type ServiceSettings,
+} from './handle-request.ts';
 import { holdTransaction, paymentTransaction } from './to-transaction.ts';
 
 export const SERVED_METHODS: readonly Nip47Method[] = [
@@ -52,6 +57,11 @@ export interface NwcWalletServiceOptions {
   walletSecretKey: Uint8Array;
   /** Public keys of the connections this wallet serves; requests signed by any other key are refused. */
   clientPubkeys: readonly string[];
+  /**
+   * Plain invoices for make_invoice (offer it in `methods`): the sandbox's payer and worker wallets, which the
+   * task board page pays from and is paid to. Not part of the default SERVED_METHODS.
+   */
+  invoiceMaker?: InvoiceMaker;
   /** What the info event and get_info offer (default: all SERVED_METHODS). Others answer NOT_IMPLEMENTED. */
   methods?: readonly Nip47Method[];
   notifications?: readonly Nip47NotificationType[];
@@ -108,6 +118,7 @@ export class NwcWalletService {
       extensions: options.extensions ?? true,
       alias: options.alias ?? 'escrow sandbox wallet',
       sent: new Map(),
+      ...(options.invoiceMaker ? { invoiceMaker: options.invoiceMaker } : {}),
     };
     this.relays = new RelayGroup({
       urls: options.relays,

@@ -24,7 +24,9 @@ export type Nip47Method =
   | 'cancel_hold_invoice'
   | 'lookup_invoice'
   | 'list_transactions'
-  | 'pay_invoice';
+  | 'pay_invoice'
+  /** A regular invoice (no hold): served only by wallets given an invoice maker (the sandbox's payer / worker). */
+  | 'make_invoice';
 
 /** What the escrow agent cannot work without: the adapter refuses to start when one is missing. */
 export const REQUIRED_METHODS: readonly Nip47Method[] = [
