@@ -283,7 +283,10 @@ test('a whole lifecycle through the CLI: post, pay, claim, submit, approve, watc
   assert.is(showText.code, 0);
   assert.match(showText.text, /^timeline:$/m);
   assert.match(showText.text, /VERIFIED: task [0-9a-f]{64} is paid/);
-  assert.match(showText.text, /^next: the task is over \(paid\)/m);
+  assert.match(showText.text, /^now:\n {2}\S+ \S+ {2}paid {2}\(event [0-9a-f]{64}\)$/m);
+  assert.not.match(showText.text, /^next:/m, 'nothing left to do');
+  assert.is(at(shown.json, 'next'), null);
+  assert.match(showText.text, /^relays:\n {2}ws:\/\/127\.0\.0\.1:\d+ {2}given with --relay$/m);
   // A finished task is no longer listed.
   const after = await taskJson(['list', ...on()]);
   assert.not.ok((at(after.json, 'tasks') as unknown[]).some((one) => at(one, 'taskId') === taskId));
@@ -325,6 +328,21 @@ test('a refusal: the poster claiming their own task exits 1 with the code and th
   assert.is(text.code, 1);
   assert.match(text.text, /^REFUSED by the agent: OwnTask: blocked: .+$/m);
   assert.match(text.text, /^ {2}code {4}OwnTask$/m);
+  // A listing the agent's policy refuses: the refusal of the listing itself.
+  const small = await taskJson([
+    'post',
+    ...on(),
+    '--key',
+    posterKeyFile,
+    '--amount',
+    '5',
+    '--title',
+    'Too small',
+  ]);
+  assert.is(small.code, 1, small.text);
+  assert.is(at(small.json, 'answer.code'), 'AmountOutOfPolicy');
+  assert.is(at(small.json, 'answer.replyTo'), at(small.json, 'taskId'));
+  assert.match(str(small.json, 'answer.reason'), /^invalid: /);
   // The task is still funded: the refusal changed nothing.
   const shown = await taskJson(['show', taskId, ...on()]);
   assert.is(at(shown.json, 'state'), 'funded');

@@ -497,7 +497,8 @@ function report(context: Context, report: Report): void {
   const label =
     event.kind === KINDS.listing ? 'listing' : (event.tags.find((tag) => tag[0] === 'l')?.[1] ?? '?');
   const lines = [
-    `agent     ${context.agent.npub} (${context.agent.source})`,
+    `agent     ${context.agent.npub}, ${context.agent.source}`,
+    `relays    ${relaysLine(report.relays)}`,
     `signed    ${label} ${event.id} as ${context.key?.npub ?? '?'} (${context.key?.source ?? ''})`,
     `sent to   ${published.accepted.length} of ${total} relay(s): ${published.accepted.join(', ')}`,
     ...published.refused.map((refusal) => `          not taken by ${refusal.relay}: ${refusal.message}`),
@@ -517,6 +518,15 @@ function report(context: Context, report: Report): void {
   }
   if (report.next) lines.push('', `next: ${report.next}`);
   for (const line of lines) output.out(redactSecrets(line));
+}
+
+/** Where events went and answers are read, and how those relays were found. */
+function relaysLine(relays: ClientRelays): string {
+  const same =
+    relays.publish.length === relays.read.length && relays.publish.every((url) => relays.read.includes(url));
+  return same
+    ? `${relays.publish.join(', ')}, ${relays.source}`
+    : `publish to ${relays.publish.join(', ')}; answers read from ${relays.read.join(', ')}; ${relays.source}`;
 }
 
 /** What happens next for a task in the state of `transition`, and the command for it. */
@@ -548,7 +558,7 @@ function nextStep(transition: ParsedTransition, taskId: string, workerGets: bigi
     case 'refunding':
       return `the agent cancels the hold, which gives the poster's payment back: ${watch}`;
     default:
-      return `the task is over (${transition.state}); check it from the relays: escrow-agent task show ${taskId}`;
+      return `the task is over (${transition.state}); anyone can check it from the relays: escrow-agent task show ${taskId}`;
   }
 }
 
@@ -626,8 +636,8 @@ async function list(context: Context): Promise<number> {
     return 0;
   }
   const lines = [
-    `agent   ${agent.npub} (${agent.source})`,
-    `relays  ${relays.read.join(', ')} (${relays.source})`,
+    `agent   ${agent.npub}, ${agent.source}`,
+    `relays  ${relays.read.join(', ')}, ${relays.source}`,
     ...notes.map((note) => `note: ${note}`),
     '',
     `open tasks since ${utc(since)}: ${counts.funded} funded (paid in: a worker may claim it), ${counts.offered} offered (waiting for the poster's payment)`,
@@ -680,7 +690,13 @@ async function show(context: Context): Promise<number> {
     { progress: null, limits: { ...DEFAULT_LIMITS, timeoutMs: io.relayTimeoutMs } },
   );
   const verification = JSON.parse(captured.join('\n')) as VerifyReport;
-  const next = view.latest ? nextStep(view.latest, taskId, workerGetsOf(view)) : null;
+  // verify was handed the agent and the relays: say how this command found them.
+  verification.agent.source = agent.source;
+  for (const relay of verification.relays) {
+    if (relay.source === 'given with --relay') relay.source = relays.source;
+  }
+  const over = view.latest !== null && TERMINAL_STATES.has(view.latest.state);
+  const next = view.latest && !over ? nextStep(view.latest, taskId, workerGetsOf(view)) : null;
   if (args.json) {
     output.out(
       toJson(
@@ -728,7 +744,8 @@ async function watch(context: Context): Promise<number> {
     }
     if (!args.json) {
       output.out(`watching task ${taskId}`);
-      output.out(`agent ${agent.npub} (${agent.source}), relays ${connected.join(', ')}; Ctrl-C stops`);
+      output.out(`agent ${agent.npub}, ${agent.source}`);
+      output.out(`relays ${connected.join(', ')}, ${relays.source}; Ctrl-C stops`);
     }
     let ended: (state: TaskState) => void = () => {};
     const end = new Promise<TaskState>((resolve) => {

@@ -133,8 +133,8 @@ export function resolveAgent(what: string, config: AgentConfig, given: string | 
   if (!identity) throw new CliError(`${what}: ${why} (there is no agent key at ${config.keyFile})`);
   const source =
     identity.source === 'AGENT_SECRET_KEY'
-      ? 'the configured agent (AGENT_SECRET_KEY)'
-      : `the configured agent (${config.keyFile})`;
+      ? "this folder's agent (AGENT_SECRET_KEY)"
+      : `this folder's agent (${config.keyFile})`;
   return { pubkey: identity.pubkey, npub: identity.npub, source };
 }
 
