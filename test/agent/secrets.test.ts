@@ -1,18 +1,30 @@
 // Secrets never shown: every kind of secret an operator can hand the agent (an NWC secret, a database password, an
 // LND macaroon in hex, base64 or a file, URL credentials, an nsec, a hex secret key) fed through the redaction, the
 // logger, and every command's output and errors (check-config, start's banner, its errors and the logs of a running
-// agent, migrate, verify-db, ln on a bad socket); none of them may appear.
+// agent, migrate, verify-db, ln on a bad socket); none of them may appear. And a whole task lifecycle run by the
+// built CLI's `start` on a real NWC wallet, logged at trace: no line holds the task's preimage, the agent's key, the
+// preimage key, the NWC secret or the macaroon of its configuration.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nsecEncode } from 'nostr-tools/nip19';
+import { decode as decodeNip19, nsecEncode } from 'nostr-tools/nip19';
+import { finalizeEvent, generateSecretKey, type NostrEvent } from 'nostr-tools/pure';
 import pino from 'pino';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { loadConfig } from '../../src/agent/config.ts';
 import { loggerOptions, redactSecrets } from '../../src/agent/redact.ts';
+import { feeFor } from '../../src/domain/money.ts';
+import { actionTemplate } from '../../src/protocol/build-action.ts';
+import { buildListing } from '../../src/protocol/build-listing.ts';
+import { KINDS } from '../../src/protocol/constants.ts';
+import { collect } from '../fakes/agent-harness.ts';
 import { BIN, cleanEnvironment, ensureBuiltCli } from '../fakes/built-cli.ts';
+import { startNwcSandbox } from '../fakes/nwc-sandbox.ts';
+import { connectNostrTools, startTestRelay } from '../fakes/relay.ts';
 
 const AGENT_HEX = '7f'.repeat(31) + '01';
 const AGENT_NSEC = nsecEncode(Uint8Array.from(Buffer.from(AGENT_HEX, 'hex')));
@@ -251,6 +263,171 @@ test('a running agent (banner and debug logs) shows no secret; the banner ln hin
   assert.match(output, `${join(dir, 'state')}`, "data_dir is relative to the file's folder");
   assert.match(output, 'token=***', 'the relay with a token is named, its token masked');
   assertNoSecret(output, 'the running agent');
+});
+
+/** Every agent label on a task, until one says `state`. */
+async function waitForState(
+  client: Awaited<ReturnType<typeof connectNostrTools>>,
+  agent: string,
+  taskId: string,
+  state: string,
+  child: { exitCode: number | null },
+  output: () => string,
+): Promise<NostrEvent> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const events = await collect(client, { kinds: [KINDS.label], authors: [agent], '#e': [taskId] });
+    const found = events.find((event) => event.tags.some((tag) => tag[0] === 'l' && tag[1] === state));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`task ${taskId.slice(0, 8)} never reached ${state}:\n${output().slice(-4000)}`);
+}
+
+const tagOf = (event: NostrEvent, name: string) => event.tags.find((tag) => tag[0] === name)?.[1];
+
+test('a whole lifecycle (post, fund, claim, submit, approve, paid) logged at trace: no secret in any line', async () => {
+  const nwc = await startNwcSandbox();
+  const relay = await startTestRelay();
+  const client = await connectNostrTools(relay.url);
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-secrets-lifecycle-'));
+  const configFile = join(dir, 'escrow-agent.toml');
+  writeFileSync(
+    configFile,
+    [
+      '[agent]',
+      'data_dir = "data"',
+      'log_level = "trace"',
+      'log_format = "json"',
+      '[nostr]',
+      'embedded_relay = "off"',
+      `relays = ["${relay.url}"]`,
+      'publish_quorum = 1',
+      '[lightning]',
+      'backend = "nwc"',
+      `url = "${nwc.uri}"`,
+    ].join('\n'),
+  );
+  const nwcSecret = new URL(nwc.uri).searchParams.get('secret') ?? '';
+  assert.match(nwcSecret, /^[0-9a-f]{64}$/, 'the NWC URI carries its secret');
+  // A macaroon in the configuration's environment (the nwc backend does not use it: it must not be logged either).
+  const child = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
+    cwd: dir,
+    env: cleanEnvironment({ LND_MACAROON: MACAROON_HEX }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const output = () => `${stdout}${stderr}`;
+  try {
+    const deadline = Date.now() + 120_000;
+    while (!/agent: +npub1/.test(stdout) && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const npub = /agent: +(npub1[0-9a-z]+)/.exec(stdout)?.[1];
+    assert.ok(npub, `start came up:\n${output().slice(-4000)}`);
+    const agent = decodeNip19(npub!).data as string;
+    const poster = generateSecretKey();
+    const worker = generateSecretKey();
+    const act = (by: Uint8Array, name: string, taskId: string, tags: string[][] = []) =>
+      client.publish(
+        finalizeEvent(
+          actionTemplate({
+            name,
+            taskId,
+            agent,
+            createdAt: Math.floor(Date.now() / 1000),
+            extraTags: tags,
+            content: name,
+          }),
+          by,
+        ),
+      );
+    const amount = 30_000_000n;
+    const listing = finalizeEvent(
+      buildListing({
+        d: `secrets-${randomBytes(4).toString('hex')}`,
+        title: 'A task whose logs are searched',
+        amountMsat: amount,
+        agent,
+        content: 'x',
+        createdAt: Math.floor(Date.now() / 1000),
+      }),
+      poster,
+    );
+    await client.publish(listing);
+    const wait = (state: string) => waitForState(client, agent, listing.id, state, child, output);
+    const offered = await wait('offered');
+    const payment = nwc.wallet.sandbox.payer.pay({
+      bolt11: tagOf(offered, 'bolt11')!,
+      maxFeeMsat: 10_000n,
+      timeoutSeconds: 120,
+    });
+    await wait('funded');
+    await act(worker, 'claim', listing.id);
+    await wait('claimed');
+    const fee = feeFor(amount, loadConfig({ file: configFile, env: {} }).policy.fee);
+    const invoice = await nwc.wallet.sandbox.worker.createInvoice({
+      amountMsat: amount - fee,
+      description: 'the work',
+      expirySeconds: 3600,
+    });
+    await act(worker, 'submit', listing.id, [['bolt11', invoice.bolt11]]);
+    await wait('submitted');
+    await act(poster, 'approve', listing.id);
+    const settled = await wait('settled');
+    await wait('paid');
+    assert.is((await payment).status, 'succeeded');
+
+    // The secrets, each known to the test, so that an empty search cannot pass.
+    const preimage = tagOf(settled, 'preimage') ?? '';
+    assert.match(preimage, /^[0-9a-f]{64}$/);
+    assert.is(
+      createHash('sha256').update(Buffer.from(preimage, 'hex')).digest('hex'),
+      tagOf(offered, 'payment_hash'),
+      'the preimage is the real one',
+    );
+    const agentKey = readFileSync(join(dir, 'data', 'agent.key'), 'utf8').trim();
+    const preimageKey = readFileSync(join(dir, 'data', 'preimage.key'), 'utf8').trim();
+    assert.match(agentKey, /^[0-9a-f]{64}$/);
+    assert.match(preimageKey, /^[0-9a-f]{64}$/);
+    const forms: Record<string, string[]> = {
+      'the preimage': [preimage, Buffer.from(preimage, 'hex').toString('base64')],
+      "the agent's secret key": [agentKey, nsecEncode(Uint8Array.from(Buffer.from(agentKey, 'hex')))],
+      'the preimage key': [preimageKey, Buffer.from(preimageKey, 'hex').toString('base64')],
+      'the NWC secret': [nwcSecret],
+      'the LND macaroon': [
+        MACAROON_HEX,
+        MACAROON_B64URL,
+        Buffer.from(MACAROON_HEX, 'hex').toString('base64'),
+      ],
+    };
+
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, output().slice(-4000));
+    const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok(
+      records.some((record) => typeof record.level === 'number' && record.level <= 20),
+      'debug (or trace) lines were written',
+    );
+    const transitions = records.filter((record) => record.msg === 'transition' && record.task === listing.id);
+    assert.ok(transitions.length >= 8, `a line per transition (${transitions.length})`);
+    for (const [kind, values] of Object.entries(forms)) {
+      for (const value of values) {
+        const found = [...lines, ...stderr.split('\n')].find((line) => line.includes(value));
+        assert.not.ok(found, `a log line holds ${kind}: ${found}`);
+      }
+    }
+    assertNoSecret(output(), 'the lifecycle logs');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    client.close();
+    await relay.stop();
+    await nwc.close();
+  }
 });
 
 test.run();
