@@ -60,6 +60,27 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'board-is-browser-code',
+      severity: 'error',
+      comment:
+        'src/board is the task board page, bundled for the browser: only src/web (its rendering and relay input), src/protocol, src/domain, the nostr-tools modules it needs (nip19, pure, core, filter, utils, nip04, nip44, nip46), @noble and the qr encoder.',
+      from: { path: '^src/board/' },
+      to: {
+        pathNot: [
+          '^src/(board|web|protocol|domain)/',
+          '^node_modules/nostr-tools/lib/(esm|cjs)/(nip19|pure|core|filter|utils|nip04|nip44|nip46)\\.js$',
+          '^node_modules/@noble/',
+          '^node_modules/qr/',
+        ],
+      },
+    },
+    {
+      name: 'board-no-node',
+      severity: 'error',
+      from: { path: '^src/board/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'bolt11-is-portable',
       severity: 'error',
       comment:

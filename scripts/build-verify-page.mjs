@@ -1,91 +1,14 @@
 #!/usr/bin/env node
 // Builds the verification page: src/web/verify-page.ts (with the src/protocol code it imports) bundled by esbuild
 // for the browser and inlined, with the styles, into ONE self-contained file, dist/verify.html (`npm run build`
-// runs this last; `--out <file>` writes elsewhere). Open it from disk (file://): it needs no server. The agent has
-// no HTTP server yet; issue #13 adds one, which will serve this file.
-//
-// The page's Content-Security-Policy allows exactly this script and this style (by their sha256) and connections
-// to ws:/wss: URLs only, so the page can reach nothing but the relays its reader names, and no markup a relay
-// might smuggle into it could run.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+// runs this; `--out <file>` writes elsewhere). Open it from disk (file://): it needs no server; the agent's HTTP
+// server also serves it at /verify.html. How the page is bundled, and its Content-Security-Policy (this script and
+// style by hash, ws:/wss: connections only): scripts/build-page.mjs.
+import { join } from 'node:path';
+import { buildPage, outPath, root } from './build-page.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const outIndex = args.indexOf('--out');
-const out =
-  outIndex >= 0 && args[outIndex + 1] ? resolve(args[outIndex + 1]) : join(root, 'dist', 'verify.html');
-
-/**
- * zod's `z.locales` namespace carries every language's error messages (about half the page). The page never
- * switches language (zod's default English messages are imported on their own), so the namespace is left empty.
- * If zod moves the file, nothing matches and the page is only larger.
- */
-const withoutZodLocales = {
-  name: 'without-zod-locales',
-  setup(pluginBuild) {
-    pluginBuild.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: 'zod-locales', namespace: 'empty' }
-        : undefined,
-    );
-    pluginBuild.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({
-      contents: 'export {};',
-      loader: 'js',
-    }));
-  },
-};
-
-const bundled = await build({
-  entryPoints: [join(root, 'src/web/verify-page.ts')],
-  bundle: true,
-  write: false,
-  platform: 'browser',
-  format: 'iife',
-  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'silent',
-  plugins: [withoutZodLocales],
+await buildPage({
+  entry: 'src/web/verify-page.ts',
+  template: 'src/web/verify-page.html',
+  out: outPath(join(root, 'dist', 'verify.html')),
 });
-if (bundled.errors.length > 0) throw new Error(bundled.errors.map((error) => error.text).join('\n'));
-const script = bundled.outputFiles[0].text.trim();
-
-// Inside <script>, these sequences would end the element early or change how the HTML parser reads it.
-for (const sequence of ['</script', '<!--', '<script']) {
-  if (script.toLowerCase().includes(sequence)) {
-    throw new Error(`the bundled script contains "${sequence}": it cannot be inlined into verify.html`);
-  }
-}
-
-const template = readFileSync(join(root, 'src/web/verify-page.html'), 'utf8');
-const style = template.match(/<style>([\s\S]*?)<\/style>/)?.[1];
-if (style === undefined) throw new Error('src/web/verify-page.html has no <style> element');
-const scriptSlot = /<script>\s*__SCRIPT__\s*<\/script>/;
-if (!scriptSlot.test(template))
-  throw new Error('src/web/verify-page.html has no <script>__SCRIPT__</script> slot');
-
-const hash = (text) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-const policy = [
-  "default-src 'none'",
-  `script-src ${hash(script)}`,
-  `style-src ${hash(style)}`,
-  'connect-src ws: wss:',
-  "img-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
-
-// Replacement functions, not strings: the bundle may contain `$&` and other replacement patterns.
-const html = template
-  .replace('__CONTENT_SECURITY_POLICY__', () => policy)
-  .replace(scriptSlot, () => `<script>${script}</script>`);
-
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, html);
-console.log(
-  `built ${relative(process.cwd(), out) || out} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`,
-);

@@ -2,6 +2,7 @@
 //   GET /health       200 when every check holds, 503 with the failing ones otherwise (JSON, docs/operations.md)
 //   GET /metrics      Prometheus text format (the names monitoring/ uses)
 //   GET /verify.html  the verification page (dist/verify.html), also at /
+//   GET /board.html   the task board page (dist/board.html): post, pay, claim, submit, approve in the browser
 // Nothing here changes anything but the health probe's own row. Only GET and HEAD; no request body is read; slow or
 // idle connections are cut, and connections are capped, so that a scraper or a stranger cannot hold the agent.
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,8 @@ export async function startHttpServer(options: {
   log: Logger;
   /** The verification page's file (dist/verify.html); not served when null or missing. */
   verifyPage: string | null;
+  /** The task board page's file (dist/board.html); not served when null, absent or missing. */
+  boardPage?: string | null;
 }): Promise<HttpServer> {
   const { agent, log } = options;
   let cached: { at: number; report: Promise<HealthReport> } | null = null;
@@ -50,6 +53,7 @@ export async function startHttpServer(options: {
     return cached.report;
   };
   const page = readPage(options.verifyPage);
+  const board = readPage(options.boardPage ?? null);
 
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (request, response) => {
     route(request, response).catch((error) => {
@@ -83,11 +87,15 @@ export async function startHttpServer(options: {
     if ((path === '/' || path === '/verify.html') && page !== null) {
       return send(response, 200, 'text/html; charset=utf-8', page);
     }
+    if (path === '/board.html' && board !== null) {
+      return send(response, 200, 'text/html; charset=utf-8', board);
+    }
+    const pages = [...(page === null ? [] : ['/verify.html']), ...(board === null ? [] : ['/board.html'])];
     return send(
       response,
       404,
       'text/plain; charset=utf-8',
-      `not found: try /health, /metrics${page === null ? '' : ' or /verify.html'}\n`,
+      `not found: try /health, /metrics${pages.map((one) => `, ${one}`).join('')}\n`,
     );
   }
 
