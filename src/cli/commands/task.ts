@@ -487,7 +487,7 @@ function report(context: Context, report: Report): void {
           event: { id: event.id, kind: event.kind, createdAt: event.created_at },
           published,
           answer: answer === null ? null : answerJson(answer),
-          next: report.next,
+          next: report.next === null ? null : oneLine(report.next),
         },
         2,
       ),
@@ -499,10 +499,10 @@ function report(context: Context, report: Report): void {
   const lines = [
     `agent     ${context.agent.npub}, ${context.agent.source}`,
     `relays    ${relaysLine(report.relays)}`,
+    ...report.relays.notes.map((note) => `note: ${note}`),
     `signed    ${label} ${event.id} as ${context.key?.npub ?? '?'} (${context.key?.source ?? ''})`,
     `sent to   ${published.accepted.length} of ${total} relay(s): ${published.accepted.join(', ')}`,
     ...published.refused.map((refusal) => `          not taken by ${refusal.relay}: ${refusal.message}`),
-    ...report.relays.notes.map((note) => `note: ${note}`),
     ...report.lines,
     '',
   ];
@@ -518,6 +518,10 @@ function report(context: Context, report: Report): void {
   }
   if (report.next) lines.push('', `next: ${report.next}`);
   for (const line of lines) output.out(redactSecrets(line));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\n\s+/g, ' ');
 }
 
 /** Where events went and answers are read, and how those relays were found. */
@@ -705,7 +709,7 @@ async function show(context: Context): Promise<number> {
           taskId,
           state: view.latest?.state ?? null,
           latest: view.latest ? transitionJson(view.latest) : null,
-          next,
+          next: next === null ? null : oneLine(next),
           verification,
         },
         2,
