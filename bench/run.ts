@@ -1,11 +1,20 @@
 // `npm run bench`: measures, prints and writes bench/latest.json (git-ignored). Figures are from one run on a
 // shared machine: compare ratios within a run, not absolute numbers across runs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+//
+//   npm run bench [-- --quick] [-- --only rebuild,verify]
+// --only runs the sections named and replaces only those in bench/latest.json (the others are kept).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchAgent } from './agent.ts';
+import type { LoadedRelay } from './rebuild.ts';
 
 const quick = process.argv.includes('--quick');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? new Set((process.argv[onlyAt + 1] ?? '').split(',')) : null;
+const wanted = (name: string) => only === null || only.has(name);
+const file = new URL('./latest.json', import.meta.url);
 const report: Record<string, unknown> = {
+  ...(only !== null && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as object) : {}),
   date: new Date().toISOString(),
   node: process.version,
   machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
@@ -13,6 +22,7 @@ const report: Record<string, unknown> = {
 };
 
 async function section(name: string, run: () => Promise<unknown>) {
+  if (!wanted(name)) return;
   const started = performance.now();
   try {
     report[name] = await run();
@@ -25,16 +35,23 @@ async function section(name: string, run: () => Promise<unknown>) {
   );
 }
 
-const ldk = await import('./ldk.ts').catch(() => null);
+const ldk = wanted('lightning') ? await import('./ldk.ts').catch(() => null) : null;
 if (ldk) await section('lightning', () => ldk.benchLdk({ payments: quick ? 20 : 200 }));
-const nwc = await import('./nwc.ts').catch(() => null);
+const nwc = wanted('nwc') ? await import('./nwc.ts').catch(() => null) : null;
 if (nwc) await section('nwc', () => nwc.benchNwc({ payments: quick ? 20 : 100 }));
 await section('agent', () => benchAgent({ intakeEvents: quick ? 100 : 1000, lifecycles: quick ? 5 : 30 }));
-await section('rebuild', async () =>
-  (await import('./rebuild.ts')).benchRebuild({ lifecycles: quick ? 1_000 : 10_000 }),
-);
+// The rebuild and verify sections read one generated history from one local relay (generated and published once).
+const lifecycles = quick ? 1_000 : 10_000;
+let loaded: LoadedRelay | undefined;
+await section('rebuild', async () => {
+  const rebuild = await import('./rebuild.ts');
+  loaded = await rebuild.loadRelay(lifecycles);
+  return rebuild.benchRebuild({ lifecycles, loaded });
+});
+await section('verify', async () => (await import('./verify.ts')).benchVerify({ lifecycles, loaded }));
+await loaded?.relay.stop();
 
 mkdirSync(new URL('.', import.meta.url), { recursive: true });
-writeFileSync(new URL('./latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 console.log('wrote bench/latest.json');
 process.exit(0);
