@@ -24,6 +24,7 @@ export const CONFIG_VARIABLES = [
   'ESCROW_CONFIG',
   'EMBEDDED_RELAY',
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'HTTP_PORT',
   'LND_SOCKET',
   'LND_CERT',
