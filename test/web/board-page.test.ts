@@ -12,8 +12,9 @@
 // node received amount − fee. The lifecycle's wall time is printed (measured, not asserted).
 // UPDATE_SCREENSHOTS=1 rewrites docs/board-*.png. Without /usr/bin/chromium the browser cases are skipped, with
 // one SKIP line.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,11 +31,13 @@ import { type HttpServer, startHttpServer } from '../../src/agent/http-server.ts
 import { invoiceQrText } from '../../src/board/qr.ts';
 import { RelayLink, resumed } from '../../src/board/relay-link.ts';
 import { TaskBook } from '../../src/board/task-book.ts';
-import { readWalletUri } from '../../src/board/wallet-connection.ts';
+import { readWalletUri, WalletConnection } from '../../src/board/wallet-connection.ts';
+import { tryDecodeBolt11 } from '../../src/ldk/bolt11/index.ts';
 import { type PeopleWallets, startPeopleWallets } from '../../src/ldk/nwc-service/people-wallets.ts';
 import type { NostrEvent } from '../../src/protocol/schemas.ts';
 import type { OpenSocket, SocketLike } from '../../src/web/browser.ts';
 import { type Harness, startHarness, tagValue } from '../fakes/agent-harness.ts';
+import { BIN, cleanEnvironment, ensureBuiltCli } from '../fakes/built-cli.ts';
 import { connectRawClient, startTestRelay } from '../fakes/relay.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -209,6 +212,76 @@ test('src/board writes no event text as HTML and keeps no secret in storage but 
       stored.every((key) => key === 'REMEMBERED_WALLET'),
       `${file} stores ${stored.join(', ')}`,
     );
+  }
+});
+
+test('escrow-agent start runs NIP-47 wallets on the sandbox payer and worker (URIs in 0600 files, only the paths printed) and serves /board.html', async () => {
+  ensureBuiltCli();
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-start-board-'));
+  const port = await freePort();
+  const env = cleanEnvironment({
+    AGENT_DATA_DIR: join(dir, 'data'),
+    EMBEDDED_RELAY: `127.0.0.1:${port}`,
+    NOSTR_RELAYS: `ws://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+  });
+  const child = spawn(process.execPath, [BIN, 'start'], { cwd: dir, env });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const connections: WalletConnection[] = [];
+  try {
+    await until(() => output.includes('next:') || child.exitCode !== null, 'start to come up', 90_000);
+    const sandbox = join(dir, 'data', 'sandbox');
+    const files = { payer: join(sandbox, 'payer.nwc'), worker: join(sandbox, 'worker.nwc') };
+    assert.match(output, `wallets:   ${files.payer} (pays offers), ${files.worker} (makes payout invoices)`);
+    const board = output.match(/^board: +(http:\/\/\S+\/board\.html)#agent=(npub1\w+)&relays=(\S+) /m);
+    assert.ok(board, `start printed:\n${output}`);
+    assert.is(board![3], `ws://127.0.0.1:${port}`);
+    const page = await fetch(board![1]!);
+    assert.is(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', 'text/html');
+    assert.match(await page.text(), '<title>Escrow task board</title>');
+
+    for (const name of ['payer', 'worker'] as const) {
+      assert.is((statSync(files[name]).mode & 0o777).toString(8), '600', name);
+      const uri = readWalletUri(readFileSync(files[name], 'utf8'));
+      assert.ok(uri.ok, name);
+      if (!uri.ok) continue;
+      // The secret is in the file, never in what start printed.
+      assert.not.match(output, Buffer.from(uri.value.secret).toString('hex'));
+      assert.not.match(output, 'walletconnect');
+      assert.equal(uri.value.relays, [`ws://127.0.0.1:${port}/`]);
+      const connection = await WalletConnection.connect(uri.value, nodeSocket);
+      connections.push(connection);
+      for (const method of ['pay_invoice', 'make_invoice', 'get_balance'])
+        assert.ok(connection.offers(method), method);
+      const info = await connection.call('get_info', {}, 15_000);
+      assert.ok(info.ok && info.result.network === 'regtest', JSON.stringify(info));
+    }
+    const invoice = await connections[1]!.call(
+      'make_invoice',
+      { amount: 1_234_000, description: 'a payout' },
+      15_000,
+    );
+    assert.ok(invoice.ok, JSON.stringify(invoice));
+    if (invoice.ok) {
+      const decoded = tryDecodeBolt11(String(invoice.result.invoice));
+      assert.ok(
+        decoded.ok && decoded.invoice.amountMsat === 1_234_000n,
+        'an invoice for exactly the amount asked',
+      );
+    }
+  } finally {
+    for (const connection of connections) connection.close();
+    child.kill('SIGTERM');
+    assert.is(await exited, 0, output);
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
@@ -514,6 +587,15 @@ async function agentTransition(
   } finally {
     await client.close();
   }
+}
+
+/** A port nobody listens on (taken, then given back). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 async function until(

@@ -26,6 +26,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
   try {
     const embedded = config.embeddedRelay;
     let embeddedWarning: string | null = null;
+    let embeddedUrl: string | null = null;
     if (embedded) {
       const relay = await startEmbeddedRelay({
         ...embedded,
@@ -40,6 +41,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
         throw error;
       });
       stops.unshift(() => relay.stop());
+      embeddedUrl = relay.url;
       output.out(`relay:     ${relay.url} (embedded, data in ${join(config.dataDir, 'relay.sqlite')})`);
       if (!relayList.relays.some((listed) => sameRelay(listed.url, relay.url))) {
         embeddedWarning = `the embedded relay ${relay.url} is not in the relay list (${relayList.source}): the agent neither reads nor publishes there; add it to the list, or set nostr.embedded_relay = "off"`;
@@ -49,7 +51,11 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
         );
       }
     }
-    const lightning = await connectLightning(config, log);
+    // On the sandbox, NIP-47 wallets for its payer and worker nodes on the embedded relay: the task board pays
+    // and is paid through them (their URIs are written to files; only the paths are printed).
+    const lightning = await connectLightning(config, log, {
+      walletRelays: embeddedUrl === null ? [] : [embeddedUrl],
+    });
     stops.unshift(() => lightning.close());
     const agent = await runAgent({
       store,
@@ -81,6 +87,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
         agent,
         log: log.child({ component: 'http' }),
         verifyPage: fileURLToPath(new URL('../../../dist/verify.html', import.meta.url)),
+        boardPage: fileURLToPath(new URL('../../../dist/board.html', import.meta.url)),
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE' || error.code === 'EACCES') {
           throw new CliError(
@@ -107,6 +114,18 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
         ? `http:      ${httpUrl}/health, ${httpUrl}/metrics, ${httpUrl}/verify.html`
         : 'http:      off (http.enabled = false): no /health or /metrics',
     );
+    // The task board, its agent and relays filled in (dist/board.html works opened from disk too).
+    const boardHash = `#agent=${identity.npub}&relays=${relayList.relays.map((relay) => redactSecrets(relay.url)).join(',')}`;
+    output.out(
+      httpUrl
+        ? `board:     ${httpUrl}/board.html${boardHash} (post, pay, claim and approve tasks in the browser)`
+        : `board:     open dist/board.html${boardHash} from disk (the HTTP server is off)`,
+    );
+    if (lightning.wallets) {
+      output.out(
+        `wallets:   ${lightning.wallets.payer} (pays offers), ${lightning.wallets.worker} (makes payout invoices): NIP-47 connections for the board; each file holds a secret, paste its content into the board only`,
+      );
+    }
     output.out(
       control
         ? `control:   ${control.path} (the runbook commands reach the agent through it: docs/runbooks.md)`
