@@ -343,6 +343,22 @@ test('a refusal: the poster claiming their own task exits 1 with the code and th
   assert.is(at(small.json, 'answer.code'), 'AmountOutOfPolicy');
   assert.is(at(small.json, 'answer.replyTo'), at(small.json, 'taskId'));
   assert.match(str(small.json, 'answer.reason'), /^invalid: /);
+  // A payout invoice (here a Lightning address) while no payout waits for one: refused, with the reason.
+  const early = await taskJson([
+    'payout-invoice',
+    taskId,
+    ...on(),
+    '--key',
+    posterKeyFile,
+    '--recipient',
+    'poster',
+    '--lud16',
+    'poster@example.com',
+  ]);
+  assert.is(early.code, 1, early.text);
+  assert.is(at(early.json, 'outcome'), 'refused');
+  assert.is(at(early.json, 'answer.code'), 'WrongState');
+  assert.match(str(early.json, 'answer.reason'), /^blocked: .*funded/);
   // The task is still funded: the refusal changed nothing.
   const shown = await taskJson(['show', taskId, ...on()]);
   assert.is(at(shown.json, 'state'), 'funded');
