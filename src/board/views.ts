@@ -13,6 +13,9 @@ import type { Refusal, TaskView } from './task-book.ts';
 
 export type Role = 'poster' | 'worker' | 'arbitrator' | null;
 
+/** Rows a task list shows (newest activity first). */
+const MAX_ROWS = 50;
+
 export function roleOf(view: TaskView, me: string | null): Role {
   if (me === null) return null;
   if (view.poster === me) return 'poster';
@@ -120,8 +123,13 @@ export function renderTaskList(
     list.replaceChildren(element(document, 'li', { className: 'empty', text: empty }));
     return;
   }
+  const shown = tasks.slice(0, MAX_ROWS);
+  const more =
+    tasks.length > MAX_ROWS
+      ? [element(document, 'li', { className: 'empty', text: `and ${tasks.length - MAX_ROWS} more, older` })]
+      : [];
   list.replaceChildren(
-    ...tasks.map((view) => {
+    ...shown.map((view) => {
       const button = element(document, 'button', {
         className: 'secondary open-task',
         text: 'Open',
@@ -143,6 +151,7 @@ export function renderTaskList(
         button,
       );
     }),
+    ...more,
   );
 }
 

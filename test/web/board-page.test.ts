@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { npubEncode } from 'nostr-tools/nip19';
-import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
+import { getConversationKey, decrypt as nip44Decrypt, encrypt as nip44Encrypt } from 'nostr-tools/nip44';
+import { type EventTemplate, finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import pino from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeQR } from 'qr/decode.js';
@@ -349,9 +350,14 @@ test.after(async () => {
   rmSync(PAGE_FOLDER, { recursive: true, force: true });
 });
 
-async function openBoard(url: string): Promise<Page> {
+/** A new browser context on the page; `prepare` runs on the context first (e.g. to give it a NIP-07 extension). */
+async function newBoardPage(
+  url: string,
+  prepare?: (context: BrowserContext) => Promise<void>,
+): Promise<Page> {
   const context = await browser!.newContext({ viewport: { width: 1100, height: 1000 } });
   contexts.push(context);
+  await prepare?.(context);
   const page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   page.on('console', (message) => {
@@ -363,6 +369,12 @@ async function openBoard(url: string): Promise<Page> {
   page.on('request', (request) => requests.push(request.url()));
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
+  return page;
+}
+
+/** The page connected to the agent, signing with a throwaway key. */
+async function openBoard(url: string): Promise<Page> {
+  const page = await newBoardPage(url);
   await page.waitForSelector('#relay-status li[data-state="open"]');
   await page.click('#use-throwaway');
   await page.waitForSelector('#my-npub');
@@ -542,6 +554,150 @@ browserTest(
     );
   },
 );
+
+/** A NIP-07 extension in a context: window.nostr signs with `key` (through a binding to this process). */
+function extension(key: Uint8Array, alter = false) {
+  return async (context: BrowserContext) => {
+    await context.exposeBinding('testNip07Sign', (_source, template: EventTemplate) =>
+      finalizeEvent(
+        alter ? { ...template, content: `${template.content} (and a little more)` } : template,
+        key,
+      ),
+    );
+    await context.addInitScript(
+      `window.nostr = { getPublicKey: async () => '${getPublicKey(key)}', signEvent: (template) => window.testNip07Sign(template) };`,
+    );
+  };
+}
+
+async function postTask(page: Page, title: string): Promise<void> {
+  await page.fill('#post-title', title);
+  await page.fill('#post-amount', '5000');
+  await page.click('#post');
+}
+
+async function listingsBy(relayUrl: string, author: string): Promise<NostrEvent[]> {
+  const client = await connectRawClient(relayUrl);
+  try {
+    return (await client.request('listings', { kinds: [30402], authors: [author] })) as NostrEvent[];
+  } finally {
+    await client.close();
+  }
+}
+
+browserTest(
+  'the agent found from its announcement; signing with a NIP-07 extension or a NIP-46 remote signer; an extension that alters the event is refused before anything is sent',
+  async () => {
+    const { relay, agentKey } = harness!;
+
+    // Only relays given: the agent is found from its NIP-89 announcement; the key sits in an extension.
+    const key = generateSecretKey();
+    const page = await newBoardPage(`${pathToFileURL(PAGE).href}#relays=${relay.url}`, extension(key));
+    await page.click('#find-agents');
+    await page.click(`#agent-list button[data-pubkey="${agentKey.pubkey}"]`);
+    await page.waitForSelector('#relay-status li[data-state="open"]');
+    assert.is(await page.inputValue('#agent'), npubEncode(agentKey.pubkey));
+    await page.click('#use-extension');
+    await page.waitForSelector('#whoami[data-method="extension"]');
+    assert.is(await page.textContent('#my-npub'), npubEncode(getPublicKey(key)));
+    await postTask(page, 'Signed by an extension');
+    await stateIs(page, 'offered');
+    assert.is((await listingsBy(relay.url, getPublicKey(key))).length, 1);
+
+    // An extension that signs something else than it was asked: nothing is sent.
+    const sly = generateSecretKey();
+    const tampered = await newBoardPage(
+      `${pathToFileURL(PAGE).href}#agent=${npubEncode(agentKey.pubkey)}&relays=${relay.url}`,
+      extension(sly, true),
+    );
+    await tampered.click('#use-extension');
+    await tampered.waitForSelector('#whoami[data-method="extension"]');
+    await postTask(tampered, 'Altered by the extension');
+    await tampered.waitForSelector('#messages li[data-kind="error"]');
+    assert.match(
+      (await tampered.textContent('#messages li[data-kind="error"]')) ?? '',
+      'Not posted: the signer changed the event it was asked to sign: it was not sent',
+    );
+    assert.is((await listingsBy(relay.url, getPublicKey(sly))).length, 0);
+
+    // A NIP-46 remote signer, from its bunker:// URL.
+    const bunker = await startTestBunker(relay.url);
+    try {
+      const remote = await newBoardPage(
+        `${pathToFileURL(PAGE).href}#agent=${npubEncode(agentKey.pubkey)}&relays=${relay.url}`,
+      );
+      await remote.fill('#bunker-url', bunker.url);
+      await remote.click('#use-bunker');
+      await remote.waitForSelector('#whoami[data-method="bunker"]', { timeout: 20_000 });
+      assert.is(await remote.textContent('#my-npub'), npubEncode(bunker.pubkey));
+      await postTask(remote, 'Signed by a remote signer');
+      await stateIs(remote, 'offered');
+      assert.is((await listingsBy(relay.url, bunker.pubkey)).length, 1);
+      assert.equal(bunker.methods, ['connect', 'get_public_key', 'sign_event']);
+    } finally {
+      await bunker.stop();
+    }
+  },
+);
+
+/**
+ * A NIP-46 remote signer for the test, on the relay: it answers connect, get_public_key and sign_event (kind 24133,
+ * NIP-44) for its user's key. It is the signer app a user would run; the page talks to it with nostr-tools'
+ * BunkerSigner.
+ */
+async function startTestBunker(relayUrl: string) {
+  const user = generateSecretKey();
+  const pubkey = getPublicKey(user);
+  const client = await connectRawClient(relayUrl);
+  const methods: string[] = [];
+  let running = true;
+  await client.request('bunker', {
+    kinds: [24133],
+    '#p': [pubkey],
+    since: Math.floor(Date.now() / 1000) - 5,
+  });
+  const loop = (async () => {
+    while (running) {
+      const event = await client.nextEvent('bunker', 500).catch(() => null);
+      if (event === null) continue;
+      const key = getConversationKey(user, event.pubkey);
+      const request = JSON.parse(nip44Decrypt(event.content, key)) as {
+        id: string;
+        method: string;
+        params: string[];
+      };
+      methods.push(request.method);
+      const result =
+        request.method === 'connect'
+          ? 'ack'
+          : request.method === 'get_public_key'
+            ? pubkey
+            : request.method === 'sign_event'
+              ? JSON.stringify(finalizeEvent(JSON.parse(request.params[0]!) as EventTemplate, user))
+              : '';
+      const answer = finalizeEvent(
+        {
+          kind: 24133,
+          created_at: Math.floor(Date.now() / 1000),
+          tags: [['p', event.pubkey]],
+          content: nip44Encrypt(JSON.stringify({ id: request.id, result }), key),
+        },
+        user,
+      );
+      await client.publish(answer);
+    }
+  })();
+  return {
+    url: `bunker://${pubkey}?relay=${encodeURIComponent(relayUrl)}`,
+    pubkey,
+    methods,
+    async stop() {
+      running = false;
+      await loop;
+      await client.close();
+    },
+  };
+}
 
 browserTest(
   'the pages loaded nothing but themselves, and broke no rule of their Content-Security-Policy',
