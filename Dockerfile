@@ -22,9 +22,9 @@ RUN npm ci --ignore-scripts && npm rebuild better-sqlite3 esbuild
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY drizzle ./drizzle
-COPY scripts/build-verify-page.mjs ./scripts/build-verify-page.mjs
+COPY scripts/build-page.mjs scripts/build-verify-page.mjs scripts/build-board-page.mjs ./scripts/
 COPY src ./src
-# dist/ (the CLI and dist/verify.html), then drop the dev dependencies: the compiled CLI needs none of them
+# dist/ (the CLI, dist/verify.html and dist/board.html), then drop the dev dependencies: the compiled CLI needs none of them
 # (test/ops/deployment.test.ts checks that dist/ imports only production dependencies).
 RUN npm run build && npm prune --omit=dev
 
