@@ -8,7 +8,7 @@
 //   feed          the agent's transitions of the last days: the tasks open for a worker
 //   mine          the agent's labels that tag the user (their tasks' transitions, refusals of their events) and
 //                 the user's own listings for this agent
-//   task-<id>     everything about one task the user looks at or acts on (labels that name it, its listing)
+//   tasks         everything about the tasks the user looks at or acts on (labels that name them, their listings)
 
 import { type ActionInputWithout, buildAction } from '../protocol/build-action.ts';
 import { ANNOUNCEMENT_D, type Announcement, parseAnnouncement } from '../protocol/build-announcement.ts';
@@ -130,24 +130,22 @@ export class BoardSession {
     this.listener.changed();
   }
 
-  /** Follows one task live: its transitions, the actions about it, its listing. */
+  /**
+   * Follows one task live: its transitions, the actions about it, its listing. All followed tasks share one
+   * subscription (relays limit how many one connection may hold), asked again whenever the set changes.
+   */
   watch(taskId: string): void {
     if (this.watched.has(taskId)) return;
     if (this.watched.size >= MAX_WATCHED) {
       const finished = [...this.watched].find((id) => FINISHED.has(this.book.view(id)?.state ?? ''));
-      const dropped = finished ?? [...this.watched][0]!;
-      this.watched.delete(dropped);
-      this.relays.unsubscribe(taskSubscription(dropped));
+      this.watched.delete(finished ?? [...this.watched][0]!);
     }
     this.watched.add(taskId);
     this.book.ensure(taskId);
-    this.relays.subscribe(
-      taskSubscription(taskId),
-      [{ kinds: [KINDS.label], '#e': [taskId] }, { ids: [taskId] }],
-      {
-        event: (event) => this.take(event),
-      },
-    );
+    const ids = [...this.watched];
+    this.relays.subscribe('tasks', [{ kinds: [KINDS.label], '#e': ids }, { ids }], {
+      event: (event) => this.take(event),
+    });
   }
 
   /** Signs and publishes a listing; resolves with it once a relay took it (throws a message for people). */
@@ -261,11 +259,6 @@ export class BoardSession {
       taskId: transition.taskId,
     });
   }
-}
-
-/** NIP-01 subscription ids are at most 64 characters: a task's is `task-` and the first half of its id. */
-function taskSubscription(taskId: string): string {
-  return `task-${taskId.slice(0, 32)}`;
 }
 
 function now(): number {
