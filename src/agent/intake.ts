@@ -12,6 +12,7 @@
 // label, and nothing that failed before verification (its author could be forged). Every event is counted once by
 // outcome, and every refusal once per distinct event and code.
 
+import { verifySchnorr } from '../crypto/schnorr.ts';
 import { isHex, isHex32 } from '../domain/hex.ts';
 import type { Cause } from '../engine/cause.ts';
 import type { AgentContext } from '../engine/context.ts';
@@ -110,8 +111,13 @@ async function admit(
 ): Promise<Admitted> {
   // A fresh serialisation: nothing cached on the relay client's object (such as a "verified" flag) survives it.
   const raw = typeof received === 'string' ? received : JSON.stringify(received);
-  // Size before any parsing (string length is a cheap lower bound on the UTF-8 size), then strict JSON.
-  if (raw.length > LIMITS.eventBytes || utf8ByteLength(raw) > LIMITS.eventBytes) {
+  // Size before any parsing, then strict JSON. The string's length bounds its UTF-8 size from below, and three
+  // times the length from above (one UTF-16 unit is at most 3 bytes): only a text between the two is encoded.
+  const bytesAtMost = raw.length * 3;
+  if (
+    raw.length > LIMITS.eventBytes ||
+    (bytesAtMost > LIMITS.eventBytes && utf8ByteLength(raw) > LIMITS.eventBytes)
+  ) {
     return dropped(intakeFailure('TooLarge', `event is larger than ${LIMITS.eventBytes} bytes`));
   }
   const json = parseStrictJson(raw);
@@ -141,7 +147,8 @@ async function admit(
   const parsed = parseEvent(json.value);
   if (!parsed.ok) return dropped(parsed);
   const event = parsed.event;
-  const verified = verifyEvent(event);
+  // libsecp256k1 (WebAssembly) for the signature; the id is recomputed by the same code the browser pages run.
+  const verified = verifyEvent(event, verifySchnorr);
   if (!verified.ok) {
     ctx.metrics.invalidSignatures.inc({ relay });
     return dropped(verified);

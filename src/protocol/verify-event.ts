@@ -1,18 +1,53 @@
 // Intake step 3: the id is recomputed from the event's fields and the signature checked against it, for
 // every event, whatever relay it came from (NDK samples signatures per relay; nostr-tools' pool records ids
 // before verifying). Only after this may anything be recorded about the event, including "seen".
-import { getEventHash, verifyEvent as verifySignature } from 'nostr-tools/pure';
+//
+// The id is always nostr-tools' getEventHash (sha256 of the NIP-01 serialisation). The Schnorr check is a
+// parameter: pure JS (@noble/curves, what nostr-tools' pure verifyEvent runs) by default, which runs in the
+// browser pages; the agent passes the WebAssembly libsecp256k1 of src/crypto/schnorr.ts (Node only).
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { getEventHash } from 'nostr-tools/pure';
 import { LIMITS } from './constants.ts';
 import { type IntakeFailure, intakeFailure } from './reasons.ts';
 import type { NostrEvent } from './schemas.ts';
 
-export function verifyEvent(event: NostrEvent): { ok: true } | IntakeFailure {
-  // A fresh object: nostr-tools caches its verdict on the object under a symbol, and a cached `true` on an
-  // object mutated since would be a lie.
+/** A BIP-340 check of `sigHex` over the 32-byte id `idHex` by the x-only key `pubkeyHex`; false on any bad input. */
+export type SchnorrVerifier = (sigHex: string, idHex: string, pubkeyHex: string) => boolean;
+
+const LOWER_HEX = /^[0-9a-f]*$/;
+const hexOf = (value: string, length: number) =>
+  typeof value === 'string' && value.length === length && LOWER_HEX.test(value);
+
+/**
+ * The portable default: @noble/curves' schnorr, as nostr-tools' pure verifyEvent uses it. One spelling only, as
+ * NIP-01 writes it (lowercase hex): nostr-tools would also take an upper-case signature or pubkey.
+ */
+export const pureSchnorrVerifier: SchnorrVerifier = (sigHex, idHex, pubkeyHex) => {
+  if (!hexOf(sigHex, 128) || !hexOf(idHex, 64) || !hexOf(pubkeyHex, 64)) return false;
+  try {
+    return schnorr.verify(hexToBytes(sigHex), hexToBytes(idHex), hexToBytes(pubkeyHex));
+  } catch {
+    return false;
+  }
+};
+
+export function verifyEvent(
+  event: NostrEvent,
+  verifySignature: SchnorrVerifier = pureSchnorrVerifier,
+): { ok: true } | IntakeFailure {
+  // The fields alone, read once: nothing cached on the object (such as nostr-tools' "verified" flag) is used, and
+  // an object changed since cannot pass on an earlier verdict.
   const { id, pubkey, created_at, kind, tags, content, sig } = event;
-  const fresh = { id, pubkey, created_at, kind, tags, content, sig };
-  if (getEventHash(fresh) !== id) return intakeFailure('BadId', 'event id is not the hash of its content');
-  if (!verifySignature(fresh)) return intakeFailure('BadSignature', 'signature does not match the pubkey');
+  let hash: string;
+  try {
+    hash = getEventHash({ pubkey, created_at, kind, tags, content });
+  } catch {
+    return intakeFailure('BadId', 'event id is not the hash of its content');
+  }
+  if (hash !== id) return intakeFailure('BadId', 'event id is not the hash of its content');
+  if (!verifySignature(sig, id, pubkey))
+    return intakeFailure('BadSignature', 'signature does not match the pubkey');
   return { ok: true };
 }
 

@@ -1,8 +1,9 @@
 // Every NWC event is checked here before anything reads it: NIP-01 shape, id (recomputed) and signature, then
-// the kind and author the receiver expects. A relay is not trusted to have checked any of it.
+// the kind and author the receiver expects. A relay is not trusted to have checked any of it. The id and
+// signature are checked with libsecp256k1 in WebAssembly (src/crypto/schnorr.ts, the agent's own verifier).
 import type { NostrEvent } from 'nostr-tools/pure';
-import { verifyEvent } from 'nostr-tools/pure';
 import { z } from 'zod';
+import { verifyEvent } from '../../crypto/schnorr.ts';
 
 const hex = (length: number) => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`));
 
@@ -24,7 +25,7 @@ export function checkEvent(
 ): EventCheck {
   const parsed = eventSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: 'not a NIP-01 event' };
-  // A fresh object: nostr-tools caches a verification result on the object it was given.
+  // A fresh object, copied from the parsed fields: what was checked is what the receiver reads.
   const event: NostrEvent = { ...parsed.data, tags: parsed.data.tags.map((tag) => [...tag]) };
   if (!expected.kinds.includes(event.kind)) return { ok: false, reason: `unexpected kind ${event.kind}` };
   if (expected.author !== undefined && event.pubkey !== expected.author) {
