@@ -1,11 +1,11 @@
 // `npm run bench`: measures, prints and writes bench/latest.json (git-ignored). Figures are from one run on a
 // shared machine: compare ratios within a run, not absolute numbers across runs.
 //
-//   npm run bench [-- --quick] [-- --only rebuild,verify]
+//   npm run bench [-- --quick] [-- --only bounds,intake,agent,rebuild,verify]
 // --only runs the sections named and replaces only those in bench/latest.json (the others are kept).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { benchAgent } from './agent.ts';
+import { type Bounds, benchAgent, benchIntake } from './agent.ts';
 import type { LoadedRelay } from './rebuild.ts';
 
 const quick = process.argv.includes('--quick');
@@ -39,7 +39,14 @@ const ldk = wanted('lightning') ? await import('./ldk.ts').catch(() => null) : n
 if (ldk) await section('lightning', () => ldk.benchLdk({ payments: quick ? 20 : 200 }));
 const nwc = wanted('nwc') ? await import('./nwc.ts').catch(() => null) : null;
 if (nwc) await section('nwc', () => nwc.benchNwc({ payments: quick ? 20 : 100 }));
-await section('agent', () => benchAgent({ intakeEvents: quick ? 100 : 1000, lifecycles: quick ? 5 : 30 }));
+// Bounds first: the intake figures are printed against them (same run).
+await section('bounds', async () =>
+  (await import('./bounds.ts')).benchBounds({ events: quick ? 300 : 1000 }),
+);
+await section('intake', () =>
+  benchIntake({ events: quick ? 100 : 1000, forged: quick ? 500 : 2000, bounds: report.bounds as Bounds }),
+);
+await section('agent', () => benchAgent({ lifecycles: quick ? 5 : 30 }));
 // The rebuild and verify sections read one generated history from one local relay (generated and published once).
 const lifecycles = quick ? 1_000 : 10_000;
 let loaded: LoadedRelay | undefined;
