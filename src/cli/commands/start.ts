@@ -10,7 +10,6 @@ import { createLogger } from '../../agent/logger.ts';
 import { openAgentStore } from '../../agent/open-agent-store.ts';
 import { loadRelayList } from '../../agent/relay-list.ts';
 import { runAgent } from '../../agent/run-agent.ts';
-import { startEmbeddedRelay } from '../../relay/index.ts';
 import { CliError } from '../cli-error.ts';
 import type { Output } from '../output.ts';
 import { redactSecrets, redactUrl } from '../redact.ts';
@@ -28,6 +27,8 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     let embeddedWarning: string | null = null;
     let embeddedUrl: string | null = null;
     if (embedded) {
+      // Loaded only when configured: the relay server and its SQLite event store stay out of an agent without it.
+      const { startEmbeddedRelay } = await import('../../relay/index.ts');
       const relay = await startEmbeddedRelay({
         ...embedded,
         dbPath: join(config.dataDir, 'relay.sqlite'),

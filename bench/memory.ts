@@ -1,0 +1,185 @@
+// Memory after start (issue #15, "only what is used is loaded"): the resident set of `escrow-agent start` as a
+// child process, on each kind of backend, next to the three LDK nodes alone. Each child runs the compiled CLI
+// (dist/, built first when stale), is read from /proc/<pid>/status a few seconds after its banner's last line (RSS
+// now, and its peak VmHWM), then stopped with SIGINT.
+//   - sandbox: the defaults: the embedded relay, the LDK sandbox (three LDK nodes in WebAssembly), SQLite.
+//   - remoteBackend: lightning.backend = "nwc" against the sandbox's NIP-47 wallet service, which runs in this
+//     process (as bench/nwc.ts does) with a relay of its own; the agent runs no embedded relay and no LDK.
+//   - ldkOnly: Sandbox.start alone (the three nodes), the same way the sandbox backend starts them.
+// Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB. Nothing here is asserted.
+//
+//   npx tsx bench/memory.ts   (or `npm run bench -- --only memory`)
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startSandboxWallet } from '../src/ldk/nwc-service/start-sandbox-wallet.ts';
+import { startEmbeddedRelay } from '../src/relay/index.ts';
+import { cleanEnvironment, ensureBuiltCli, ROOT } from '../test/fakes/built-cli.ts';
+
+interface ChildMemory {
+  rssMb: number;
+  peakRssMb: number;
+  /** From spawn to the banner's last line (or "ready"). */
+  startSeconds: number;
+}
+
+const mb = (kilobytes: number) => Math.round(kilobytes / 102.4) / 10;
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  if (!match) throw new Error(`bench: no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Spawns, waits for `ready` on stdout, lets it settle, reads its memory, stops it (SIGINT, then SIGKILL). */
+async function measureChild(
+  command: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  settleMs: number,
+): Promise<ChildMemory> {
+  const started = performance.now();
+  const child = spawn(process.execPath, command, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  try {
+    const startSeconds = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`bench: no start within 120 s:\n${output}`)), 120_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (ready.test(output)) {
+          clearTimeout(timer);
+          resolve(Math.round((performance.now() - started) / 100) / 10);
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`bench: exited with ${code} before it started:\n${output}`));
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const pid = child.pid!;
+    return { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')), startSeconds };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const START = ['bin/escrow-agent.js', 'start'];
+const BANNER_DONE = /^next:/m;
+
+export async function benchMemory(options: { settleMs?: number } = {}) {
+  const settleMs = options.settleMs ?? 3000;
+  ensureBuiltCli();
+  const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-memory-'));
+  try {
+    // The three LDK nodes alone, as connectLightning starts them (compiled, like the agent).
+    const sandboxModule = pathToFileURL(join(ROOT, 'dist', 'ldk', 'sandbox', 'sandbox.js')).href;
+    const ldkOnly = await measureChild(
+      [
+        '--input-type=module',
+        '-e',
+        `const { Sandbox } = await import(${JSON.stringify(sandboxModule)});
+         const sandbox = await Sandbox.start({ directory: process.argv[1], blockIntervalMs: 30_000 });
+         console.log('ready');
+         process.on('SIGINT', () => sandbox.stop().then(() => process.exit(0)));`,
+        join(dir, 'ldk-only'),
+      ],
+      cleanEnvironment(),
+      /^ready$/m,
+      settleMs,
+    );
+
+    // The defaults: embedded relay + sandbox (on a free port, listed as the agent's relay).
+    const port = await freePort();
+    const sandbox = await measureChild(
+      START,
+      cleanEnvironment({
+        AGENT_DATA_DIR: join(dir, 'sandbox-agent'),
+        EMBEDDED_RELAY: `127.0.0.1:${port}`,
+        NOSTR_RELAYS: `ws://127.0.0.1:${port}`,
+      }),
+      BANNER_DONE,
+      settleMs,
+    );
+
+    // A remote backend: NWC against the sandbox's wallet service (in this process), on a relay of its own.
+    const relay = await startEmbeddedRelay({ dbPath: join(dir, 'relay.sqlite') });
+    const wallet = await startSandboxWallet({
+      directory: join(dir, 'wallet-sandbox'),
+      relays: [relay.url],
+      sandbox: { logLevel: 'error' },
+    });
+    let remoteBackend: ChildMemory;
+    try {
+      remoteBackend = await measureChild(
+        START,
+        cleanEnvironment({
+          AGENT_DATA_DIR: join(dir, 'nwc-agent'),
+          EMBEDDED_RELAY: 'off',
+          NOSTR_RELAYS: relay.url,
+          LIGHTNING_BACKEND: 'nwc',
+          LIGHTNING_URL: wallet.uri,
+        }),
+        BANNER_DONE,
+        settleMs,
+      );
+    } finally {
+      await wallet.stop();
+      await relay.stop();
+    }
+
+    const goal = (figure: number, atMost: number, text: string) =>
+      `${figure} MB (goal ${text} = ${Math.round(atMost)} MB: ${figure <= atMost ? 'met' : 'NOT met'})`;
+    return {
+      rssMb: { sandbox: sandbox.rssMb, remoteBackend: remoteBackend.rssMb, ldkOnly: ldkOnly.rssMb },
+      peakRssMb: {
+        sandbox: sandbox.peakRssMb,
+        remoteBackend: remoteBackend.peakRssMb,
+        ldkOnly: ldkOnly.peakRssMb,
+      },
+      startSeconds: {
+        sandbox: sandbox.startSeconds,
+        remoteBackend: remoteBackend.startSeconds,
+        ldkOnly: ldkOnly.startSeconds,
+      },
+      goals: {
+        remoteBackend: goal(remoteBackend.rssMb, 150, '<= 150'),
+        sandbox: goal(sandbox.rssMb, ldkOnly.rssMb + 80, '<= ldkOnly + 80'),
+      },
+      note: `each a child process (node ${process.version}, the compiled CLI), RSS read from /proc ${settleMs / 1000} s after its start-up banner; remoteBackend is lightning.backend = "nwc" against the sandbox's NIP-47 service run by the bench`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await benchMemory(), null, 2));
+  process.exit(0);
+}
