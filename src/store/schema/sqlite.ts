@@ -52,7 +52,9 @@ export const tasks = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (table) => [
-    index('tasks_state_idx').on(table.state),
+    // Tasks by state, oldest first (listByState, the metrics' GROUP BY state, the reconciler's open tasks): the
+    // state prefix serves every `state IN (...)`; created_at orders a state's tasks without a sort (issue #15).
+    index('tasks_state_created_idx').on(table.state, table.createdAt),
     // One unfinished task per listing address: an edited listing (same poster and d) is not a second task.
     uniqueIndex('tasks_open_listing_idx').on(table.poster, table.listingD).where(holdsListingAddress()),
   ],
@@ -76,7 +78,9 @@ export const fundings = sqliteTable(
     updatedAt: integer('updated_at').notNull(),
   },
   (table) => [
-    index('fundings_state_idx').on(table.state),
+    // Fundings by state, the nearest claim deadline first (the guardian's held fundings, the metrics' GROUP BY
+    // state): the state prefix serves every `state IN (...)` (issue #15).
+    index('fundings_state_deadline_idx').on(table.state, table.claimDeadlineHeight),
     index('fundings_task_idx').on(table.taskId),
     check('fundings_state_check', columnIn('state', FUNDING_STATES)),
   ],
