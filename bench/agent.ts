@@ -21,14 +21,17 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NostrEvent } from 'nostr-tools/pure';
+import pino, { type Logger } from 'pino';
 import { createIntakeMemory, intakeEvent } from '../src/agent/intake.ts';
 import { createRateGate } from '../src/agent/rate-gate.ts';
 import { finalizeEvent } from '../src/crypto/schnorr.ts';
 import { requiredFinalCltv } from '../src/domain/deadlines.ts';
+import type { HoldInvoiceBackend } from '../src/ldk/port.ts';
 import { actionTemplate } from '../src/protocol/build-action.ts';
 import { KINDS } from '../src/protocol/constants.ts';
 import { parseEvent } from '../src/protocol/schemas.ts';
 import { parseStrictJson } from '../src/protocol/strict-json.ts';
+import type { EscrowStore } from '../src/store/index.ts';
 import { harnessPolicy, startHarness } from '../test/fakes/agent-harness.ts';
 import { summarise } from './stats.ts';
 
@@ -41,7 +44,43 @@ export async function benchAgent(options: { lifecycles: number }) {
   const approvalToPayment = await withHarness((harness) =>
     benchApprovalToPayment(harness, options.lifecycles),
   );
-  return { approvalToPayment };
+  // The same path again on an agent whose store, Lightning node and log are watched (tracing.ts): one approval's
+  // steps with their times. The watchers only record and forward, so the figures of this run are comparable.
+  const traced = await withHarness(async (harness) => {
+    const trace = createTrace();
+    const oldStore = harness.store;
+    await harness.stopAgent();
+    await harness.startAgent({
+      store: traceStore(oldStore, trace),
+      lightning: traceLightning(harness.sandbox.agent, trace),
+      log: traceLogger(trace),
+    });
+    try {
+      return await benchApprovalToPayment(harness, Math.max(3, Math.min(options.lifecycles, 10)), trace);
+    } finally {
+      await harness.stopAgent();
+      await oldStore.close();
+    }
+  });
+  const { oneApproval, ...tracedFigures } = traced;
+  return {
+    approvalToPayment,
+    latency: {
+      approvalToSettledMs: approvalToPayment.approvalToSettlementEventMs,
+      approvalToPaidMs: approvalToPayment.approvalToWorkerPaidEventMs,
+      goals: {
+        approvalToSettledMs: goalBelow(approvalToPayment.approvalToSettlementEventMs.p95, 50, 'p95 <= 50 ms'),
+        approvalToPaidMs: goalBelow(approvalToPayment.approvalToWorkerPaidEventMs.p95, 200, 'p95 <= 200 ms'),
+      },
+    },
+    traced: tracedFigures,
+    oneApproval,
+  };
+}
+
+function goalBelow(figure: number | undefined, atMost: number, text: string) {
+  if (figure === undefined) return `no figure (goal ${text})`;
+  return `${figure} (goal ${text}: ${figure <= atMost ? 'met' : 'NOT met'})`;
 }
 
 async function withHarness<T>(run: (harness: Harness) => Promise<T>): Promise<T> {
@@ -319,27 +358,44 @@ function forgeries(count: number, agent: string, listings: NostrEvent[]) {
   return { badSignature, badId };
 }
 
-async function benchApprovalToPayment(harness: Harness, lifecycles: number) {
+async function benchApprovalToPayment(harness: Harness, lifecycles: number, trace?: Trace) {
   const toSettled: number[] = [];
   const toPaid: number[] = [];
+  let oneApproval: string[] | undefined;
   for (let index = 0; index < lifecycles; index++) {
     const amount = 10_000_000n + BigInt(index) * 1000n;
     const _fee = 1000n + (amount * 10_000n) / 1_000_000n;
     const { listing, payment } = await harness.fundTask(amount);
     await harness.submitWork(listing.id, amount);
+    if (trace) {
+      await harness.agent.settle();
+      trace.clear();
+    }
+    const sent = performance.now();
     const approved = performance.now(); // act() resolves when the relay answered OK
     await harness.act(harness.poster, 'approve', listing.id);
+    const relayOk = performance.now();
     await waitForLabel(harness, listing.id, 'settled');
     toSettled.push(performance.now() - approved);
+    const settledSeen = performance.now();
     await waitForLabel(harness, listing.id, 'paid');
     toPaid.push(performance.now() - approved);
+    const paidSeen = performance.now();
     await payment;
+    if (trace && index === lifecycles - 1) {
+      trace.mark(sent, 'bench: approval sent to the relay');
+      trace.mark(relayOk, 'bench: the relay answered OK to the poster');
+      trace.mark(settledSeen, 'bench: `settled` read back from the relay (10 ms poll)');
+      trace.mark(paidSeen, 'bench: `paid` read back from the relay (10 ms poll)');
+      oneApproval = trace.lines(sent);
+    }
   }
   return {
     lifecycles,
     approvalToSettlementEventMs: summarise(toSettled),
     approvalToWorkerPaidEventMs: summarise(toPaid),
     note: 'from the relay accepting the approval to the agent event being readable on the relay (polled every 10 ms)',
+    ...(oneApproval ? { oneApproval } : {}),
   };
 }
 
@@ -349,4 +405,121 @@ async function waitForLabel(harness: Harness, taskId: string, label: string) {
     if (events.some((event) => event.tags.some((tag) => tag[0] === 'l' && tag[1] === label))) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+// Tracing (the `oneApproval` trace): wrappers that record each call on the agent's store and Lightning node, and
+// each log line, with its time, and forward everything unchanged. Only the bench uses them.
+
+export interface Trace {
+  /** Records an instant (`at` from performance.now()). */
+  mark(at: number, text: string): void;
+  /** Records a span that began at `start` and ends now. */
+  span(start: number, text: string): void;
+  clear(): void;
+  /** The entries since `from`, oldest first, as "+12.3 ms (4.1 ms) text". */
+  lines(from: number): string[];
+}
+
+export function createTrace(): Trace {
+  let entries: Array<{ start: number; end: number; text: string }> = [];
+  return {
+    mark: (at, text) => entries.push({ start: at, end: at, text }),
+    span: (start, text) => entries.push({ start, end: performance.now(), text }),
+    clear: () => {
+      entries = [];
+    },
+    lines: (from) =>
+      entries
+        .filter((entry) => entry.end >= from)
+        .sort((a, b) => a.start - b.start || a.end - b.end)
+        .map(
+          (entry) =>
+            `+${(entry.start - from).toFixed(1)} ms${entry.end > entry.start ? ` (${(entry.end - entry.start).toFixed(1)} ms)` : ''} ${entry.text}`,
+        ),
+  };
+}
+
+/** The repositories' methods called on one transaction or snapshot (e.g. `tasks.update`), in order. */
+function recordingTx<T extends object>(tx: T, calls: string[]): T {
+  return new Proxy(tx, {
+    get(target, name, receiver) {
+      const repository = Reflect.get(target, name, receiver) as unknown;
+      if (typeof repository !== 'object' || repository === null) return repository;
+      return new Proxy(repository, {
+        get(inner, method, innerReceiver) {
+          const value = Reflect.get(inner, method, innerReceiver) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            calls.push(`${String(name)}.${String(method)}`);
+            return (value as (...a: unknown[]) => unknown).apply(inner, args);
+          };
+        },
+      });
+    },
+  });
+}
+
+/** The store, each transaction (begin to commit, fsync included) and read recorded with the methods it called. */
+export function traceStore(store: EscrowStore, trace: Trace): EscrowStore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      if (name === 'transaction' || name === 'read') {
+        return async <T>(fn: (tx: never) => Promise<T>) => {
+          const calls: string[] = [];
+          const start = performance.now();
+          try {
+            return await (target[name] as (f: (tx: object) => Promise<T>) => Promise<T>).call(target, (tx) =>
+              fn(recordingTx(tx, calls) as never),
+            );
+          } finally {
+            trace.span(start, `store ${name === 'transaction' ? 'commit' : 'read'}: ${calls.join(', ')}`);
+          }
+        };
+      }
+      const value = Reflect.get(target, name, receiver) as unknown;
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The Lightning node, each call recorded (and counted in `counts` when given), forwarded unchanged. */
+export function traceLightning(
+  node: HoldInvoiceBackend,
+  trace: Trace | null,
+  counts?: Map<string, number>,
+): HoldInvoiceBackend {
+  return new Proxy(node, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (name === 'subscribe') return (value as () => unknown).bind(target);
+      return async (...args: unknown[]) => {
+        counts?.set(String(name), (counts.get(String(name)) ?? 0) + 1);
+        const start = performance.now();
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        } finally {
+          trace?.span(start, `node ${String(name)}`);
+        }
+      };
+    },
+  });
+}
+
+/** A debug-level logger whose lines go into the trace (message and task id; never the other fields). */
+export function traceLogger(trace: Trace): Logger {
+  return pino(
+    { level: 'debug' },
+    {
+      write(line: string) {
+        const at = performance.now();
+        try {
+          const entry = JSON.parse(line) as { msg?: string; taskId?: string; command?: string };
+          trace.mark(at, `log: ${entry.msg ?? ''}${entry.command ? ` (${entry.command})` : ''}`);
+        } catch {
+          trace.mark(at, 'log: (unreadable line)');
+        }
+      },
+    },
+  );
 }
