@@ -1,7 +1,7 @@
 // `npm run bench`: measures, prints and writes bench/latest.json (git-ignored). Figures are from one run on a
 // shared machine: compare ratios within a run, not absolute numbers across runs.
 //
-//   npm run bench [-- --quick] [-- --only bounds,intake,agent,memory,rebuild,verify]
+//   npm run bench [-- --quick] [-- --only bounds,intake,agent,memory,scale,rebuild,verify]
 // --only runs the sections named and replaces only those in bench/latest.json (the others are kept).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -47,7 +47,15 @@ await section('intake', () =>
   benchIntake({ events: quick ? 100 : 1000, forged: quick ? 500 : 2000, bounds: report.bounds as Bounds }),
 );
 await section('agent', () => benchAgent({ lifecycles: quick ? 5 : 30 }));
+// The issue's key for the approval latencies (the agent section measures them).
+if (wanted('agent')) report.latency = (report.agent as { latency?: unknown }).latency;
 await section('memory', async () => (await import('./memory.ts')).benchMemory());
+// scale.tasks100k (scale.tasks10k with --quick): the agent on a store of that many tasks against an empty one.
+await section('scale', async () => ({
+  [quick ? 'tasks10k' : 'tasks100k']: await (await import('./scale.ts')).benchScale({
+    tasks: quick ? 10_000 : 100_000,
+  }),
+}));
 // The rebuild and verify sections read one generated history from one local relay (generated and published once).
 const lifecycles = quick ? 1_000 : 10_000;
 let loaded: LoadedRelay | undefined;
