@@ -4,11 +4,13 @@
 // them): 80% approved and paid, 10% refunded after the poster cancels, 5% expired unpaid, 5% disputed and decided
 // for the worker. The events go into a local embedded relay over WebSocket; then, timed: the command reads them back
 // (fetchAll: every copy's id and signature checked), verifies every task (verifyTask: each event checked again),
-// rebuilds it and writes it into an empty SQLite (--execute). Events per second = events read / total time.
+// rebuilds it and writes it into an empty SQLite (--execute). Events per second = events read / total time. Then the
+// same from a backup file of those events. Each run is a process of its own: its peak RSS is the command's.
 //
 //   npx tsx bench/rebuild.ts [--lifecycles N]   (default 10 000; adds "rebuild" to bench/latest.json)
 //   npm run bench                               (1 000 with --quick)
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -284,9 +286,81 @@ export async function loadRelay(lifecycles: number): Promise<LoadedRelay> {
   }
 }
 
+/** What one run of the command in its own process reports (see reconcileChild below). */
+interface ChildRun {
+  code: number;
+  totalMs: number;
+  phases: Record<string, number>;
+  peakRssMb: number;
+  lines: string[];
+}
+
 /**
- * Times reconcile-from-nostr --from-relays --execute into an empty SQLite. With `loaded`, it reads that relay (and
- * leaves it running for the next section); without, it generates and publishes its own, and stops it.
+ * Runs reconcile-from-nostr (runReconcile, through tsx) in a process of its own, so that its peak RSS is the
+ * command's alone (the generator and the relay stay in this one), into an empty SQLite in `dir`.
+ */
+async function reconcileInChild(dir: string, relayUrl: string, args: string[]): Promise<ChildRun> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--reconcile-child',
+      JSON.stringify({ dir, relayUrl, args }),
+    ],
+    { env: { ...process.env, AGENT_SECRET_KEY: Buffer.from(KEYS.agent).toString('hex') } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  const result = stdout.split('\n').find((line) => line.startsWith('{"code"'));
+  if (code !== 0 || !result) throw new Error(`the reconcile child exited ${code}:\n${stdout}\n${stderr}`);
+  return JSON.parse(result) as ChildRun;
+}
+
+/** In the child: the command, timed by phase, then one JSON line with what it did and the peak RSS. */
+async function reconcileChild(job: { dir: string; relayUrl: string; args: string[] }): Promise<void> {
+  const config = loadConfig({
+    env: {
+      AGENT_DATA_DIR: join(job.dir, 'data'),
+      DATABASE_URL: `sqlite:${join(job.dir, 'rebuilt.db')}`,
+      NOSTR_RELAYS: job.relayUrl,
+      EMBEDDED_RELAY: 'off',
+      LOG_LEVEL: 'warn',
+    },
+    cwd: job.dir,
+  });
+  const phases: Record<string, number> = {};
+  const lines: string[] = [];
+  const started = performance.now();
+  const code = await runReconcile(
+    config,
+    { out: (line) => lines.push(line), err: (line) => lines.push(line) },
+    [...job.args, '--agent', AGENT, '--execute'],
+    { progress: null, onPhase: (name, ms) => (phases[name] = ms) },
+  );
+  const run: ChildRun = {
+    code,
+    totalMs: performance.now() - started,
+    phases,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    lines,
+  };
+  console.log(JSON.stringify(run));
+}
+
+/**
+ * Times reconcile-from-nostr --execute into an empty SQLite, each run in a process of its own: from the relay
+ * (events per second, the time of each phase summed over the tasks) and from a backup file of the same events (as
+ * `escrow-agent backup-events` writes them). With `loaded`, it reads that relay (and leaves it running for the next
+ * section); without, it generates and publishes its own, and stops it.
  */
 export async function benchRebuild(options: { lifecycles: number; loaded?: LoadedRelay }) {
   const loaded = options.loaded ?? (await loadRelay(options.lifecycles));
@@ -294,49 +368,60 @@ export async function benchRebuild(options: { lifecycles: number; loaded?: Loade
   const events = history.events;
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-rebuild-'));
   try {
-    const config = loadConfig({
-      env: {
-        AGENT_DATA_DIR: join(dir, 'data'),
-        DATABASE_URL: `sqlite:${join(dir, 'rebuilt.db')}`,
-        NOSTR_RELAYS: relay.url,
-        EMBEDDED_RELAY: 'off',
-        LOG_LEVEL: 'warn',
-      },
-      cwd: dir,
-    });
-    const phases: Record<string, number> = {};
-    const lines: string[] = [];
-    const started = performance.now();
-    const code = await runReconcile(
-      config,
-      { out: (line) => lines.push(line), err: (line) => lines.push(line) },
-      ['--from-relays', '--agent', AGENT, '--relay', relay.url, '--execute'],
-      { progress: null, onPhase: (name, ms) => (phases[name] = ms) },
-    );
-    const totalMs = performance.now() - started;
-    if (code !== 0) throw new Error(`reconcile-from-nostr exited ${code}:\n${lines.join('\n')}`);
-    const written = Number(/written: (\d+) task/.exec(lines.join('\n'))?.[1] ?? Number.NaN);
     const round = (ms: number) => Math.round(ms);
+    const checked = (run: ChildRun, from: string) => {
+      if (run.code !== 0)
+        throw new Error(`reconcile-from-nostr ${from} exited ${run.code}:\n${run.lines.join('\n')}`);
+      return Number(/written: (\d+) task/.exec(run.lines.join('\n'))?.[1] ?? Number.NaN);
+    };
+    mkdirSync(join(dir, 'relay'));
+    const fromRelay = await reconcileInChild(join(dir, 'relay'), relay.url, [
+      '--from-relays',
+      '--relay',
+      relay.url,
+    ]);
+    const written = checked(fromRelay, 'from the relay');
+
+    const backup = join(dir, 'backup.jsonl');
+    writeFileSync(backup, events.map((event) => `${JSON.stringify(event)}\n`).join(''));
+    mkdirSync(join(dir, 'file'));
+    const fromFile = await reconcileInChild(join(dir, 'file'), relay.url, ['--from-file', backup]);
+    checked(fromFile, 'from a backup file');
     return {
       lifecycles: history.tasks.length,
       events: events.length,
       tasksWritten: written,
-      eventsPerSecond: Math.round(events.length / (totalMs / 1000)),
-      tasksPerSecond: Math.round(written / (totalMs / 1000)),
-      totalMs: round(totalMs),
+      eventsPerSecond: Math.round(events.length / (fromRelay.totalMs / 1000)),
+      tasksPerSecond: Math.round(written / (fromRelay.totalMs / 1000)),
+      totalMs: round(fromRelay.totalMs),
       phasesMs: {
-        readFromRelay: round(phases.read ?? 0),
-        verifyAndRebuild: round(phases.rebuild ?? 0),
-        openDatabaseAndNode: round(phases.node ?? 0),
-        writeSqlite: round(phases.write ?? 0),
+        readFromRelay: round(fromRelay.phases.read ?? 0),
+        verifyAndRebuild: round(fromRelay.phases.rebuild ?? 0),
+        openDatabaseAndNode: round(fromRelay.phases.node ?? 0),
+        writeSqlite: round(fromRelay.phases.write ?? 0),
+      },
+      peakRssMb: fromRelay.peakRssMb,
+      fromBackupFile: {
+        totalMs: round(fromFile.totalMs),
+        readAndVerifyFileMs: round(fromFile.phases.read ?? 0),
+        peakRssMb: fromFile.peakRssMb,
       },
       setupMs: { generateAndSign: round(history.generateMs), publishToRelay: round(loaded.publishMs) },
-      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      notes: [
+        'each run of the command in a process of its own (runReconcile through tsx): peakRssMb is its own (Node, tsx and the modules alone: about 160 MB, the peak with 30 lifecycles); the relay runs in the bench process',
+        'phases are summed over the tasks, which are handled one after the other (verified, rebuilt, written)',
+      ],
     };
   } finally {
     if (!options.loaded) await relay.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const childAt = process.argv.indexOf('--reconcile-child');
+if (childAt > 0 && process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  await reconcileChild(JSON.parse(process.argv[childAt + 1]!) as Parameters<typeof reconcileChild>[0]);
+  process.exit(0);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

@@ -6,7 +6,8 @@
 // nothing is timed). Every task the killed run left is whole (its audit chain, its head, its transitions in the
 // outbox, its listing and actions known), and running the same command again finishes the job: every task once,
 // the live public projection hash, every audit chain verified by `escrow-agent verify-db`. SQLite from the relay,
-// PostgreSQL from the backup file.
+// killed wherever the command then is (mostly verifying the next task); PostgreSQL from the backup file, killed
+// inside a task's transaction every time (the test holds a lock the transaction waits for).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,10 +167,10 @@ interface Catch {
 }
 
 /**
- * Starts the command and SIGKILLs it as soon as `count` sees the database hold KILL_AT tasks or more (and, with a
- * `catch`, once the command is caught inside its next task's transaction). Until the
- * first task is written the database is looked at every 20 ms, then as often as the event loop allows. Fails when
- * the command ended by itself first (the history would then be too small for this machine).
+ * Starts the command and SIGKILLs it as soon as `count` sees the database hold KILL_AT tasks or more (the database
+ * is looked at every 5 ms), wherever the command is then: reading, verifying or writing the next task. With a
+ * `catch`, the kill waits until the command is caught inside its next task's transaction. Fails when the command
+ * ended by itself first (the history would then be too small for this machine).
  */
 async function killMidway(
   args: string[],
@@ -194,7 +195,7 @@ async function killMidway(
       }
       break;
     }
-    await new Promise((resolve) => (now < 1 ? setTimeout(resolve, 20) : setImmediate(resolve)));
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
   const end = await ended;
   assert.is(

@@ -8,16 +8,21 @@
 // it handled (so the agent does not answer them again). A task whose money the node still holds is never written:
 // its preimage was only in the lost database. The command says which, and what to do (docs/runbooks.md).
 //
+// Task by task: each task is verified, rebuilt, asked about at the node and written (one transaction) before the
+// next is read, and only a summary of it is kept (for the report and the hashes). A backup file is indexed (each
+// line verified, its place kept) and read again one task at a time, so the command holds one task's events at a
+// time; the relays' answers are held whole (fetchAll), each task's let go once it is written.
+//
 // The database must be empty of tasks, or hold only tasks this command wrote that still match the log (a run that
-// was interrupted, or stopped by --max-tasks): those are skipped, so running the same command again finishes the
-// job. --compare-with DATABASE_URL computes the public projection hash of another (live) database and says whether
-// it equals the log's, or lists the tasks that differ and how.
+// was interrupted, killed, or stopped by --max-tasks): those are skipped, so running the same command again
+// finishes the job. --compare-with DATABASE_URL computes the public projection hash of another (live) database and
+// says whether it equals the log's, or lists the tasks that differ and how.
 //
 // Exit codes: 0 everything on the log is (or, in a dry run, would be) in the database, and any comparison is equal;
 // 1 something needs the operator (a task not rebuildable or held back, a comparison that differs, a run stopped by
 // --max-tasks); 2 bad input, a database that is not empty, or no relay answered.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { npubEncode } from 'nostr-tools/nip19';
 import { pubkeyToHex } from '../../agent/config.ts';
@@ -108,6 +113,34 @@ interface TaskPlan {
   node: string | null;
 }
 
+/** What is kept of a task once it is handled (its events and chain are let go): enough for the report. */
+interface TaskOutcome {
+  taskId: string;
+  /** The task rebuilt from the log; null when it is not rebuildable (`problem` says why). */
+  task: Task | null;
+  problem: string | null;
+  warnings: readonly string[];
+  present: boolean;
+  write: boolean;
+  why: string | null;
+  node: string | null;
+}
+
+function outcomeOf(plan: TaskPlan): TaskOutcome {
+  return {
+    taskId: plan.taskId,
+    task: plan.rebuilt?.task ?? null,
+    problem: plan.problem,
+    warnings: plan.rebuilt?.warnings ?? [],
+    present: plan.present,
+    write: plan.write,
+    why: plan.why,
+    node: plan.node,
+  };
+}
+
+type Phase = Parameters<NonNullable<ReconcileIo['onPhase']>>[0];
+
 export async function runReconcile(
   config: AgentConfig,
   output: Output,
@@ -119,136 +152,132 @@ export async function runReconcile(
   const progress = io.progress === undefined ? (process.stderr.isTTY ? process.stderr : null) : io.progress;
   checkAgentKey(config, options.agent);
 
-  let phaseStarted = performance.now();
-  const phase = (name: Parameters<NonNullable<ReconcileIo['onPhase']>>[0]) => {
-    const at = performance.now();
-    io.onPhase?.(name, at - phaseStarted);
-    phaseStarted = at;
+  // The time spent in each phase, summed over the tasks (they are handled one after the other).
+  const spent: Record<Phase, number> = { read: 0, rebuild: 0, node: 0, write: 0 };
+  const timed = async <T>(phase: Phase, run: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      spent[phase] += performance.now() - started;
+    }
   };
 
   // ---- the log
-  const loaded = 'file' in options.source ? readBackup(options.source.file) : null;
-  const relayUrls = 'file' in options.source ? [] : relaysToAsk(config, options.relays);
-  const fetched = loaded ? null : await fetchLog(relayUrls, options.agent, io.fetch);
-  const events = loaded?.events ?? fetched?.events ?? [];
   output.out(`reconcile-from-nostr: agent ${npubEncode(options.agent)} (${options.agent})`);
-  if (loaded) {
-    output.out(
-      `source: ${'file' in options.source ? options.source.file : ''}: ${loaded.events.length} events${loaded.skipped.length > 0 ? `, ${loaded.skipped.length} lines skipped` : ''}`,
-    );
-    for (const line of loaded.skipped.slice(0, 5)) output.err(`  skipped ${line}`);
-  } else if (fetched) {
-    output.out(`source: ${relayUrls.length} relay(s), ${fetched.events.length} events`);
-    for (const [url, state] of fetched.perRelay) {
-      output.out(
-        `  ${url}: ${state.held} events${state.rejected > 0 ? `, ${state.rejected} not genuine (ignored)` : ''}${state.failed ? `; incomplete: ${state.failed}` : ''}`,
-      );
-    }
-    if ([...fetched.perRelay.values()].every((state) => state.failed !== undefined)) {
-      throw new CliError(
-        `reconcile-from-nostr: no relay answered (${relayUrls.join(', ')}): check --relay or the relay list`,
-      );
-    }
-  }
-  phase('read');
-  const log = organise(options.agent, events);
-  const policy = policyOf(log.announcement, config, output);
-
-  // ---- each task rebuilt
-  const plans: TaskPlan[] = [];
-  for (const taskId of [...log.transitions.keys()].sort()) {
-    plans.push(planTask(options.agent, taskId, log, policy));
-  }
-  phase('rebuild');
-
-  // ---- the database: empty, or holding only what an earlier run of this command wrote
-  const { store } = await openTarget(config);
+  const { log, missingOn } = await timed('read', () =>
+    'file' in options.source
+      ? readBackup(options.agent, options.source.file, output)
+      : readRelays(options.agent, relaysToAsk(config, options.relays), io.fetch, output),
+  );
+  io.onPhase?.('read', spent.read);
   try {
-    const existing = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
-    const byId = new Map(plans.map((plan) => [plan.taskId, plan]));
-    const foreign: string[] = [];
-    for (const task of existing) {
-      const plan = byId.get(task.id);
-      if (!plan?.rebuilt) foreign.push(`task ${task.id} (${task.state}) is not on the log`);
-      else if (publicTaskHash(plan.rebuilt.task) !== publicTaskHash(task)) {
-        foreign.push(
-          `task ${task.id} differs from the log (${differences(publicProjection(task), publicProjection(plan.rebuilt.task)).join('; ')})`,
-        );
-      } else plan.present = true;
-    }
-    if (foreign.length > 0) {
-      throw new CliError(
-        `reconcile-from-nostr: the database is not empty: it holds ${foreign.length} task(s) this log does not explain (${foreign.slice(0, 3).join('; ')}${foreign.length > 3 ? '; …' : ''}); the command fills an empty database (or finishes its own interrupted run): point database.url (DATABASE_URL) at a new, empty database, or use --compare-with to compare this one with the log`,
-      );
-    }
+    const policy = policyOf(log.announcement, config, output);
 
-    // ---- the node, for every unfinished task not written yet
-    const unfinished = plans.filter(
-      (plan) => plan.rebuilt && !plan.present && !isTerminal(plan.rebuilt.task),
-    );
-    for (const plan of plans) {
-      if (plan.rebuilt && !plan.present && isTerminal(plan.rebuilt.task)) plan.write = true;
-    }
-    if (unfinished.length > 0) {
-      const lightning = await nodeFor(config, io);
-      try {
-        for (const plan of unfinished) await judgeAtNode(plan, lightning.backend, now());
-      } finally {
-        await lightning.close();
+    // ---- the database: empty, or holding only what an earlier run of this command wrote
+    const { store } = await timed('node', () => openTarget(config));
+    // The Lightning node, connected when a task needs it.
+    const node: { connected: Awaited<ReturnType<typeof nodeFor>> | null } = { connected: null };
+    try {
+      const outcomes = new Map<string, TaskOutcome>();
+      const existing = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
+      const onLog = new Set(log.taskIds);
+      const foreign: string[] = [];
+      for (const task of existing) {
+        const plan = onLog.has(task.id)
+          ? await timed('rebuild', () => planTask(options.agent, task.id, log.take(task.id), log, policy))
+          : null;
+        if (!plan?.rebuilt) foreign.push(`task ${task.id} (${task.state}) is not on the log`);
+        else if (publicTaskHash(plan.rebuilt.task) !== publicTaskHash(task)) {
+          foreign.push(
+            `task ${task.id} differs from the log (${differences(publicProjection(task), publicProjection(plan.rebuilt.task)).join('; ')})`,
+          );
+        } else {
+          plan.present = true;
+          outcomes.set(task.id, outcomeOf(plan));
+        }
       }
-    }
+      if (foreign.length > 0) {
+        throw new CliError(
+          `reconcile-from-nostr: the database is not empty: it holds ${foreign.length} task(s) this log does not explain (${foreign.slice(0, 3).join('; ')}${foreign.length > 3 ? '; …' : ''}); the command fills an empty database (or finishes its own interrupted run): point database.url (DATABASE_URL) at a new, empty database, or use --compare-with to compare this one with the log`,
+        );
+      }
 
-    phase('node');
-    report(output, plans, log);
-
-    // ---- write
-    let stopped = false;
-    if (options.execute) {
+      // ---- each task: verified and rebuilt; asked about at the node when unfinished; written (--execute)
+      // The node is connected before anything is written when the log shows an unfinished task not written yet: a
+      // node that cannot be used stops the command with nothing changed.
+      const connect = async () => {
+        node.connected ??= await timed('node', () => nodeFor(config, io));
+        return node.connected;
+      };
+      if ([...log.unfinished].some((taskId) => !outcomes.has(taskId))) await connect();
       // The relays the agent publishes to (its configured write relays), as its outbox names them.
       const writeRelays = configuredWriteRelays(config);
-      const toWrite = plans.filter((plan) => plan.write && !plan.present);
       let written = 0;
-      for (const plan of toWrite) {
-        if (options.maxTasks !== null && written >= options.maxTasks) {
-          stopped = true;
-          break;
+      let stopped = false;
+      let handled = 0;
+      for (const taskId of log.taskIds) {
+        handled += 1;
+        if (outcomes.has(taskId)) continue;
+        const events = log.take(taskId);
+        const plan = await timed('rebuild', () => planTask(options.agent, taskId, events, log, policy));
+        if (plan.rebuilt && isTerminal(plan.rebuilt.task)) plan.write = true;
+        else if (plan.rebuilt) {
+          const lightning = await connect();
+          await timed('node', () => judgeAtNode(plan, lightning.backend, now()));
         }
-        const done = await store.transaction((tx) =>
-          writeTask(tx, plan, log, writeRelays, fetched?.missingOn ?? new Map()),
+        if (options.execute && plan.write) {
+          if (options.maxTasks !== null && written >= options.maxTasks) stopped = true;
+          else {
+            const done = await timed('write', () =>
+              store.transaction((tx) => writeTask(tx, plan, events, log, writeRelays, missingOn)),
+            );
+            if (done) written += 1;
+          }
+        }
+        outcomes.set(taskId, outcomeOf(plan));
+        progress?.write(
+          `\rtasks: ${handled}/${log.taskIds.length}${options.execute ? `, ${written} written` : ''}`,
         );
-        if (done) written += 1;
-        progress?.write(`\rwriting tasks: ${written}/${toWrite.length}`);
       }
-      if (progress && toWrite.length > 0) progress.write('\n');
-      phase('write');
-      const stored = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
-      output.out(
-        `written: ${written} task(s)${plans.some((plan) => plan.present) ? `, ${plans.filter((plan) => plan.present).length} were there already` : ''}`,
-      );
-      output.out(
-        `public projection hash of the database (${stored.length} tasks): ${publicProjectionHash(stored)}`,
-      );
-      if (stopped) {
+      if (progress && log.taskIds.length > 0) progress.write('\n');
+      for (const phase of ['rebuild', 'node', 'write'] as const) io.onPhase?.(phase, spent[phase]);
+
+      const plans = log.taskIds.map((taskId) => outcomes.get(taskId)!);
+      report(output, plans, log);
+
+      if (options.execute) {
+        const stored = await store.read((reader) => reader.tasks.listByState(TASK_STATES));
+        const present = plans.filter((plan) => plan.present).length;
+        output.out(`written: ${written} task(s)${present > 0 ? `, ${present} were there already` : ''}`);
         output.out(
-          `stopped after ${written} task(s) (--max-tasks ${options.maxTasks}): run the same command again to write the rest`,
+          `public projection hash of the database (${stored.length} tasks): ${publicProjectionHash(stored)}`,
+        );
+        if (stopped) {
+          output.out(
+            `stopped after ${written} task(s) (--max-tasks ${options.maxTasks}): run the same command again to write the rest`,
+          );
+        }
+      } else {
+        const writable = plans.filter((plan) => plan.write || plan.present);
+        output.out(
+          `dry run: nothing written; --execute writes ${plans.filter((plan) => plan.write && !plan.present).length} task(s)${writable.length > 0 ? `, after which the database's public projection hash is ${publicProjectionHash(writable.map((plan) => plan.task!))}` : ''}`,
         );
       }
-    } else {
-      const writable = plans.filter((plan) => plan.write || plan.present);
-      output.out(
-        `dry run: nothing written; --execute writes ${plans.filter((plan) => plan.write && !plan.present).length} task(s)${writable.length > 0 ? `, after which the database's public projection hash is ${publicProjectionHash(writable.map((plan) => plan.rebuilt!.task))}` : ''}`,
-      );
+
+      // ---- compare with a live database
+      let differs = false;
+      if (options.compareWith !== null) differs = await compareWith(options.compareWith, plans, output);
+
+      const unrebuilt = plans.filter((plan) => plan.task === null).length;
+      const heldBack = plans.filter((plan) => plan.task && !plan.write && !plan.present).length;
+      return unrebuilt > 0 || heldBack > 0 || differs || stopped ? 1 : 0;
+    } finally {
+      await node.connected?.close();
+      await store.close();
     }
-
-    // ---- compare with a live database
-    let differs = false;
-    if (options.compareWith !== null) differs = await compareWith(options.compareWith, plans, output);
-
-    const unrebuilt = plans.filter((plan) => plan.rebuilt === null).length;
-    const heldBack = plans.filter((plan) => plan.rebuilt && !plan.write && !plan.present).length;
-    return unrebuilt > 0 || heldBack > 0 || differs || stopped ? 1 : 0;
   } finally {
-    await store.close();
+    log.close();
   }
 }
 
@@ -386,34 +415,259 @@ async function fetchLog(relays: string[], agent: string, options: FetchAllOption
   return fetchAll(relays, logFilters(agent), { maxEvents: 5_000_000, ...options });
 }
 
-/** A backup: one signed event per line (JSON), as `escrow-agent backup-events` writes it; each one is verified. */
-function readBackup(file: string): { events: NostrEvent[]; skipped: string[] } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(
-      `reconcile-from-nostr: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+/** One task's record on the log. */
+interface TaskEvents {
+  /** The agent's transitions on it. */
+  transitions: NostrEvent[];
+  /** The agent's `rejected` labels on it (part of what verifyTask reads). */
+  rejections: NostrEvent[];
+  /** People's events: the actions on it, and its listing. */
+  inputs: NostrEvent[];
+}
+
+/**
+ * The log, task by task. What every task needs is kept (the announcement, the refusals); each task's events are
+ * handed out once (take) and let go by the log.
+ */
+interface Log {
+  /** The tasks the agent's transitions are about, sorted. */
+  taskIds: string[];
+  announcement: NostrEvent | null;
+  /** The people's events the agent refused (its `rejected` labels' replies). */
+  refused: Set<string>;
+  /** The reason of each refusal, by the refused event's id. */
+  refusals: Map<string, string>;
+  /** The tasks whose transitions reach no finished state: the node will be asked about them. */
+  unfinished: ReadonlySet<string>;
+  take(taskId: string): TaskEvents;
+  close(): void;
+}
+
+/** Where an event belongs in the log, by its author, kind and labels (null: not part of any task's record). */
+type Place =
+  | { list: 'announcement' }
+  | { list: 'transitions'; taskId: string; finished: boolean }
+  | { list: 'rejections'; taskId: string | undefined; reply: string | undefined }
+  | { list: 'inputs'; taskId: string }
+  | null;
+
+function placeOf(agent: string, event: NostrEvent): Place {
+  if (event.pubkey === agent) {
+    if (event.kind === KINDS.handler) return { list: 'announcement' };
+    if (event.kind !== KINDS.label) return null;
+    const label = event.tags.find((tag) => tag[0] === 'l' && tag[2] === LABEL_NAMESPACE)?.[1];
+    if (label === REJECTED_LABEL) {
+      const reply = event.tags.find((tag) => tag[0] === 'e' && tag[3] === 'reply')?.[1];
+      return { list: 'rejections', taskId: taskOf(event), reply };
+    }
+    const taskId = taskOf(event);
+    if (label === undefined || !isTransitionState(label) || !taskId) return null;
+    return { list: 'transitions', taskId, finished: TERMINAL_STATES.has(label as TaskState) };
+  }
+  if (event.kind === KINDS.listing) return { list: 'inputs', taskId: event.id };
+  if (event.kind === KINDS.label) {
+    const taskId = taskOf(event);
+    if (taskId) return { list: 'inputs', taskId };
+  }
+  return null;
+}
+
+/**
+ * Files events by task as placeOf says, keeping what every task needs; `T` is what is filed per event (the event
+ * itself, or where it is in a backup file).
+ */
+class Filing<T> {
+  readonly transitions = new Map<string, T[]>();
+  readonly rejections = new Map<string, T[]>();
+  readonly inputs = new Map<string, T[]>();
+  readonly refused = new Set<string>();
+  readonly refusals = new Map<string, string>();
+  private readonly finished = new Set<string>();
+  announcement: NostrEvent | null = null;
+
+  constructor(private readonly agent: string) {}
+
+  file(event: NostrEvent, item: T): void {
+    // A refusal is any label of the agent's that says `rejected` (refusedActionIds), whatever it says first.
+    if (event.pubkey === this.agent && event.kind === KINDS.label) {
+      for (const id of refusedActionIds(this.agent, [event])) this.refused.add(id);
+    }
+    const place = placeOf(this.agent, event);
+    if (place === null) return;
+    const add = (map: Map<string, T[]>, key: string) => {
+      const list = map.get(key);
+      if (list) list.push(item);
+      else map.set(key, [item]);
+    };
+    switch (place.list) {
+      case 'announcement':
+        if (!this.announcement || event.created_at > this.announcement.created_at) this.announcement = event;
+        return;
+      case 'transitions':
+        add(this.transitions, place.taskId);
+        if (place.finished) this.finished.add(place.taskId);
+        return;
+      case 'rejections':
+        if (place.reply) this.refusals.set(place.reply, event.content);
+        if (place.taskId) add(this.rejections, place.taskId);
+        return;
+      case 'inputs':
+        add(this.inputs, place.taskId);
+    }
+  }
+
+  /** The log, handing out each task's items through `read`. */
+  log(read: (items: T[]) => NostrEvent[], close: () => void = () => {}): Log {
+    const taken = (map: Map<string, T[]>, taskId: string) => {
+      const items = map.get(taskId) ?? [];
+      map.delete(taskId);
+      return read(items);
+    };
+    return {
+      taskIds: [...this.transitions.keys()].sort(),
+      announcement: this.announcement,
+      refused: this.refused,
+      refusals: this.refusals,
+      unfinished: new Set([...this.transitions.keys()].filter((taskId) => !this.finished.has(taskId))),
+      take: (taskId) => ({
+        transitions: taken(this.transitions, taskId),
+        rejections: taken(this.rejections, taskId),
+        inputs: taken(this.inputs, taskId),
+      }),
+      close,
+    };
+  }
+}
+
+/** The log from the relays (fetchAll: the answers are held whole; each task's events are let go once handed out). */
+async function readRelays(
+  agent: string,
+  relayUrls: string[],
+  options: FetchAllOptions | undefined,
+  output: Output,
+): Promise<{ log: Log; missingOn: ReadonlyMap<string, string[]> }> {
+  const fetched = await fetchLog(relayUrls, agent, options);
+  output.out(`source: ${relayUrls.length} relay(s), ${fetched.events.length} events`);
+  for (const [url, state] of fetched.perRelay) {
+    output.out(
+      `  ${url}: ${state.held} events${state.rejected > 0 ? `, ${state.rejected} not genuine (ignored)` : ''}${state.failed ? `; incomplete: ${state.failed}` : ''}`,
     );
   }
-  const events = new Map<string, NostrEvent>();
+  if ([...fetched.perRelay.values()].every((state) => state.failed !== undefined)) {
+    throw new CliError(
+      `reconcile-from-nostr: no relay answered (${relayUrls.join(', ')}): check --relay or the relay list`,
+    );
+  }
+  const filing = new Filing<NostrEvent>(agent);
+  for (const event of fetched.events) filing.file(event, event);
+  return { log: filing.log((events) => events), missingOn: fetched.missingOn };
+}
+
+/** Where a line is in a backup file: its first byte and its length in bytes. */
+type Line = [offset: number, length: number];
+
+/**
+ * A backup: one signed event per line (JSON), as `escrow-agent backup-events` writes it. Each line is read and
+ * verified once, here, and only where it is is kept; each task's lines are read again when the task is handed out.
+ */
+function readBackup(
+  agent: string,
+  file: string,
+  output: Output,
+): { log: Log; missingOn: ReadonlyMap<string, string[]> } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    throw cannotRead(file, error);
+  }
+  try {
+    const { filing, events, skipped } = indexBackup(agent, file, fd);
+    output.out(
+      `source: ${file}: ${events} events${skipped.length > 0 ? `, ${skipped.length} lines skipped` : ''}`,
+    );
+    for (const reason of skipped.slice(0, 5)) output.err(`  skipped ${reason}`);
+    return { log: filing.log(lineReader(file, fd), () => closeSync(fd)), missingOn: new Map() };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+function cannotRead(file: string, error: unknown): CliError {
+  return new CliError(
+    `reconcile-from-nostr: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+  );
+}
+
+/** Every line of the backup parsed and verified, filed by where it is; the distinct events counted. */
+function indexBackup(agent: string, file: string, fd: number) {
+  const filing = new Filing<Line>(agent);
+  const seen = new Set<string>();
   const skipped: string[] = [];
-  text.split('\n').forEach((line, index) => {
-    const trimmed = line.trim();
-    if (trimmed === '') return;
-    const parsed = parseEventJson(eventText(trimmed));
-    if (!parsed.ok) {
-      skipped.push(`line ${index + 1}: ${parsed.reason}`);
-      return;
+  let lineNumber = 0;
+  try {
+    forEachLine(fd, (bytes, offset) => {
+      lineNumber += 1;
+      const trimmed = bytes.toString('utf8').trim();
+      if (trimmed === '') return;
+      const parsed = parseEventJson(eventText(trimmed));
+      if (!parsed.ok) {
+        skipped.push(`line ${lineNumber}: ${parsed.reason}`);
+        return;
+      }
+      const verified = verifyEvent(parsed.event);
+      if (!verified.ok) {
+        skipped.push(`line ${lineNumber}: ${verified.reason}`);
+        return;
+      }
+      if (seen.has(parsed.event.id)) return;
+      seen.add(parsed.event.id);
+      filing.file(parsed.event, [offset, bytes.length]);
+    });
+  } catch (error) {
+    throw cannotRead(file, error);
+  }
+  return { filing, events: seen.size, skipped };
+}
+
+/** Reads filed lines back as events (verifyTask checks each one's signature again). */
+function lineReader(file: string, fd: number): (lines: Line[]) => NostrEvent[] {
+  return (lines) =>
+    lines.map(([offset, length]) => {
+      const bytes = Buffer.alloc(length);
+      const got = readSync(fd, bytes, 0, length, offset);
+      const parsed = got === length ? parseEventJson(eventText(bytes.toString('utf8').trim())) : null;
+      if (!parsed?.ok) {
+        throw new CliError(
+          `reconcile-from-nostr: ${file} changed while it was read (the line at byte ${offset}): run the command again on a copy that does not change`,
+        );
+      }
+      return parsed.event;
+    });
+}
+
+/** Calls `line` with each line of the file (without its newline) and the offset of its first byte. */
+function forEachLine(fd: number, line: (bytes: Buffer, offset: number) => void): void {
+  const chunk = Buffer.alloc(1 << 20);
+  let carry = Buffer.alloc(0);
+  let carryOffset = 0;
+  let position = 0;
+  for (;;) {
+    const read = readSync(fd, chunk, 0, chunk.length, position);
+    if (read === 0) break;
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+    const dataOffset = carry.length > 0 ? carryOffset : position;
+    position += read;
+    let start = 0;
+    for (let end = data.indexOf(10, start); end >= 0; end = data.indexOf(10, start)) {
+      line(data.subarray(start, end), dataOffset + start);
+      start = end + 1;
     }
-    const verified = verifyEvent(parsed.event);
-    if (!verified.ok) {
-      skipped.push(`line ${index + 1}: ${verified.reason}`);
-      return;
-    }
-    events.set(parsed.event.id, parsed.event);
-  });
-  return { events: [...events.values()], skipped };
+    carry = Buffer.from(data.subarray(start));
+    carryOffset = dataOffset + start;
+  }
+  if (carry.length > 0) line(carry, carryOffset);
 }
 
 /** A line is the event itself, or an object carrying it under `event` (with where it was found beside it). */
@@ -425,61 +679,6 @@ function eventText(line: string): string {
   } catch {
     return line;
   }
-}
-
-interface Log {
-  /** The agent's transitions (by label) per task id. */
-  transitions: Map<string, NostrEvent[]>;
-  /** People's events per task id (actions by e:task, listings by id). */
-  inputs: Map<string, NostrEvent[]>;
-  refused: Set<string>;
-  /** The reason of each refusal, by the refused event's id. */
-  refusals: Map<string, string>;
-  /** The agent's `rejected` labels per task id (part of what verifyTask reads). */
-  rejections: Map<string, NostrEvent[]>;
-  announcement: NostrEvent | null;
-}
-
-function organise(agent: string, events: readonly NostrEvent[]): Log {
-  const log: Log = {
-    transitions: new Map(),
-    inputs: new Map(),
-    refused: refusedActionIds(agent, events),
-    refusals: new Map(),
-    rejections: new Map(),
-    announcement: null,
-  };
-  const add = (map: Map<string, NostrEvent[]>, key: string, event: NostrEvent) => {
-    const list = map.get(key);
-    if (list) list.push(event);
-    else map.set(key, [event]);
-  };
-  for (const event of events) {
-    if (event.pubkey === agent) {
-      if (event.kind === KINDS.handler) {
-        if (!log.announcement || event.created_at > log.announcement.created_at) log.announcement = event;
-        continue;
-      }
-      if (event.kind !== KINDS.label) continue;
-      const label = event.tags.find((tag) => tag[0] === 'l' && tag[2] === LABEL_NAMESPACE)?.[1];
-      if (label === REJECTED_LABEL) {
-        const reply = event.tags.find((tag) => tag[0] === 'e' && tag[3] === 'reply')?.[1];
-        if (reply) log.refusals.set(reply, event.content);
-        const about = taskOf(event);
-        if (about) add(log.rejections, about, event);
-        continue;
-      }
-      const taskId = taskOf(event);
-      if (label !== undefined && isTransitionState(label) && taskId) add(log.transitions, taskId, event);
-      continue;
-    }
-    if (event.kind === KINDS.listing) add(log.inputs, event.id, event);
-    else if (event.kind === KINDS.label) {
-      const taskId = taskOf(event);
-      if (taskId) add(log.inputs, taskId, event);
-    }
-  }
-  return log;
 }
 
 function taskOf(event: NostrEvent): string | undefined {
@@ -504,7 +703,13 @@ function policyOf(announcement: NostrEvent | null, config: AgentConfig, output: 
   return config.policy;
 }
 
-function planTask(agent: string, taskId: string, log: Log, policy: RebuildPolicy): TaskPlan {
+function planTask(
+  agent: string,
+  taskId: string,
+  events: TaskEvents,
+  log: Log,
+  policy: RebuildPolicy,
+): TaskPlan {
   const plan: TaskPlan = {
     taskId,
     chain: [],
@@ -515,13 +720,13 @@ function planTask(agent: string, taskId: string, log: Log, policy: RebuildPolicy
     why: null,
     node: null,
   };
-  const transitions = log.transitions.get(taskId) ?? [];
-  const people = log.inputs.get(taskId) ?? [];
+  const transitions = events.transitions;
+  const people = events.inputs;
   // The whole check anyone can run (docs/protocol.md §10 and beyond): a task that fails it is not written.
   const verification = verifyTask({
     agentPubkey: agent,
     taskId,
-    events: [...transitions, ...(log.rejections.get(taskId) ?? []), ...people],
+    events: [...transitions, ...events.rejections, ...people],
     announcement: log.announcement,
   });
   if (!verification.ok) {
@@ -656,6 +861,7 @@ async function openTarget(config: AgentConfig): Promise<{ store: EscrowStore }> 
 async function writeTask(
   tx: StoreTx,
   plan: TaskPlan,
+  record: TaskEvents,
   log: Log,
   writeRelays: readonly string[],
   missingOn: ReadonlyMap<string, string[]>,
@@ -663,14 +869,14 @@ async function writeTask(
   const rebuilt = plan.rebuilt!;
   const { task, events } = rebuilt;
   if (!(await tx.tasks.create(task, events))) return false;
-  const listing = listingOf(plan, log);
+  const listing = listingOf(plan, record);
   const d = listing?.tags.find((tag) => tag[0] === 'd')?.[1];
   if (d !== undefined) await tx.tasks.setListingD(task.id, d);
   const last = plan.chain[plan.chain.length - 1]!;
   await tx.tasks.setPublishedHead(task.id, last.eventId);
   // The agent's transitions: in the outbox, delivered wherever a relay returned them (a relay that lacks one gets
   // it again from the publisher); the read-back then checks the relays keep them.
-  for (const event of log.transitions.get(task.id) ?? []) {
+  for (const event of record.transitions) {
     if (!plan.chain.some((transition) => transition.eventId === event.id)) continue;
     await tx.outbox.enqueue(event, writeRelays, task.id);
     const lacking = new Set((missingOn.get(event.id) ?? []).map(sameRelay));
@@ -682,7 +888,7 @@ async function writeTask(
   // unfinished task, an action the log shows no sign of handling is left for the agent to handle.
   const used = new Set(rebuilt.used);
   const finished = isTerminal(task);
-  const people = [...(log.inputs.get(task.id) ?? []), ...(listing ? [listing] : [])];
+  const people = [...record.inputs, ...(listing ? [listing] : [])];
   for (const event of people) {
     const refused = log.refused.has(event.id);
     if (!refused && !used.has(event.id) && !finished) continue;
@@ -699,10 +905,10 @@ async function writeTask(
   return true;
 }
 
-function listingOf(plan: TaskPlan, log: Log): NostrEvent | null {
+function listingOf(plan: TaskPlan, record: TaskEvents): NostrEvent | null {
   const first = plan.chain[0];
   if (first?.state === 'offered') return first.details.listing;
-  return (log.inputs.get(plan.taskId) ?? []).find((event) => event.id === plan.taskId) ?? null;
+  return record.inputs.find((event) => event.id === plan.taskId) ?? null;
 }
 
 function isTerminal(task: Task): boolean {
@@ -711,53 +917,52 @@ function isTerminal(task: Task): boolean {
 
 // ------------------------------------------------------------------------------------------- reporting
 
-function report(output: Output, plans: TaskPlan[], log: Log): void {
-  const rebuilt = plans.filter((plan) => plan.rebuilt !== null);
+function report(output: Output, plans: TaskOutcome[], log: Log): void {
+  const rebuilt = plans.filter((plan) => plan.task !== null);
   const counts = new Map<TaskState, number>();
-  for (const plan of rebuilt)
-    counts.set(plan.rebuilt!.task.state, (counts.get(plan.rebuilt!.task.state) ?? 0) + 1);
+  for (const plan of rebuilt) counts.set(plan.task!.state, (counts.get(plan.task!.state) ?? 0) + 1);
   const perState = TASK_STATES.filter((state) => counts.has(state))
     .map((state) => `${state} ${counts.get(state)}`)
     .join(', ');
   output.out(`tasks on the log: ${plans.length}${perState ? ` (${perState})` : ''}`);
-  const broken = plans.filter((plan) => plan.rebuilt === null);
+  const broken = plans.filter((plan) => plan.task === null);
   if (broken.length > 0) {
     output.out(`not rebuildable: ${broken.length}`);
     for (const plan of broken) output.out(`  task ${plan.taskId}: ${plan.problem}`);
   }
   for (const plan of rebuilt) {
-    for (const warning of plan.rebuilt!.warnings) output.out(`  note: task ${plan.taskId}: ${warning}`);
+    for (const warning of plan.warnings) output.out(`  note: task ${plan.taskId}: ${warning}`);
   }
   const present = plans.filter((plan) => plan.present).length;
   if (present > 0) output.out(`in the database already: ${present}`);
   const toWrite = plans.filter((plan) => plan.write && !plan.present);
-  const terminal = toWrite.filter((plan) => isTerminal(plan.rebuilt!.task)).length;
+  const terminal = toWrite.filter((plan) => isTerminal(plan.task!)).length;
   output.out(
     `to write: ${toWrite.length} (${terminal} finished, ${toWrite.length - terminal} unfinished holding no money at the node)`,
   );
-  for (const plan of toWrite.filter((one) => !isTerminal(one.rebuilt!.task))) {
+  for (const plan of toWrite.filter((one) => !isTerminal(one.task!))) {
     output.out(
-      `  task ${plan.taskId} ${plan.rebuilt!.task.state} (node: ${plan.node}): the agent finishes it when it starts`,
+      `  task ${plan.taskId} ${plan.task!.state} (node: ${plan.node}): the agent finishes it when it starts`,
     );
   }
-  const held = plans.filter((plan) => plan.rebuilt && !plan.write && !plan.present);
+  const held = plans.filter((plan) => plan.task && !plan.write && !plan.present);
   if (held.length > 0) {
     output.out(`held back, not written (their money is at the node): ${held.length}`);
     for (const plan of held) {
-      const task = plan.rebuilt!.task;
+      const task = plan.task!;
       output.out(
         `  task ${plan.taskId} ${task.state}, ${formatMsat(task.amountMsat)} (node: ${plan.node}): ${plan.why}`,
       );
     }
   }
   output.out(
-    `public projection hash of the log (${rebuilt.length} tasks): ${publicProjectionHash(rebuilt.map((plan) => plan.rebuilt!.task))}`,
+    `public projection hash of the log (${rebuilt.length} tasks): ${publicProjectionHash(rebuilt.map((plan) => plan.task!))}`,
   );
   if (log.refused.size > 0) output.out(`refusals on the log: ${log.refused.size}`);
 }
 
 /** Compares the log's tasks with another database's; true when they differ. */
-async function compareWith(url: string, plans: TaskPlan[], output: Output): Promise<boolean> {
+async function compareWith(url: string, plans: TaskOutcome[], output: Output): Promise<boolean> {
   const where = redactSecrets(url);
   let other: EscrowStore;
   try {
@@ -771,7 +976,7 @@ async function compareWith(url: string, plans: TaskPlan[], output: Output): Prom
   try {
     const live = await other.read((reader) => reader.tasks.listByState(TASK_STATES));
     const fromLog = new Map(
-      plans.filter((plan) => plan.rebuilt).map((plan) => [plan.taskId, plan.rebuilt!.task] as const),
+      plans.filter((plan) => plan.task).map((plan) => [plan.taskId, plan.task!] as const),
     );
     const liveHash = publicProjectionHash(live);
     const logHash = publicProjectionHash([...fromLog.values()]);
