@@ -12,6 +12,7 @@ import { utf8ByteLength } from '../protocol/bytes.ts';
 import { type NostrEvent, parseEvent } from '../protocol/schemas.ts';
 import { parseStrictJson } from '../protocol/strict-json.ts';
 import type { OpenSocket, SocketLike } from '../web/browser.ts';
+import { detachAndClose } from '../web/relay-fetch.ts';
 
 export interface LinkLimits {
   /** One frame larger than this is dropped unread. */
@@ -242,16 +243,7 @@ export class RelayLink {
   private dropSocket(): void {
     const socket = this.socket;
     this.socket = null;
-    if (socket === null) return;
-    socket.onopen = null;
-    socket.onmessage = null;
-    socket.onclose = null;
-    socket.onerror = null;
-    try {
-      socket.close();
-    } catch {
-      // already closed, or never opened
-    }
+    detachAndClose(socket);
   }
 
   private receive(data: unknown): void {

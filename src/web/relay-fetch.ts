@@ -150,16 +150,7 @@ export class RelaySession {
   private dropSocket(): void {
     const socket = this.socket;
     this.socket = null;
-    if (socket === null) return;
-    socket.onopen = null;
-    socket.onmessage = null;
-    socket.onclose = null;
-    socket.onerror = null;
-    try {
-      socket.close();
-    } catch {
-      // already closed, or never opened
-    }
+    detachAndClose(socket);
   }
 
   private receive(data: unknown): void {
@@ -293,4 +284,18 @@ export async function requestAll(
 ): Promise<void> {
   const answers = await Promise.all(sessions.map((session) => session.request(filters)));
   for (const events of answers) pool.add(events);
+}
+
+/** Stops listening to a socket and closes it, whatever state it is in (the board's relay links use it too). */
+export function detachAndClose(socket: SocketLike | null): void {
+  if (socket === null) return;
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = null;
+  try {
+    socket.close();
+  } catch {
+    // already closed, or never opened
+  }
 }
