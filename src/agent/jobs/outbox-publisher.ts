@@ -38,111 +38,69 @@ export function startOutboxPublisher(
   options: { intervalMs: number; batch?: number; maxBackoffSeconds?: number; quorum: number },
 ): OutboxPublisher {
   let stopped = false;
-  /** The round reading what is due and handing it to the relays; a wake meanwhile asks for one more round. */
-  let reading: Promise<number> | null = null;
+  let running: Promise<number> | null = null;
   let wanted = false;
-  /** Every delivery on its way to a relay (`<event id> <relay>`), and every round not finished. A round does not
-   * wait for the relays' answers to an earlier round: an event committed while another is on its way goes out
-   * at once (issue #15), and a delivery already on its way is never sent a second time meanwhile. */
-  const sending = new Map<string, Promise<void>>();
-  const rounds = new Set<Promise<number>>();
-  const keyOf = (delivery: { eventId: string; relay: string }) => `${delivery.eventId} ${delivery.relay}`;
 
-  async function deliver(ctx: AgentContext, delivery: Awaited<ReturnType<typeof dueNow>>[number]) {
-    const [result] = await publisher.publish(delivery.event, [delivery.relay]);
-    const message = result?.message ?? 'error: no answer';
-    if (result?.ok) {
-      await ctx.store.transaction((tx) => tx.outbox.markRelay(delivery.eventId, delivery.relay, 'ok', null));
-      return;
-    }
-    ctx.metrics.relayPublishFailures.inc({ relay: delivery.relay });
-    // The relay's own OK false (a refusal), not a local failure (`error: timeout`, `error: not connected`).
-    if (result && !message.startsWith('error:'))
-      ctx.metrics.relayPublishRefusals.inc({ relay: delivery.relay });
-    if (isFinalRefusal(message)) {
-      ctx.log.error(
-        { eventId: delivery.eventId, relay: delivery.relay, message },
-        'a relay refused an agent event',
-      );
-      await ctx.store.transaction((tx) =>
-        tx.outbox.markRelay(delivery.eventId, delivery.relay, 'failed', message),
-      );
-      return;
-    }
-    const wait = Math.min(
-      options.maxBackoffSeconds ?? MAX_BACKOFF_SECONDS,
-      2 ** Math.min(delivery.attempts, 8),
-    );
-    await ctx.store.transaction((tx) =>
-      tx.outbox.markRelay(delivery.eventId, delivery.relay, 'pending', message, ctx.now() + wait),
-    );
-  }
-
-  function dueNow(ctx: AgentContext) {
-    const batch = options.batch ?? 100;
-    return ctx.store.read((reader) => reader.outbox.due(ctx.now(), batch + sending.size));
-  }
-
-  /** Reads what is due and not on its way, hands it to the relays (then calls `dispatched`), awaits the answers. */
-  async function round(dispatched: () => void): Promise<number> {
+  async function round(): Promise<number> {
     const ctx = getContext();
-    // On its way when the read began: one answered during the read may still be due in the rows read.
-    const onItsWay = new Set(sending.keys());
-    const due = (await dueNow(ctx))
-      .filter((delivery) => !onItsWay.has(keyOf(delivery)) && !sending.has(keyOf(delivery)))
-      .slice(0, options.batch ?? 100);
-    const jobs = due.map((delivery) => {
-      const key = keyOf(delivery);
-      const job = deliver(ctx, delivery).finally(() => sending.delete(key));
-      sending.set(key, job);
-      return job;
-    });
-    dispatched();
-    await Promise.all(jobs);
+    const now = ctx.now();
+    const due = await ctx.store.read((reader) => reader.outbox.due(now, options.batch ?? 100));
+    await Promise.all(
+      due.map(async (delivery) => {
+        const [result] = await publisher.publish(delivery.event, [delivery.relay]);
+        const message = result?.message ?? 'error: no answer';
+        if (result?.ok) {
+          await ctx.store.transaction((tx) =>
+            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'ok', null),
+          );
+          return;
+        }
+        ctx.metrics.relayPublishFailures.inc({ relay: delivery.relay });
+        // The relay's own OK false (a refusal), not a local failure (`error: timeout`, `error: not connected`).
+        if (result && !message.startsWith('error:'))
+          ctx.metrics.relayPublishRefusals.inc({ relay: delivery.relay });
+        if (isFinalRefusal(message)) {
+          ctx.log.error(
+            { eventId: delivery.eventId, relay: delivery.relay, message },
+            'a relay refused an agent event',
+          );
+          await ctx.store.transaction((tx) =>
+            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'failed', message),
+          );
+          return;
+        }
+        const wait = Math.min(
+          options.maxBackoffSeconds ?? MAX_BACKOFF_SECONDS,
+          2 ** Math.min(delivery.attempts, 8),
+        );
+        await ctx.store.transaction((tx) =>
+          tx.outbox.markRelay(delivery.eventId, delivery.relay, 'pending', message, ctx.now() + wait),
+        );
+      }),
+    );
     await reportQuorum(ctx, [...new Set(due.map((delivery) => delivery.eventId))], options.quorum);
     ctx.metrics.outboxPending.set(await ctx.store.read((reader) => reader.outbox.pendingCount()));
     return due.length;
   }
 
-  /** Starts a round (or asks for one after the round now reading); resolves once it and every delivery on its
-   * way when it was called are answered. */
   function flush(): Promise<number> {
-    // A failed delivery is logged by its own round; here it only has to be over.
-    const earlier = [...sending.values()].map((job) => job.catch(() => undefined));
-    // At most one round reading and one more awaiting its relays: a burst of commits costs a read per relay
-    // answer, as when rounds ran one after another, and an event committed meanwhile still goes out at once.
-    if (reading || rounds.size >= 2) {
+    if (running) {
       wanted = true;
-      const current = reading ?? [...rounds][0] ?? Promise.resolve(0);
-      return Promise.all([current, ...earlier]).then(([count]) => count);
+      return running;
     }
-    let release = () => {};
-    const dispatched = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const job = round(() => release())
+    running = round()
       .catch((error) => {
         getContext().log.warn({ err: error }, 'outbox round failed');
         return 0;
       })
       .finally(() => {
-        release();
-        rounds.delete(job);
-        if (wanted && !stopped && reading === null) {
+        running = null;
+        if (wanted && !stopped) {
           wanted = false;
           void flush();
         }
       });
-    rounds.add(job);
-    reading = job;
-    void dispatched.then(() => {
-      if (reading === job) reading = null;
-      if (wanted && !stopped) {
-        wanted = false;
-        void flush();
-      }
-    });
-    return Promise.all([job, ...earlier]).then(([count]) => count);
+    return running;
   }
 
   const timer = setInterval(() => void flush(), options.intervalMs);
@@ -156,7 +114,7 @@ export function startOutboxPublisher(
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.allSettled([...rounds]);
+      await running;
     },
   };
 }
