@@ -12,10 +12,23 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const only = process.argv.slice(2);
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
 
-function run(command, args, env = {}) {
+/** A suite still running after this long is stopped and counted as failed (a hang must not eat CI's budget). */
+const SUITE_TIMEOUT_MS = Number(process.env.TEST_SUITE_TIMEOUT_MS ?? 10 * 60_000);
+
+function run(command, args, env = {}, timeoutMs = 0) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env } });
     let output = '';
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            output += `\nstopped: still running after ${Math.round(timeoutMs / 1000)} s (TEST_SUITE_TIMEOUT_MS)\n`;
+            child.kill('SIGKILL');
+          }, timeoutMs)
+        : null;
+    child.on('close', () => {
+      if (timer) clearTimeout(timer);
+    });
     child.stdout.on('data', (chunk) => {
       output += chunk;
     });
@@ -116,7 +129,7 @@ async function worker() {
     const file = queue.shift();
     const name = relative(root, file);
     const began = Date.now();
-    const result = await run(process.execPath, ['--import', 'tsx', file], env);
+    const result = await run(process.execPath, ['--import', 'tsx', file], env, SUITE_TIMEOUT_MS);
     const counts = parseUvu(result.output);
     const seconds = ((Date.now() - began) / 1000).toFixed(1);
     const skipLines = [...result.output.matchAll(/^SKIP (.+)$/gm)].map((match) => `${name}: ${match[1]}`);
