@@ -20,6 +20,7 @@ import { recordInbound } from './record-inbound.ts';
 import { rejectInTransaction } from './refuse.ts';
 import { publishReputations } from './reputation-publisher.ts';
 import { sign } from './sign.ts';
+import { laneOf } from './wake-lane.ts';
 
 export interface ApplyInput {
   taskId: Hex32;
@@ -43,7 +44,7 @@ export async function applyCommand(ctx: AgentContext, input: ApplyInput): Promis
       const result = await ctx.store.transaction((tx) => applyInTransaction(ctx, tx, input));
       if (result.ok) {
         logTransitions(ctx, input, result.steps);
-        ctx.wake(input.taskId);
+        ctx.wake(input.taskId, laneOf(result.task.state));
       }
       return result.ok ? { ok: true, task: result.task, events: result.events } : result;
     } catch (error) {

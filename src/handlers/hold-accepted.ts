@@ -4,13 +4,20 @@ import type { Task } from '../domain/types.ts';
 import { apply } from '../engine/apply.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { markFunding } from '../engine/mark-funding.ts';
-import { isAcceptedHold } from '../ldk/port.ts';
+import { type HoldInvoice, isAcceptedHold } from '../ldk/port.ts';
 
-/** Brings the task in line with the node: a payment it accepted, or a hold it cancelled by itself. */
-export async function handleHoldAccepted(ctx: AgentContext, task: Task): Promise<void> {
+/**
+ * Brings the task in line with the node: a payment it accepted, or a hold it cancelled by itself. `listed` is a
+ * reconcile round's listing of the node's OPEN and ACCEPTED holds: a hash found there is not looked up again.
+ */
+export async function handleHoldAccepted(
+  ctx: AgentContext,
+  task: Task,
+  listed?: ReadonlyMap<string, HoldInvoice> | null,
+): Promise<void> {
   const funding = task.funding;
   if (!funding) return;
-  const hold = await ctx.lightning.lookup(funding.paymentHash);
+  const hold = listed?.get(funding.paymentHash) ?? (await ctx.lightning.lookup(funding.paymentHash));
   if (hold === null) {
     ctx.log.error(
       { taskId: task.id, paymentHash: funding.paymentHash },

@@ -50,7 +50,7 @@ export async function openEngine(deps: OpsDeps): Promise<OpsEngine> {
     height: () => height,
     log: deps.log,
     metrics: createMetrics(),
-    wake: (taskId) => effects?.wake(taskId),
+    wake: (taskId, lane) => effects?.wake(taskId, lane),
     maxRoutingFeePpm: stopped.maxRoutingFeePpm ?? 5000,
     payTimeoutSeconds: stopped.payTimeoutSeconds ?? 60,
     fetchAddressInvoice: (address, amountMsat) =>

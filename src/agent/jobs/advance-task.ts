@@ -7,11 +7,17 @@ import type { AgentContext } from '../../engine/context.ts';
 import { tickDeadlines } from '../../handlers/block.ts';
 import { handleHoldAccepted } from '../../handlers/hold-accepted.ts';
 import { cancelHold } from './cancel-hold.ts';
+import type { HoldSnapshot } from './hold-snapshot.ts';
 import { offerTask } from './offer-task.ts';
 import { payOut } from './pay-out.ts';
 import { settleHold } from './settle-hold.ts';
 
-export async function advanceTask(ctx: AgentContext, taskId: string): Promise<void> {
+/** `listed`: the round's listing of the node's pending holds (hold-snapshot.ts), when the runner took one. */
+export async function advanceTask(
+  ctx: AgentContext,
+  taskId: string,
+  listed?: HoldSnapshot | null,
+): Promise<void> {
   const task = await ctx.store.read((reader) => reader.tasks.get(taskId));
   if (task === null || TERMINAL_STATES.has(task.state)) return;
   switch (task.state) {
@@ -22,7 +28,7 @@ export async function advanceTask(ctx: AgentContext, taskId: string): Promise<vo
     case 'claimed':
     case 'submitted':
     case 'disputed':
-      await handleHoldAccepted(ctx, task);
+      await handleHoldAccepted(ctx, task, listed);
       await tickDeadlines(ctx, taskId);
       return;
     case 'settling':

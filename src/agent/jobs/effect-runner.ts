@@ -1,17 +1,26 @@
-// Runs advanceTask for tasks that were woken: after a commit, on a node event, and for every non-terminal task
-// at start-up and every `intervalMs` (the reconciler: intents left by a crash are finished here, and deadlines
-// are ticked). One task is never advanced twice at the same time in this process; across replicas the store's
-// compare-and-set and the node's idempotent settle/cancel keep it safe.
+// Runs advanceTask for tasks that were woken: after a commit, on a node event, on every block (the guardian), and
+// for every non-terminal task at start-up and every `intervalMs` (the reconciler: intents left by a crash are
+// finished here, and deadlines are ticked). One task is never advanced twice at the same time in this process;
+// across replicas the store's compare-and-set and the node's idempotent settle/cancel keep it safe.
+//
+// Woken tasks wait in three lanes (src/engine/wake-lane.ts), served in order: money moving first, then held
+// tasks, then new offers, so a burst of listings never queues a settlement behind its hold invoices. A round over
+// every task asks the node by listing (hold-snapshot.ts), not once per task.
 import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
+import { laneOf, WAKE_LANES, type WakeLane } from '../../engine/wake-lane.ts';
 import { advanceTask } from './advance-task.ts';
 import { createCustodyWatch } from './custody-watch.ts';
+import { type HoldSnapshot, takeHoldSnapshot } from './hold-snapshot.ts';
 import { observeTaskGauges } from './task-gauges.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
 
 export interface EffectRunner {
-  wake(taskId: string): void;
+  /** Looks at the task soon; `lane` says how soon (a task already waiting moves up, never down). */
+  wake(taskId: string, lane?: WakeLane): void;
+  /** Wakes every non-terminal task (one listing of the node's holds for all) without waiting for them. */
+  wakeAll(): Promise<void>;
   /** Wakes every non-terminal task and waits until the queue is empty. */
   reconcileAll(): Promise<void>;
   /** Resolves when nothing is queued or running. */
@@ -23,75 +32,120 @@ export function startEffectRunner(
   getContext: () => AgentContext,
   options: { intervalMs: number; concurrency?: number },
 ): EffectRunner {
-  const queued = new Set<string>();
+  // Insertion-ordered sets: first woken, first served within a lane.
+  const lanes = new Map<WakeLane, Set<string>>(WAKE_LANES.map((lane) => [lane, new Set<string>()]));
+  const laneOfQueued = new Map<string, WakeLane>();
+  /** The round's listing a task was woken with; dropped when it is woken again by anything fresher. */
+  const listed = new Map<string, HoldSnapshot>();
   const running = new Map<string, Promise<void>>();
-  const again = new Set<string>();
+  const again = new Map<string, WakeLane>();
   const idleWaiters: Array<() => void> = [];
   const concurrency = options.concurrency ?? 4;
   let stopped = false;
 
-  function pump() {
-    while (!stopped && running.size < concurrency) {
-      const next = [...queued].find((taskId) => !running.has(taskId));
-      if (next === undefined) break;
-      queued.delete(next);
-      const job = runOne(next).finally(() => {
-        running.delete(next);
-        if (again.delete(next)) queued.add(next);
-        pump();
-        if (queued.size === 0 && running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
-      });
-      running.set(next, job);
+  const isIdle = () => laneOfQueued.size === 0 && running.size === 0;
+
+  function enqueue(taskId: string, lane: WakeLane) {
+    const current = laneOfQueued.get(taskId);
+    if (current !== undefined) {
+      if (WAKE_LANES.indexOf(current) <= WAKE_LANES.indexOf(lane)) return;
+      lanes.get(current)?.delete(taskId);
     }
-    if (queued.size === 0 && running.size === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+    lanes.get(lane)?.add(taskId);
+    laneOfQueued.set(taskId, lane);
   }
 
-  async function runOne(taskId: string) {
+  function next(): string | undefined {
+    for (const lane of WAKE_LANES) {
+      for (const taskId of lanes.get(lane) ?? []) {
+        if (running.has(taskId)) continue;
+        lanes.get(lane)?.delete(taskId);
+        laneOfQueued.delete(taskId);
+        return taskId;
+      }
+    }
+    return undefined;
+  }
+
+  function pump() {
+    while (!stopped && running.size < concurrency) {
+      const taskId = next();
+      if (taskId === undefined) break;
+      const snapshot = listed.get(taskId) ?? null;
+      listed.delete(taskId);
+      const job = runOne(taskId, snapshot).finally(() => {
+        running.delete(taskId);
+        const lane = again.get(taskId);
+        if (lane !== undefined) {
+          again.delete(taskId);
+          enqueue(taskId, lane);
+        }
+        pump();
+      });
+      running.set(taskId, job);
+    }
+    if (isIdle()) for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  async function runOne(taskId: string, snapshot: HoldSnapshot | null) {
     const ctx = getContext();
     try {
-      await advanceTask(ctx, taskId);
+      await advanceTask(ctx, taskId, snapshot);
     } catch (error) {
       // Left for the next round: the intent is committed, so nothing is lost by trying again later.
       ctx.log.warn({ taskId, err: error }, 'advancing the task failed; the reconciler will retry');
     }
   }
 
-  function wake(taskId: string) {
+  function wakeWith(taskId: string, lane: WakeLane, snapshot: HoldSnapshot | null) {
     if (stopped) return;
-    if (running.has(taskId)) again.add(taskId);
-    else queued.add(taskId);
+    if (snapshot === null) listed.delete(taskId);
+    // A newer round's listing replaces an older one; it never replaces a wake that came after a listing.
+    else if (!running.has(taskId) && (!laneOfQueued.has(taskId) || listed.has(taskId)))
+      listed.set(taskId, snapshot);
+    if (running.has(taskId)) {
+      const waiting = again.get(taskId);
+      if (waiting === undefined || WAKE_LANES.indexOf(lane) < WAKE_LANES.indexOf(waiting))
+        again.set(taskId, lane);
+    } else enqueue(taskId, lane);
     queueMicrotask(pump);
   }
 
   const custody = createCustodyWatch();
 
-  async function reconcileAll() {
+  async function wakeAll() {
     const ctx = getContext();
     const tasks = await ctx.store.read((reader) => reader.tasks.listByState(NON_TERMINAL));
     custody.observe(ctx, tasks);
     observeTaskGauges(ctx, tasks);
-    for (const task of tasks) wake(task.id);
-    await idle();
+    const snapshot = await takeHoldSnapshot(ctx, tasks);
+    for (const task of tasks) wakeWith(task.id, laneOf(task.state), snapshot);
   }
 
   function idle(): Promise<void> {
-    if (queued.size === 0 && running.size === 0) return Promise.resolve();
+    if (isIdle()) return Promise.resolve();
     return new Promise((resolve) => idleWaiters.push(resolve));
   }
 
   const timer = setInterval(() => {
-    reconcileAll().catch((error) => getContext().log.warn({ err: error }, 'reconcile round failed'));
+    wakeAll().catch((error) => getContext().log.warn({ err: error }, 'reconcile round failed'));
   }, options.intervalMs);
   timer.unref();
 
   return {
-    wake,
-    reconcileAll,
+    wake: (taskId, lane = 'task') => wakeWith(taskId, lane, null),
+    wakeAll,
+    async reconcileAll() {
+      await wakeAll();
+      await idle();
+    },
     idle,
     async stop() {
       stopped = true;
       clearInterval(timer);
-      queued.clear();
+      for (const lane of lanes.values()) lane.clear();
+      laneOfQueued.clear();
+      listed.clear();
       await Promise.allSettled([...running.values()]);
     },
   };
