@@ -23,6 +23,7 @@ import { activeArbitrators, seedArbitrators } from './arbitrators.ts';
 import type { ArbitratorEntry, RelayBudgets } from './config.ts';
 import type { AgentIdentity } from './identity.ts';
 import { intakeEvent, intakeMemoryOf } from './intake.ts';
+import { createIntakeQueue } from './intake-queue.ts';
 import { type AuditWatch, startAuditWatch } from './jobs/audit-watch.ts';
 import { type EffectRunner, startEffectRunner } from './jobs/effect-runner.ts';
 import { type NodeWatch, startNodeWatch } from './jobs/node-watch.ts';
@@ -143,8 +144,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     height: () => height,
     log,
     metrics,
-    wake: (taskId) => {
-      effects?.wake(taskId);
+    wake: (taskId, lane) => {
+      effects?.wake(taskId, lane);
       outbox?.wake();
       heads?.wake();
     },
@@ -221,26 +222,29 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   const gate = createRateGate(rate);
   const inFlight = new Set<Promise<unknown>>();
-  // One inbound event at a time: the store serialises writers anyway, and order keeps the log readable.
-  let intakeChain: Promise<unknown> = Promise.resolve();
+  // One inbound event at a time, actions before new listings (intake-queue.ts).
+  const intake = createIntakeQueue((event, relay) =>
+    intakeEvent(ctx, gate, event, relay)
+      .then(() => undefined)
+      .catch((error) => log.error({ err: error, relay }, 'intake failed')),
+  );
   function handleInbound(event: unknown, relay: string): Promise<void> {
-    const job = intakeChain.then(() =>
-      intakeEvent(ctx, gate, event, relay).catch((error) =>
-        log.error({ err: error, relay }, 'intake failed'),
-      ),
-    );
-    intakeChain = job;
+    const job = intake.push(event, relay);
     inFlight.add(job);
     void job.finally(() => inFlight.delete(job));
-    return job.then(() => undefined);
+    return job;
   }
 
   const unsubscribe = options.lightning.subscribe((event) => {
     if (event.type === 'block') {
       // Deadlines are in blocks: every holding task is looked at on every block (the guardian).
-      void handleBlock(ctx, event.height, (next) => {
-        height = Math.max(height, next);
-      }).catch((error) => log.warn({ err: error }, 'block round failed'));
+      void handleBlock(
+        event.height,
+        (next) => {
+          height = Math.max(height, next);
+        },
+        () => effects?.wakeAll() ?? Promise.resolve(),
+      ).catch((error) => log.warn({ err: error }, 'block round failed'));
       return;
     }
     // A node event queued before stop() may arrive after the store closed: logged, never an unhandled rejection.
@@ -251,10 +255,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   async function wakeForNodeEvent(paymentHash: string) {
     const funding = await options.store.read((reader) => reader.fundings.get(paymentHash));
-    if (funding) return effects?.wake(funding.taskId);
+    if (funding) return effects?.wake(funding.taskId, 'money');
     const payouts = await options.store.read((reader) => reader.payouts.listInFlight());
     for (const payout of payouts.filter((row) => row.paymentHash === paymentHash))
-      effects?.wake(payout.taskId);
+      effects?.wake(payout.taskId, 'money');
   }
 
   const own = await announce(ctx, options.relays);
