@@ -46,7 +46,11 @@ export class Sandbox {
 
   private constructor(
     private readonly options: Required<Omit<SandboxOptions, 'log' | 'afterWrite'>> &
-      Pick<SandboxOptions, 'afterWrite'> & { log: NodeLog },
+      Pick<SandboxOptions, 'afterWrite'> & {
+        log: NodeLog;
+        /** The log without the level filter: for the few lines an operator must see at any level. */
+        notice: NodeLog;
+      },
     private readonly file: SandboxFile,
   ) {
     this.chain = RegtestChain.open(join(options.directory, 'chain'));
@@ -64,6 +68,7 @@ export class Sandbox {
       channelCapacitySat: options.channelCapacitySat ?? DEFAULT_CAPACITY_SAT,
       logLevel: options.logLevel ?? 'error',
       log: atLeast(options.logLevel ?? 'error', options.log ?? printLog),
+      notice: options.log ?? printLog,
       afterWrite: options.afterWrite,
     };
     const file = await loadOrCreateFile(settings.directory, host, settings.channelCapacitySat);
@@ -161,15 +166,16 @@ export class Sandbox {
     const closed = await awaitUsableChannels(this.channelPlans());
     if (closed.length > 0) {
       // LDK force-closed a channel on the way up (a manager saved just before a monitor it was older than):
-      // the money is safe in the monitors. Confirm the closing transactions, then open a replacement.
-      this.options.log({
-        node: 'sandbox',
-        level: 'warn',
-        message: `replacing ${closed.map(({ from, to }) => `${from.name} -> ${to.name}`).join(', ')}: closed`,
-      });
+      // the money is safe in the monitors. Confirm the closing transactions, then open a replacement, and say so
+      // in one line whatever the log level (the holds that were in the channel are no longer held).
       this.mine(1);
       await openChannels(closed, this.chain, (blocks) => this.mine(blocks));
       await awaitUsableChannels(this.channelPlans());
+      this.options.notice({
+        node: 'sandbox',
+        level: 'warn',
+        message: `replacing ${closed.map(({ from, to }) => `${from.name} -> ${to.name}`).join(', ')}: closed by LDK at restart (a crash left a channel monitor newer than the channel manager); mined the close and opened a fresh channel. The holds that were in it are no longer held: their HTLCs are resolved on chain (no msat lost) and the node reports them cancelled`,
+      });
     }
     if (this.options.blockIntervalMs > 0) {
       this.timers.push(setInterval(() => this.mine(1), this.options.blockIntervalMs));
