@@ -29,6 +29,7 @@ export interface Figures {
   worker: NodeFigures;
   agent?: NodeFigures;
   agentHolds?: Record<string, number>;
+  unfinishedHolds?: Array<{ paymentHash: string; state: string }>;
 }
 
 export interface RelayChains {
@@ -157,8 +158,13 @@ export function noDoublePayout(chains: RelayChains): Check {
   return check('no-double-payout', failures, 'at most one settled and one paid transition per task');
 }
 
-/** Nothing left in flight at the end: no hold ACCEPTED at the agent's node, no HTLC pending on any channel. */
-export function noHoldLeft(after: Figures): Check {
+/**
+ * Nothing left in flight at the end: no hold ACCEPTED at the agent's node, no HTLC pending on any channel, and no
+ * offer of a finished task still payable (its hold OPEN). An OPEN hold that no task offered (made, then the agent
+ * was killed or another replica won the offer) is no money and cannot be paid (its invoice was never published):
+ * it is counted in the detail, not failed.
+ */
+export function noHoldLeft(after: Figures, chains?: RelayChains): Check {
   const failures: string[] = [];
   const accepted = after.agentHolds?.ACCEPTED ?? 0;
   if (accepted > 0) failures.push(`${accepted} hold(s) still ACCEPTED at the agent's node`);
@@ -170,12 +176,30 @@ export function noHoldLeft(after: Figures): Check {
     if (node && node.pendingHtlcs > 0)
       failures.push(`${node.pendingHtlcs} HTLC(s) still pending on the ${name} node`);
   }
+  const offeredBy = new Map<string, string>();
+  for (const [taskId, transitions] of chains?.byTask ?? []) {
+    for (const one of transitions) {
+      if (one.state === 'offered')
+        offeredBy.set((one.details as { paymentHash: string }).paymentHash, taskId);
+    }
+  }
+  let orphans = 0;
+  for (const hold of after.unfinishedHolds ?? []) {
+    if (hold.state !== 'OPEN') continue;
+    const taskId = offeredBy.get(hold.paymentHash);
+    if (taskId === undefined) orphans++;
+    else
+      failures.push(
+        `task ${taskId}: its hold ${hold.paymentHash} is still OPEN (payable) at the agent's node`,
+      );
+  }
+  const holds = after.agentHolds
+    ? `holds by state at the agent's node: ${JSON.stringify(after.agentHolds)}`
+    : '';
   return check(
     'no-hold-left',
     failures,
-    after.agentHolds
-      ? `holds by state at the agent's node: ${JSON.stringify(after.agentHolds)}`
-      : 'pending HTLCs on every node',
+    `${holds || 'pending HTLCs on every node'}${orphans > 0 ? `; ${orphans} OPEN hold(s) no task offered (never published, unpayable; they expire)` : ''}`,
   );
 }
 

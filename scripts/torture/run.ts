@@ -338,7 +338,7 @@ async function main(): Promise<number> {
   const moneyResult = money(results, chains, before, after);
   checks.push(moneyResult.check);
   checks.push(noDoublePayout(chains));
-  checks.push(noHoldLeft(after));
+  checks.push(noHoldLeft(after, chains));
   checks.push(chainsValid(results, chains, agent));
   const configOf = (index: number) => join(folder, `agent-${index}.toml`);
   const verifyDb = await runCommand(['verify-db', '--config', configOf(0)], {

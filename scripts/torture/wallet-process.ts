@@ -68,14 +68,20 @@ createInterface({ input: process.stdin }).on('line', (line) => {
 
 async function answer(request: { command?: string; blocks?: number }): Promise<unknown> {
   switch (request.command) {
-    case 'figures':
+    case 'figures': {
+      const holds = await sandbox.agent.list();
       return {
         height: sandbox.height,
         payer: await nodeFigures(sandbox.payer),
         worker: await nodeFigures(sandbox.worker),
         agent: await nodeFigures(sandbox.agent),
-        agentHolds: countBy((await sandbox.agent.list()).map((hold) => hold.state)),
+        agentHolds: countBy(holds.map((hold) => hold.state)),
+        // The payment hashes of holds still open or accepted, to tell whose they are.
+        unfinishedHolds: holds
+          .filter((hold) => hold.state === 'OPEN' || hold.state === 'ACCEPTED')
+          .map((hold) => ({ paymentHash: hold.paymentHash, state: hold.state })),
       };
+    }
     case 'mine':
       return { height: sandbox.mine(request.blocks ?? 1) };
     default:

@@ -147,7 +147,8 @@ function transition(
     poster: 'c'.repeat(64),
     worker: null,
     createdAt: 1,
-    details: state === 'offered' ? { amountMsat: 100_000n, feeMsat: 2_000n } : {},
+    details:
+      state === 'offered' ? { amountMsat: 100_000n, feeMsat: 2_000n, paymentHash: 'e'.repeat(64) } : {},
     ...extra,
   } as unknown as ParsedTransition;
 }
@@ -213,11 +214,15 @@ test('the chain checks fail on a fork, a second paid, a wrong end and a task nob
   assert.match(chainsValid([result], stray, 'd'.repeat(64)).failures!.join('\n'), 'no lifecycle posted it');
 });
 
-test('the hold check fails on an ACCEPTED hold or a pending HTLC', () => {
+test("the hold check fails on an ACCEPTED hold, a pending HTLC or a finished task's offer still payable", () => {
   const clean: Figures = { ...before, agent: node(0n, 0n), agentHolds: { SETTLED: 1, CANCELED: 2 } };
   assert.ok(noHoldLeft(clean).ok);
   assert.not.ok(noHoldLeft({ ...clean, agentHolds: { ACCEPTED: 1 } }).ok);
   assert.not.ok(noHoldLeft({ ...clean, payer: node(0n, 0n, 1) }).ok);
+  const orphan = { ...clean, unfinishedHolds: [{ paymentHash: 'f'.repeat(64), state: 'OPEN' }] };
+  assert.ok(noHoldLeft(orphan, chains(paidChain)).ok, 'an OPEN hold no task offered is no money');
+  const payable = { ...clean, unfinishedHolds: [{ paymentHash: 'e'.repeat(64), state: 'OPEN' }] };
+  assert.match(noHoldLeft(payable, chains(paidChain)).failures!.join('\n'), 'is still OPEN (payable)');
 });
 
 test.run();
