@@ -145,7 +145,9 @@ async function applyInTransaction(
     } as Parameters<typeof buildTransition>[0]);
     const signed = sign(ctx, template);
     previousAt = signed.created_at;
-    await tx.outbox.enqueue(signed, ctx.writeRelays(), taskId);
+    // A new task's offer goes in turn; every later step of a task (money held, moving, or paid) goes first, so
+    // a burst of new listings never delays a settlement's public record.
+    await tx.outbox.enqueue(signed, ctx.writeRelays(), taskId, body.state === 'offered' ? 1 : 0);
     await tx.tasks.setPublishedHead(taskId, signed.id);
     prev = signed.id;
     if (body.state === 'offered') {
@@ -169,7 +171,7 @@ async function applyInTransaction(
   for (const step of transitions) {
     for (const { recipient, notice } of noticesFor(step.before, step.after, step.event)) {
       const wrap = wrapPrivateNotice(ctx.identity.secretKey, recipient, notice);
-      await tx.outbox.enqueue(wrap, ctx.writeRelays(), taskId);
+      await tx.outbox.enqueue(wrap, ctx.writeRelays(), taskId, 0);
     }
   }
 

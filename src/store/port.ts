@@ -354,8 +354,16 @@ export interface OutboxReader {
 }
 
 export interface OutboxRepository extends OutboxReader {
-  /** Queues the event for each relay (due at once). False, writing nothing, if the event is queued already. */
-  enqueue(event: SignedEvent, relays: readonly string[], taskId?: Hex32 | null): Promise<boolean>;
+  /**
+   * Queues the event for each relay (due at once). False, writing nothing, if the event is queued already.
+   * `priority` 0 sends it before every due event of priority 1 (the default), whatever their age.
+   */
+  enqueue(
+    event: SignedEvent,
+    relays: readonly string[],
+    taskId?: Hex32 | null,
+    priority?: 0 | 1,
+  ): Promise<boolean>;
   /** Records the result of one delivery attempt (compare-and-set from pending: ok and failed are final).
    * `pending` with `nextAttemptAt` schedules a retry. False if the delivery is unknown or already final. */
   markRelay(

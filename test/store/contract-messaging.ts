@@ -145,6 +145,28 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     assert.is((await store.read((tx) => tx.outbox.due(T0 + 60, 2))).length, 2, 'the limit holds');
   });
 
+  test('due() sends priority 0 before older priority 1 deliveries, and the oldest first within a priority', async () => {
+    let now = T0;
+    const store = await (await databases.create()).open({ clock: () => now });
+    const older = Array.from({ length: 3 }, (_, index) => signedEvent(`older-${index}`));
+    for (const event of older)
+      assert.ok(await store.transaction((tx) => tx.outbox.enqueue(event, RELAYS.slice(0, 1))));
+    now = T0 + 30;
+    const urgent = signedEvent('urgent');
+    assert.ok(await store.transaction((tx) => tx.outbox.enqueue(urgent, RELAYS.slice(0, 1), null, 0)));
+    const newer = signedEvent('newer');
+    assert.ok(await store.transaction((tx) => tx.outbox.enqueue(newer, RELAYS.slice(0, 1), null, 1)));
+    const due = await store.read((tx) => tx.outbox.due(T0 + 30, 100));
+    assert.is(due[0]?.eventId, urgent.id, 'the priority 0 event first, though queued 30 s after the others');
+    assert.equal(
+      new Set(due.slice(1, 4).map((item) => item.eventId)),
+      new Set(older.map((event) => event.id)),
+      'then the older ones',
+    );
+    assert.is(due[4]?.eventId, newer.id, 'then the newer one of priority 1');
+    assert.is((await store.read((tx) => tx.outbox.due(T0 + 30, 1)))[0]?.eventId, urgent.id, 'within a limit');
+  });
+
   test('enqueuing the same event twice returns false and keeps the first queue', async () => {
     const store = await (await databases.create()).open({ clock: () => T0 });
     const event = signedEvent('twice');

@@ -1,5 +1,5 @@
 // The hot queries use their indexes (issue #15): tasks by state (oldest first, the metrics' GROUP BY) and fundings
-// by state (nearest claim deadline first, the metrics' GROUP BY), shown by SQLite's EXPLAIN QUERY PLAN and
+// by state (nearest claim deadline first, the metrics' GROUP BY), the outbox's due deliveries (priority first), shown by SQLite's EXPLAIN QUERY PLAN and
 // PostgreSQL's EXPLAIN on a freshly migrated database of each kind. PostgreSQL is asked with sequential scans
 // switched off, since on an empty table a scan is always cheapest: the test shows the index exists and serves the
 // query, not what the planner picks for a given size.
@@ -38,6 +38,11 @@ const HOT_QUERIES: { name: string; sql: string; index: string }[] = [
     name: 'fundings counted by state (metrics)',
     sql: 'SELECT state, COUNT(*) AS n FROM fundings GROUP BY state',
     index: 'fundings_state_deadline_idx',
+  },
+  {
+    name: 'outbox deliveries due, money first (outbox.due)',
+    sql: "SELECT event_id, relay FROM outbox_relays WHERE status = 'pending' AND next_attempt_at <= 2000000000 ORDER BY priority, next_attempt_at LIMIT 100",
+    index: 'outbox_relays_due_idx',
   },
 ];
 

@@ -4,7 +4,7 @@
 // once a quorum of relays said OK.
 
 import type { AgentContext } from '../../engine/context.ts';
-import type { SignedEvent } from '../../store/index.ts';
+import type { OutboxDelivery, SignedEvent } from '../../store/index.ts';
 
 export interface Publisher {
   publish(
@@ -21,6 +21,12 @@ export interface OutboxPublisher {
 }
 
 const MAX_BACKOFF_SECONDS = 300;
+
+/** A relay's answer to one delivery, recorded with the rest of its round. */
+type Mark =
+  | { delivery: OutboxDelivery; status: 'ok'; message: null }
+  | { delivery: OutboxDelivery; status: 'failed'; message: string }
+  | { delivery: OutboxDelivery; status: 'pending'; message: string; retryAt: number };
 
 /** Refusals that will never change for this event: retrying would only repeat them. */
 function isFinalRefusal(message: string): boolean {
@@ -45,16 +51,11 @@ export function startOutboxPublisher(
     const ctx = getContext();
     const now = ctx.now();
     const due = await ctx.store.read((reader) => reader.outbox.due(now, options.batch ?? 100));
-    await Promise.all(
-      due.map(async (delivery) => {
+    const marks = await Promise.all(
+      due.map(async (delivery): Promise<Mark> => {
         const [result] = await publisher.publish(delivery.event, [delivery.relay]);
         const message = result?.message ?? 'error: no answer';
-        if (result?.ok) {
-          await ctx.store.transaction((tx) =>
-            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'ok', null),
-          );
-          return;
-        }
+        if (result?.ok) return { delivery, status: 'ok', message: null };
         ctx.metrics.relayPublishFailures.inc({ relay: delivery.relay });
         // The relay's own OK false (a refusal), not a local failure (`error: timeout`, `error: not connected`).
         if (result && !message.startsWith('error:'))
@@ -64,20 +65,26 @@ export function startOutboxPublisher(
             { eventId: delivery.eventId, relay: delivery.relay, message },
             'a relay refused an agent event',
           );
-          await ctx.store.transaction((tx) =>
-            tx.outbox.markRelay(delivery.eventId, delivery.relay, 'failed', message),
-          );
-          return;
+          return { delivery, status: 'failed', message };
         }
         const wait = Math.min(
           options.maxBackoffSeconds ?? MAX_BACKOFF_SECONDS,
           2 ** Math.min(delivery.attempts, 8),
         );
-        await ctx.store.transaction((tx) =>
-          tx.outbox.markRelay(delivery.eventId, delivery.relay, 'pending', message, ctx.now() + wait),
-        );
+        return { delivery, status: 'pending', message, retryAt: ctx.now() + wait };
       }),
     );
+    // One transaction (one fsync) for the whole round's answers: a round of 100 deliveries used to commit 100.
+    if (marks.length > 0) {
+      await ctx.store.transaction(async (tx) => {
+        for (const mark of marks) {
+          const { eventId, relay } = mark.delivery;
+          if (mark.status === 'pending')
+            await tx.outbox.markRelay(eventId, relay, 'pending', mark.message, mark.retryAt);
+          else await tx.outbox.markRelay(eventId, relay, mark.status, mark.message);
+        }
+      });
+    }
     await reportQuorum(ctx, [...new Set(due.map((delivery) => delivery.eventId))], options.quorum);
     ctx.metrics.outboxPending.set(await ctx.store.read((reader) => reader.outbox.pendingCount()));
     return due.length;

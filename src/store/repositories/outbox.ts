@@ -27,7 +27,7 @@ function entryOf(row: Record<string, unknown>): OutboxEntry {
 
 export function createOutboxRepository({ session, now }: RepositoryContext): OutboxRepository {
   return {
-    async enqueue(event, relays, taskId = null) {
+    async enqueue(event, relays, taskId = null, priority = 1) {
       const at = now();
       const inserted = await session.run(sql`
         INSERT INTO outbox (id, event, task_id, created_at)
@@ -36,8 +36,8 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
       if (inserted === 0) return false;
       for (const relay of new Set(relays)) {
         await session.run(sql`
-          INSERT INTO outbox_relays (event_id, relay, status, attempts, last_error, next_attempt_at)
-          VALUES (${event.id}, ${relay}, 'pending', ${0}, NULL, ${at})`);
+          INSERT INTO outbox_relays (event_id, relay, status, attempts, last_error, next_attempt_at, priority)
+          VALUES (${event.id}, ${relay}, 'pending', ${0}, NULL, ${at}, ${priority})`);
       }
       return true;
     },
@@ -47,7 +47,7 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
         SELECT d.event_id, d.relay, d.attempts, d.next_attempt_at, o.event, o.task_id
         FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
         WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt}
-        ORDER BY d.next_attempt_at, d.event_id, d.relay
+        ORDER BY d.priority, d.next_attempt_at, d.event_id, d.relay
         LIMIT ${limit}`);
       return rows.map((row): OutboxDelivery => {
         const eventId = textValue(row.event_id, 'outbox_relays.event_id');

@@ -160,10 +160,12 @@ export const outboxRelays = pgTable(
     attempts: integer('attempts').notNull(),
     lastError: text('last_error'),
     nextAttemptAt: unixSeconds('next_attempt_at').notNull(),
+    /** 0 for events of money moving (a settlement, a refund, a payout): sent before the rest; 1 otherwise. */
+    priority: integer('priority').notNull().default(1),
   },
   (table) => [
     primaryKey({ name: 'outbox_relays_pk', columns: [table.eventId, table.relay] }),
-    index('outbox_relays_due_idx').on(table.status, table.nextAttemptAt),
+    index('outbox_relays_due_idx').on(table.status, table.priority, table.nextAttemptAt),
     check('outbox_relays_status_check', columnIn('status', DELIVERY_STATUSES)),
   ],
 );
