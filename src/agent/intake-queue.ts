@@ -8,6 +8,15 @@
 // (maxBufferedBytes, counting what the intake has not finished) bounds it.
 import { KINDS } from '../protocol/constants.ts';
 
+/** What the raw text says the event is, before anything is checked (hints only). */
+export interface Peeked {
+  kind: number | null;
+  id: string | null;
+  pubkey: string | null;
+  sig: string | null;
+  refs: string[];
+}
+
 export interface IntakeQueue {
   /** Resolves once the event went through the intake (or failed there: `handle` reports its own errors). */
   push(event: unknown, relay: string): Promise<void>;
@@ -20,22 +29,30 @@ interface Waiting {
   relay: string;
   listingId: string | null;
   done: () => void;
+  /** Undoes what `ahead` started for this event, once it was handled. */
+  forget: () => void;
 }
 
 // The raw text of an event: the first unescaped "kind" and "id" members are the event's own (a string inside the
 // content or a tag has its quotes escaped, and tags are arrays, so `"id":` cannot appear in them).
 const KIND = /"kind"\s*:\s*(\d{1,10})/;
 const ID = /"id"\s*:\s*"([0-9a-f]{64})"/;
+const PUBKEY = /"pubkey"\s*:\s*"([0-9a-f]{64})"/;
+const SIG = /"sig"\s*:\s*"([0-9a-f]{128})"/;
 const E_TAG = /\[\s*"e"\s*,\s*"([0-9a-f]{64})"/g;
 
-/** What the raw text says the event is (a hint): its kind, its id, and the ids its e tags name. */
-export function peekEvent(event: unknown): { kind: number | null; id: string | null; refs: string[] } {
+/** What the raw text says the event is (a hint): its kind, id, author, signature, and the ids its e tags name. */
+export function peekEvent(event: unknown): Peeked {
   if (typeof event !== 'string') {
-    const object = event as { kind?: unknown; id?: unknown; tags?: unknown } | null;
+    const object = event as Record<string, unknown> | null;
     const tags = Array.isArray(object?.tags) ? (object.tags as unknown[]) : [];
+    const hex = (value: unknown, pattern: RegExp) =>
+      typeof value === 'string' && pattern.test(value) ? value : null;
     return {
       kind: typeof object?.kind === 'number' ? object.kind : null,
-      id: typeof object?.id === 'string' ? object.id : null,
+      id: hex(object?.id, /^[0-9a-f]{64}$/),
+      pubkey: hex(object?.pubkey, /^[0-9a-f]{64}$/),
+      sig: hex(object?.sig, /^[0-9a-f]{128}$/),
       refs: tags
         .filter((tag): tag is string[] => Array.isArray(tag) && tag[0] === 'e' && typeof tag[1] === 'string')
         .map((tag) => tag[1] as string),
@@ -45,11 +62,22 @@ export function peekEvent(event: unknown): { kind: number | null; id: string | n
   return {
     kind: kind ? Number(kind[1]) : null,
     id: ID.exec(event)?.[1] ?? null,
+    pubkey: PUBKEY.exec(event)?.[1] ?? null,
+    sig: SIG.exec(event)?.[1] ?? null,
     refs: [...event.matchAll(E_TAG)].map((match) => match[1] as string),
   };
 }
 
-export function createIntakeQueue(handle: (event: unknown, relay: string) => Promise<void>): IntakeQueue {
+const nothing = () => {};
+
+/**
+ * `ahead` is told of each event that has to wait (something is being handled already): it may start work for it
+ * (preverify.ts checks its signature on another core) and returns what undoes that once the event was handled.
+ */
+export function createIntakeQueue(
+  handle: (event: unknown, relay: string) => Promise<void>,
+  options: { ahead?: (peeked: Peeked) => () => void } = {},
+): IntakeQueue {
   const actions: Waiting[] = [];
   const listings: Waiting[] = [];
   /** Ids of listings waiting in their lane (a count: the same listing may come from several relays). */
@@ -73,6 +101,7 @@ export function createIntakeQueue(handle: (event: unknown, relay: string) => Pro
         } catch {
           // `handle` reports its own failures; one event's failure never stops the ones behind it.
         }
+        next.forget();
         next.done();
       }
     } finally {
@@ -84,13 +113,14 @@ export function createIntakeQueue(handle: (event: unknown, relay: string) => Pro
     push(event, relay) {
       return new Promise<void>((resolve) => {
         const peeked = peekEvent(event);
+        const forget = working && options.ahead ? options.ahead(peeked) : nothing;
         const isAction = peeked.kind === KINDS.label && !peeked.refs.some((ref) => listingsWaiting.has(ref));
         if (isAction) {
-          actions.push({ event, relay, listingId: null, done: resolve });
+          actions.push({ event, relay, listingId: null, done: resolve, forget });
         } else {
           const listingId = peeked.kind === KINDS.listing ? peeked.id : null;
           if (listingId !== null) listingsWaiting.set(listingId, (listingsWaiting.get(listingId) ?? 0) + 1);
-          listings.push({ event, relay, listingId, done: resolve });
+          listings.push({ event, relay, listingId, done: resolve, forget });
         }
         void work();
       });

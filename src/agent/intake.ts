@@ -26,6 +26,7 @@ import { type IntakeReasonCode, intakeFailure } from '../protocol/reasons.ts';
 import { parseEvent } from '../protocol/schemas.ts';
 import { parseStrictJson } from '../protocol/strict-json.ts';
 import { checkFreshness, verifyEvent } from '../protocol/verify-event.ts';
+import type { Preverifier } from './preverify.ts';
 import type { RateGate } from './rate-gate.ts';
 import { routeEvent, screenInput } from './router.ts';
 import { BoundedSet } from './seen-ids.ts';
@@ -36,6 +37,8 @@ export interface IntakeMemory {
   seen: BoundedSet;
   /** Debug lines about dropped and refused events, limited per relay and code. */
   logs: LogLimiter;
+  /** Signatures of waiting events checked ahead on other cores (set by runAgent when it has worker threads). */
+  ahead?: Preverifier | null;
 }
 
 /** `log` is where the limited debug lines go (the relay pool's limiter, shared with NOTICE/CLOSED floods). */
@@ -148,7 +151,18 @@ async function admit(
   if (!parsed.ok) return dropped(parsed);
   const event = parsed.event;
   // libsecp256k1 (WebAssembly) for the signature; the id is recomputed by the same code the browser pages run.
-  const verified = verifyEvent(event, verifySchnorr);
+  // A verdict checked ahead on a worker thread (preverify.ts) counts for exactly this triple; else this thread.
+  const early = memory.ahead?.take(event.sig, event.id, event.pubkey);
+  const verdict = early ? await early.catch(() => undefined) : undefined;
+  const verified = verifyEvent(
+    event,
+    verdict === undefined
+      ? verifySchnorr
+      : (sig, id, pubkey) =>
+          sig === event.sig && id === event.id && pubkey === event.pubkey
+            ? verdict
+            : verifySchnorr(sig, id, pubkey),
+  );
   if (!verified.ok) {
     ctx.metrics.invalidSignatures.inc({ relay });
     return dropped(verified);

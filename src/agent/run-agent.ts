@@ -1,6 +1,8 @@
 // Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { createVerifyPool } from '../crypto/verify-pool.ts';
 import type { Policy } from '../domain/types.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { createMetrics } from '../engine/metrics.ts';
@@ -37,6 +39,7 @@ import { type HeadsPublisher, startHeadsPublisher } from './jobs/publish-heads.t
 import { READ_BACK_DEFAULTS, type ReadBack, type ReadBackOptions, startReadBack } from './jobs/read-back.ts';
 import { type RelayWatch, startRelayWatch } from './jobs/relay-watch.ts';
 import { createLogger } from './logger.ts';
+import { createPreverifier } from './preverify.ts';
 import { createRateGate } from './rate-gate.ts';
 import type { RelayEntry } from './relay-list.ts';
 
@@ -51,6 +54,11 @@ export interface RunAgentOptions {
   now?: () => number;
   /** How often every non-terminal task is reconciled with the node and its deadlines ticked. */
   reconcileIntervalMs?: number;
+  /**
+   * Worker threads that check the signatures of events waiting in the intake queue ahead of it (preverify.ts);
+   * 0 checks every signature on the main thread. Default: the cores but one, at most 4 (1 on 2 cores).
+   */
+  verifyThreads?: number;
   outboxIntervalMs?: number;
   /** Longest wait before re-sending an event to a relay that did not take it (default 300 s). */
   outboxMaxBackoffSeconds?: number;
@@ -223,10 +231,16 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const gate = createRateGate(rate);
   const inFlight = new Set<Promise<unknown>>();
   // One inbound event at a time, actions before new listings (intake-queue.ts).
-  const intake = createIntakeQueue((event, relay) =>
-    intakeEvent(ctx, gate, event, relay)
-      .then(() => undefined)
-      .catch((error) => log.error({ err: error, relay }, 'intake failed')),
+  const verifyThreads = options.verifyThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+  const preverifier =
+    verifyThreads > 0 ? createPreverifier(createVerifyPool(verifyThreads), intakeMemoryOf(ctx).seen) : null;
+  intakeMemoryOf(ctx).ahead = preverifier;
+  const intake = createIntakeQueue(
+    (event, relay) =>
+      intakeEvent(ctx, gate, event, relay)
+        .then(() => undefined)
+        .catch((error) => log.error({ err: error, relay }, 'intake failed')),
+    preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {},
   );
   function handleInbound(event: unknown, relay: string): Promise<void> {
     const job = intake.push(event, relay);
@@ -331,6 +345,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await pool.stop();
       await outbox?.stop();
       await Promise.allSettled([...inFlight]);
+      intakeMemoryOf(ctx).ahead = null;
+      await preverifier?.close();
       // The debug lines a noisy relay had suppressed since its last one.
       intakeMemoryOf(ctx).logs.flush();
     },

@@ -90,6 +90,32 @@ test('an action on a listing still waiting in its lane goes behind that listing'
   assert.equal(order, ['a task: busy', 'approve another', 'a task: fresh', 'cancel the fresh one']);
 });
 
+test('`ahead` is told of each event that waits, and what it started is undone once the event was handled', async () => {
+  const told: string[] = [];
+  const undone: string[] = [];
+  let release: () => void = () => {};
+  const first = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const queue = createIntakeQueue(
+    async () => {
+      if (told.length === 0 && undone.length === 0) await first;
+    },
+    {
+      ahead: (peeked) => {
+        told.push(peeked.id ?? '');
+        return () => undone.push(peeked.id ?? '');
+      },
+    },
+  );
+  const events = [listing('one'), listing('two'), listing('three')];
+  const done = events.map((event) => queue.push(JSON.stringify(event), 'wss://a'));
+  assert.equal(told, [events[1]!.id, events[2]!.id], 'the first was handled at once; the others waited');
+  release();
+  await Promise.all(done);
+  assert.equal(undone, [events[1]!.id, events[2]!.id]);
+});
+
 test('a failing handler does not stop the queue', async () => {
   const seen: string[] = [];
   const queue = createIntakeQueue(async (event) => {
@@ -127,12 +153,18 @@ test('peekEvent reads the event’s own kind, id and e tags, not look-alikes ins
     id: event.id,
     kind: event.kind,
   });
-  for (const raw of [JSON.stringify(event), reordered]) {
-    assert.equal(peekEvent(raw), { kind: KINDS.label, id: event.id, refs: [target.id] });
-  }
-  assert.equal(peekEvent(event), { kind: KINDS.label, id: event.id, refs: [target.id] }, 'an object too');
-  assert.equal(peekEvent('not json'), { kind: null, id: null, refs: [] });
-  assert.equal(peekEvent(null), { kind: null, id: null, refs: [] });
+  const expected = {
+    kind: KINDS.label,
+    id: event.id,
+    pubkey: event.pubkey,
+    sig: event.sig,
+    refs: [target.id],
+  };
+  for (const raw of [JSON.stringify(event), reordered]) assert.equal(peekEvent(raw), expected);
+  assert.equal(peekEvent(event), expected, 'an object too');
+  const none = { kind: null, id: null, pubkey: null, sig: null, refs: [] };
+  assert.equal(peekEvent('not json'), none);
+  assert.equal(peekEvent(null), none);
 });
 
 test.run();
