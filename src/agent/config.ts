@@ -109,6 +109,7 @@ const configSchema = z
         log_format: z
           .enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })
           .default('auto'),
+        verify_threads: wholeNumber(0, 16).optional(),
       })
       .strict()
       .prefault({}),
@@ -211,6 +212,8 @@ export interface AgentConfig {
   logLevel: string;
   /** JSON lines, pretty text, or auto (pretty on a terminal); `--pretty` sets "pretty". */
   logFormat: LogFormat;
+  /** Worker threads that verify waiting events' signatures ahead (runAgent's verifyThreads); null: the default. */
+  verifyThreads: number | null;
   databaseUrl: string;
   preimageKeyFile: string;
   relaysFile: string;
@@ -490,6 +493,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
       : resolve(dataDir, 'agent.key'),
     logLevel: config.agent.log_level,
     logFormat: config.agent.log_format,
+    verifyThreads: config.agent.verify_threads ?? null,
     databaseUrl: config.database.url
       ? resolveSqlite(config.database.url, base('database.url'))
       : `sqlite:${resolve(dataDir, 'escrow.db')}`,

@@ -56,7 +56,7 @@ export interface RunAgentOptions {
   reconcileIntervalMs?: number;
   /**
    * Worker threads that check the signatures of events waiting in the intake queue ahead of it (preverify.ts);
-   * 0 checks every signature on the main thread. Default: the cores but one, at most 4 (1 on 2 cores).
+   * 0 checks every signature on the main thread. Default: the cores but one, at most 4 (1 on 2 cores, 0 on 1).
    */
   verifyThreads?: number;
   outboxIntervalMs?: number;
@@ -231,7 +231,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const gate = createRateGate(rate);
   const inFlight = new Set<Promise<unknown>>();
   // One inbound event at a time, actions before new listings (intake-queue.ts).
-  const verifyThreads = options.verifyThreads ?? Math.max(1, Math.min(4, availableParallelism() - 1));
+  const verifyThreads = options.verifyThreads ?? Math.max(0, Math.min(4, availableParallelism() - 1));
   const preverifier =
     verifyThreads > 0 ? createPreverifier(createVerifyPool(verifyThreads), intakeMemoryOf(ctx).seen) : null;
   intakeMemoryOf(ctx).ahead = preverifier;

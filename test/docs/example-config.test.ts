@@ -49,6 +49,7 @@ test('it names every key of the schema, and only keys of the schema', () => {
     assert.ok(
       [
         'agent.key_file',
+        'agent.verify_threads',
         'database.url',
         'database.preimage_key_file',
         'nostr.relays',

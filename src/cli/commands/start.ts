@@ -70,6 +70,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       pool: { budgets: config.relayBudgets },
       relayTroubleSeconds: config.relayTroubleSeconds,
       headsEvery: config.headsEvery,
+      ...(config.verifyThreads === null ? {} : { verifyThreads: config.verifyThreads }),
       readBack:
         config.readBack.intervalSeconds === 0
           ? false
