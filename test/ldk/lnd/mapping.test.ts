@@ -13,7 +13,13 @@ import {
   lndSettings,
 } from '../../../src/ldk/lnd/index.ts';
 import { toLightningError } from '../../../src/ldk/lnd/lnd-errors.ts';
-import { failedPayment, succeededPayment } from '../../../src/ldk/lnd/payment-outcome.ts';
+import {
+  failedPayment,
+  LND_FAILURE_REASONS,
+  LND_PAYMENT_STATUSES,
+  paymentFromUpdate,
+  succeededPayment,
+} from '../../../src/ldk/lnd/payment-outcome.ts';
 import { networkOfChains } from '../../../src/ldk/lnd/read-node-info.ts';
 
 const HASH = 'ab'.repeat(32);
@@ -205,6 +211,51 @@ test('payment outcomes read the same from pay() and paymentStatus(), failures by
   for (const [flags, reason, detail] of cases) {
     assert.equal(failedPayment(HASH, flags), { status: 'failed', paymentHash: HASH, reason, detail });
   }
+});
+
+test('every payment status of LND 0.16..0.21 is known: INITIATED and UNKNOWN and IN_FLIGHT are pending, never failed', () => {
+  for (const status of ['INITIATED', 'IN_FLIGHT', 'UNKNOWN', 'A_STATUS_OF_A_LATER_LND']) {
+    assert.equal(paymentFromUpdate(HASH, { status, failure_reason: 'FAILURE_REASON_NONE' }), {
+      status: 'pending',
+      paymentHash: HASH,
+    });
+  }
+  assert.equal(
+    paymentFromUpdate(HASH, {
+      status: 'SUCCEEDED',
+      value_msat: '10000000',
+      fee_msat: '1010',
+      payment_preimage: 'cd'.repeat(32),
+    }),
+    {
+      status: 'succeeded',
+      paymentHash: HASH,
+      preimage: 'cd'.repeat(32),
+      amountMsat: 10_000_000n,
+      feeMsat: 1010n,
+    },
+  );
+  for (const { lndReason, reason } of LND_FAILURE_REASONS) {
+    assert.equal(paymentFromUpdate(HASH, { status: 'FAILED', failure_reason: lndReason }), {
+      status: 'failed',
+      paymentHash: HASH,
+      reason,
+      detail: `LND ${lndReason}`,
+    });
+  }
+  assert.equal(paymentFromUpdate(HASH, { status: 'FAILED', failure_reason: 'FAILURE_REASON_ERROR' }), {
+    status: 'failed',
+    paymentHash: HASH,
+    reason: 'error',
+    detail: 'LND FAILURE_REASON_ERROR',
+  });
+  assert.equal(Object.keys(LND_PAYMENT_STATUSES).sort(), [
+    'FAILED',
+    'INITIATED',
+    'IN_FLIGHT',
+    'SUCCEEDED',
+    'UNKNOWN',
+  ]);
 });
 
 test("LND's chains map onto the port's networks (testnet4 reads as testnet, its invoices use tb)", () => {
