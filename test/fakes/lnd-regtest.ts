@@ -11,7 +11,7 @@
 //   const net = await LndRegtest.start();
 //   const backend = await LndBackend.connect(net.adapterConfig('agent'));
 //   await net.mine(6);  ...  await net.stop();
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -28,6 +28,7 @@ import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { bech32 } from '@scure/base';
@@ -58,11 +59,19 @@ export const CHANNEL_SAT = 10_000_000;
 /** On-chain coins given to the payer and the agent (each opens one channel). */
 const FUNDING_SAT = 100_000_000;
 const SEGWIT_ACTIVE_HEIGHT = 432;
+/** The weight an HTLC output adds to a commitment transaction (BOLT 3). */
+const HTLC_WEIGHT = 172n;
 
 export function lndBinDir(): string {
   if (process.env.LND_BIN_DIR) return process.env.LND_BIN_DIR;
   const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(cache, 'escrow-agent', `lnd-${LND_VERSION}`, 'bin');
+}
+
+/** The folder scripts/build-lnd.mjs builds into (it must be the one lndBinDir() looks in). */
+export function buildScriptBinDir(): string {
+  const script = fileURLToPath(new URL('../../scripts/build-lnd.mjs', import.meta.url));
+  return execFileSync(process.execPath, [script, '--print-bin-dir'], { encoding: 'utf8' }).trim();
 }
 
 /** null when the daemons can run here; otherwise why not, for a SKIP line. */
@@ -161,6 +170,31 @@ export class LndRegtest {
       pollIntervalMs: 200,
       ...extra,
     };
+  }
+
+  /**
+   * What the opener of `name`'s first channel pays in commitment fee for one HTLC output (172 weight units at
+   * the channel's fee_per_kw), in msat: its spendable balance drops by that much more while an HTLC is in flight.
+   */
+  async htlcCommitFeeMsat(name: LndNodeName): Promise<bigint> {
+    const lnd = this.node(name).lnd as unknown as {
+      default: {
+        listChannels(
+          request: object,
+          callback: (
+            error: unknown,
+            response: { channels: { fee_per_kw: string; initiator: boolean }[] },
+          ) => void,
+        ): void;
+      };
+    };
+    const channels = await new Promise<{ fee_per_kw: string; initiator: boolean }[]>((resolve, reject) =>
+      lnd.default.listChannels({}, (error, response) => (error ? reject(error) : resolve(response.channels))),
+    );
+    const channel = channels[0];
+    if (!channel) throw new Error(`${name} has no channel`);
+    if (!channel.initiator) return 0n;
+    return ((HTLC_WEIGHT * BigInt(channel.fee_per_kw)) / 1000n) * 1000n;
   }
 
   /** The chain height after mining `blocks`, once every running node has seen it. */

@@ -13,7 +13,10 @@ import {
 } from './helpers.ts';
 import type { ConformanceTest, HarnessAccess } from './types.ts';
 
-/** LDK fails a held HTLC back 21 blocks before it expires (CLTV_CLAIM_BUFFER 18 + LATENCY_GRACE_PERIOD 3). */
+/**
+ * LDK fails a held HTLC back 21 blocks before it expires (CLTV_CLAIM_BUFFER 18 + LATENCY_GRACE_PERIOD 3); a
+ * harness of another backend says its own (failBackBufferBlocks).
+ */
 const FAIL_BACK_BUFFER = 21;
 const SAFETY_BLOCKS = 6;
 
@@ -23,7 +26,7 @@ export function registerDeadlineCases(test: ConformanceTest, harness: HarnessAcc
     const heightAtPayment = await harness().mine(0);
     const { paymentHash, hold, paying } = await payUntilAccepted(harness(), SHORT_CLTV);
     const deadline = hold.claimDeadlineHeight!;
-    assert.is(deadline, hold.htlcExpiryHeight! - FAIL_BACK_BUFFER);
+    assert.is(deadline, hold.htlcExpiryHeight! - (harness().failBackBufferBlocks ?? FAIL_BACK_BUFFER));
     // The HTLC carries at least the invoice's final CLTV (asked + 3); the payer may add a random offset.
     assert.ok(hold.htlcExpiryHeight! >= heightAtPayment + SHORT_CLTV + 3, `expiry ${hold.htlcExpiryHeight}`);
 

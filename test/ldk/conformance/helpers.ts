@@ -1,6 +1,6 @@
 // Steps the conformance cases share: issue a hold and have the payer pay it until the agent holds it.
 import * as assert from 'uvu/assert';
-import type { HoldInvoice, PaymentResult } from '../../../src/ldk/port.ts';
+import type { HoldInvoice, NodeInfo, PaymentResult } from '../../../src/ldk/port.ts';
 import { eventually, newPreimage } from '../../fakes/ldk-wait.ts';
 import type { ConformanceHarness } from './types.ts';
 
@@ -69,11 +69,29 @@ export async function holdState(
   });
 }
 
+/**
+ * A wallet's node info once none of its channels has an HTLC in flight (right after a payment resolves, its
+ * channel may still be updating, and an HTLC's commitment fee still counted).
+ */
+export async function settledInfo(wallet: { getInfo(): Promise<NodeInfo> }): Promise<NodeInfo> {
+  return eventually('no HTLC is in flight', async () => {
+    const info = await wallet.getInfo();
+    return info.channels.every((channel) => channel.pendingHtlcs === 0) ? info : undefined;
+  });
+}
+
+export async function settledBalance(wallet: { getInfo(): Promise<NodeInfo> }): Promise<bigint> {
+  return (await settledInfo(wallet)).localBalanceMsat;
+}
+
 export async function payerBalance(harness: ConformanceHarness): Promise<bigint> {
-  return (await harness.payer.getInfo()).localBalanceMsat;
+  return settledBalance(harness.payer);
 }
 
 /** The payer's spendable balance returns to `expected` once a refunded HTLC is removed from its channel. */
 export async function payerBalanceReturnsTo(harness: ConformanceHarness, expected: bigint): Promise<void> {
-  await eventually('the payer has its money back', async () => (await payerBalance(harness)) === expected);
+  await eventually('the payer has its money back', async () => {
+    const info = await harness.payer.getInfo();
+    return info.localBalanceMsat === expected && info.channels.every((channel) => channel.pendingHtlcs === 0);
+  });
 }

@@ -3,6 +3,11 @@
 // 12 up to 0.20, read from config) sets the claim deadline and LND cancels exactly there; the CLTV bounds
 // LND can honour; pay() answering 'pending' while an HTLC is in flight; events surviving an LND restart;
 // calls while LND is down.
+//
+// Kept on the stand-in for what real LND cannot be made to show here: holdexpirydelta 12 (LND up to 0.20) next
+// to 18, and an LND that is down for a set time while calls are made. The same cases on real LND v0.21.6-beta
+// (deadline at its own delta, pending while held, a restart while a hold is accepted) are in
+// real-conformance.test.ts and real-agent.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeBolt11 } from '../../../src/ldk/bolt11/index.ts';

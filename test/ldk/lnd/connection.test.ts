@@ -2,6 +2,10 @@
 // each thing an operator can get wrong is refused at start-up with a message that names it and says what
 // to change. A wrong certificate, a macaroon this node did not bake, a macaroon missing any one permission
 // the port uses, a socket nobody listens on, a node not synced to the chain.
+//
+// Kept on the stand-in: a macaroon missing exactly one permission and a node not synced are states the
+// stand-in can be put in at will (real LND would need a baked macaroon per case and a chain behind); the
+// real-LND suites connect with LND's own certificate and admin macaroon (real-conformance.test.ts).
 import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
