@@ -10,7 +10,7 @@ import { identityFrom } from '../../src/agent/identity.ts';
 import { type RunAgentOptions, type RunningAgent, runAgent } from '../../src/agent/run-agent.ts';
 import { feeFor } from '../../src/domain/money.ts';
 import type { Policy } from '../../src/domain/types.ts';
-import type { CreatedHoldInvoice, PaymentResult } from '../../src/ldk/port.ts';
+import type { CreatedHoldInvoice, PaymentResult, PayRequest } from '../../src/ldk/port.ts';
 import { Sandbox } from '../../src/ldk/sandbox/sandbox.ts';
 import { actionTemplate } from '../../src/protocol/build-action.ts';
 import { buildListing } from '../../src/protocol/build-listing.ts';
@@ -115,6 +115,22 @@ export async function startHarness(
     extraRelays?: Array<{ url: string; read?: boolean; write?: boolean }>;
     /** A database to use instead of a fresh SQLite file (e.g. a PostgreSQL test database). */
     databaseUrl?: string;
+    /**
+     * Who pays the holds and makes the payout invoices, instead of the sandbox's payer and worker nodes (e.g.
+     * real LND nodes, with the agent's own backend given as agent.lightning).
+     */
+    wallets?: {
+      payer: { pay(request: PayRequest): Promise<PaymentResult> };
+      worker: {
+        createInvoice(request: {
+          amountMsat: bigint;
+          description: string;
+          expirySeconds: number;
+        }): Promise<CreatedHoldInvoice>;
+      };
+    };
+    /** The store's preimage key (random by default), for an agent run in another process on the same store. */
+    preimageKey?: Buffer;
   } = {},
 ): Promise<Harness> {
   const relays: TestRelay[] = [];
@@ -122,7 +138,7 @@ export async function startHarness(
   const relay = relays[0]!;
   const folder = await mkdtemp(join(tmpdir(), 'escrow-e2e-'));
   const sandbox = await Sandbox.start({ directory: join(folder, 'sandbox') });
-  const preimageKey = randomBytes(32);
+  const preimageKey = options.preimageKey ?? randomBytes(32);
   const storeUrl = options.databaseUrl ?? `sqlite:${join(folder, 'escrow.db')}`;
   let store = await openStore({ url: storeUrl, preimageKey });
   const agentKey = person();
@@ -220,7 +236,7 @@ export async function startHarness(
     async fundTask(amountMsat) {
       const listing = await harness.postTask({ amountMsat });
       const offered = await harness.waitForState(listing.id, 'offered');
-      const payment = sandbox.payer.pay({
+      const payment = (options.wallets?.payer ?? sandbox.payer).pay({
         bolt11: tagValue(offered, 'bolt11')!,
         maxFeeMsat: 10_000n,
         timeoutSeconds: 120,
@@ -231,7 +247,7 @@ export async function startHarness(
     async submitWork(taskId, amountMsat) {
       await harness.act(harness.worker, 'claim', taskId);
       await harness.waitForState(taskId, 'claimed');
-      const invoice = await sandbox.worker.createInvoice({
+      const invoice = await (options.wallets?.worker ?? sandbox.worker).createInvoice({
         amountMsat: amountMsat - harness.feeFor(amountMsat),
         description: 'the work',
         expirySeconds: 3600,
