@@ -4,10 +4,14 @@
 // network paying the holds and receiving the payouts. A task is paid (the worker's node receives exactly
 // amount - fee), refunded on cancel, refunded by the guardian before LND's own auto-cancel, paid after the
 // agent's LND is killed and restarted while the hold is accepted, and paid when the worker's node holds the
-// payout's HTLC for longer than the agent's pay() waits.
+// payout's HTLC for longer than the agent's pay() waits; and an agent in a process of its own
+// (lnd-regtest-agent-child.ts), SIGKILLed right after LND settled the hold, is finished exactly once by the
+// agent started again on the same store.
 //
 // Without the binaries the suite prints one SKIP line.
-import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { createHodlInvoice, createInvoice, getInvoice, settleHodlInvoice } from 'lightning';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -21,11 +25,14 @@ import {
   lndBinDir,
   lndRegtestUnavailable,
 } from '../../fakes/lnd-regtest.ts';
+import type { ChildConfig } from '../../fakes/lnd-regtest-agent-child.ts';
 import { settledBalance } from '../conformance/helpers.ts';
 
 const SUITE = 'the agent on real LND v0.21.6-beta (regtest)';
 const AMOUNT = 40_000_000n;
 const PAY_TIMEOUT_SECONDS = 3;
+const PREIMAGE_KEY = randomBytes(32);
+const CHILD = fileURLToPath(new URL('../../fakes/lnd-regtest-agent-child.ts', import.meta.url));
 
 const test = suite(SUITE);
 let net: LndRegtest;
@@ -46,6 +53,7 @@ test.before(async () => {
   harness = await startHarness({
     policy: { backendAutoCancelBlocks: HOLD_EXPIRY_DELTA },
     agent: { lightning: agentLnd, payTimeoutSeconds: PAY_TIMEOUT_SECONDS },
+    preimageKey: PREIMAGE_KEY,
     wallets: {
       payer,
       worker: {
@@ -195,6 +203,64 @@ test("a payout whose HTLC the worker's node holds longer than pay() waits is pai
   );
   const received = await workerInvoice(paymentHash);
   assert.is(BigInt(received.received_mtokens), AMOUNT - harness.feeFor(AMOUNT));
+});
+
+test('the agent SIGKILLed right after LND settled the hold finishes the task once after a restart', async () => {
+  await harness.stopAgent();
+  const config: ChildConfig = {
+    storeUrl: harness.storeUrl,
+    preimageKeyHex: PREIMAGE_KEY.toString('hex'),
+    agentSecretHex: Buffer.from(harness.agentKey.secretKey).toString('hex'),
+    relayUrl: harness.relay.url,
+    lnd: net.adapterConfig('agent'),
+    backendAutoCancelBlocks: HOLD_EXPIRY_DELTA,
+    payTimeoutSeconds: PAY_TIMEOUT_SECONDS,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  );
+  try {
+    await eventually('the agent child runs', async () => output.includes('ready'), 60_000);
+    const { listing, offered, payment } = await harness.fundTask(AMOUNT);
+    const invoice = await harness.submitWork(listing.id, AMOUNT);
+    await harness.act(harness.poster, 'approve', listing.id);
+
+    assert.is(await exited, 'SIGKILL', output);
+    const paymentHash = tagValue(offered, 'payment_hash')!;
+    assert.is((await agentLnd.lookup(paymentHash))?.state, 'SETTLED', 'LND settled before the kill');
+    const stuck = await harness.store.read((reader) => reader.tasks.get(listing.id));
+    assert.is(stuck?.state, 'settling', 'the intent was committed, the confirmation was not');
+
+    await harness.startAgent();
+
+    const settled = await harness.waitForState(listing.id, 'settled', 60_000);
+    assert.ok(tagValue(settled, 'preimage'));
+    await harness.waitForState(listing.id, 'paid', 60_000);
+    assert.is((await payment).status, 'succeeded');
+    const received = await workerInvoice(invoice.paymentHash);
+    assert.is(BigInt(received.received_mtokens), AMOUNT - harness.feeFor(AMOUNT));
+    const rows = await harness.store.read((reader) => reader.payouts.forTask(listing.id));
+    assert.equal(
+      rows.map((row) => [row.state, row.paymentHash]),
+      [['succeeded', invoice.paymentHash]],
+    );
+    const settledEvents = (await harness.agentEvents(listing.id)).filter((event) =>
+      event.tags.some((tag) => tag[0] === 'l' && tag[1] === 'settled'),
+    );
+    assert.is(settledEvents.length, 1, 'settled once');
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 });
 
 const unavailable = lndRegtestUnavailable();
