@@ -132,15 +132,20 @@ export class LndRegtest {
     const reason = lndRegtestUnavailable();
     if (reason) throw new Error(`cannot start the LND regtest network: ${reason}`);
     cleanLeftovers();
-    const net = new LndRegtest(mkdtempSync(join(tmpdir(), 'lnd-regtest-')));
-    process.on('exit', net.exitHook);
-    try {
-      await net.build();
-      return net;
-    } catch (error) {
-      const logs = net.logTails();
-      await net.stop();
-      throw new Error(`the LND regtest network did not start: ${String(error)}\n${logs}`);
+    // A free port is chosen, then let go until the daemon binds it: another suite may take it meanwhile, so a
+    // failed start is tried once more on new ports.
+    for (let attempt = 1; ; attempt += 1) {
+      const net = new LndRegtest(mkdtempSync(join(tmpdir(), 'lnd-regtest-')));
+      process.on('exit', net.exitHook);
+      try {
+        await net.build();
+        return net;
+      } catch (error) {
+        const logs = net.logTails();
+        await net.stop();
+        if (attempt < 2) continue;
+        throw new Error(`the LND regtest network did not start: ${String(error)}\n${logs}`);
+      }
     }
   }
 
