@@ -5,7 +5,7 @@
 // The binaries go to $LND_BIN_DIR, by default ${XDG_CACHE_HOME:-~/.cache}/escrow-agent/lnd-v0.21.6-beta/bin,
 // outside the repository. Nothing is built when that folder already holds all four for this version and these
 // build tags (its build-info.json says so). Go 1.26.10 or newer is needed (LND's go.mod says so): the go command
-// fetches go1.27.3 through GOTOOLCHAIN unless GOTOOLCHAIN is set. Without Go: one line saying so, exit 1 (the
+// fetches go1.27.3 through GOTOOLCHAIN unless GOTOOLCHAIN names a version. Without Go: one line saying so, exit 1 (the
 // suites that need the binaries then print one SKIP line each).
 //   node scripts/build-lnd.mjs          build unless already built
 //   node scripts/build-lnd.mjs --force  build again
@@ -79,7 +79,7 @@ function main() {
   const goFound = spawnSync('go', ['version'], { encoding: 'utf8' });
   if (goFound.error || goFound.status !== 0) {
     console.error(
-      'build-lnd: no Go on this machine (`go version` failed): install Go 1.26 or newer to build LND, or set LND_BIN_DIR to a folder with lnd, lncli, btcd and btcctl',
+      'build-lnd: no Go on this machine (`go version` failed): install Go (1.21 or newer: it fetches go1.27.3 itself) to build LND, or set LND_BIN_DIR to a folder with lnd, lncli, btcd and btcctl',
     );
     process.exit(1);
   }
@@ -89,8 +89,8 @@ function main() {
   mkdirSync(staging, { recursive: true });
   const env = {
     ...process.env,
-    GOTOOLCHAIN:
-      process.env.GOTOOLCHAIN && process.env.GOTOOLCHAIN !== 'local' ? process.env.GOTOOLCHAIN : GO_TOOLCHAIN,
+    // A toolchain named by version is kept; 'local', 'auto' or nothing becomes go1.27.3 (lnd needs >= 1.26.10).
+    GOTOOLCHAIN: /^go\d/.test(process.env.GOTOOLCHAIN ?? '') ? process.env.GOTOOLCHAIN : GO_TOOLCHAIN,
     GOFLAGS: '-buildvcs=false',
   };
   console.log(
