@@ -272,7 +272,7 @@ export class LndRegtest {
     [this.btcdRpcPort, this.btcdP2pPort] = [await freePort(), await freePort()];
     // btcd mines only to --miningaddr, and it must be known before any wallet exists: every block pays a P2WSH of
     // OP_TRUE, which anyone can spend without a signature. Once the first coinbase is mature it is split between
-    // the payer and the agent in a transaction written here (funding.ts style, no wallet involved).
+    // the payer and the agent in a transaction written here (no wallet and no signature involved).
     this.miningAddress = anyoneCanSpendAddress();
     await this.startBtcd();
     // Segwit activates on btcd's regtest after three 144-block windows (BIP 9); LND needs it, and so does the
