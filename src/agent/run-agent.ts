@@ -1,6 +1,7 @@
 // Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { createVerifyPool } from '../crypto/verify-pool.ts';
 import type { Policy } from '../domain/types.ts';
@@ -54,6 +55,11 @@ export interface RunAgentOptions {
   now?: () => number;
   /** How often every non-terminal task is reconciled with the node and its deadlines ticked. */
   reconcileIntervalMs?: number;
+  /**
+   * Share the work with other replicas on the same database (task leases, claimed outbox deliveries). Default:
+   * on PostgreSQL; never needed on SQLite, which one agent uses at a time (the data folder's lock).
+   */
+  sharedWork?: boolean;
   /**
    * Worker threads that check the signatures of events waiting in the intake queue ahead of it (preverify.ts);
    * 0 checks every signature on the main thread. Default: the cores but one, at most 4 (1 on 2 cores, 0 on 1).
@@ -163,7 +169,14 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       fetchInvoiceFromAddress(address, { ...options.lightningAddress, amountMsat, network: info.network }),
   };
 
-  effects = startEffectRunner(() => ctx, { intervalMs: options.reconcileIntervalMs ?? 15_000 });
+  // Replicas on one PostgreSQL database share the work: one acts on a task at a time (a lease per task), and each
+  // outbox delivery is claimed by one replica at a time (docs/scaling.md). One SQLite file has one agent.
+  const shared = options.sharedWork ?? options.store.dialect === 'postgres';
+  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  effects = startEffectRunner(() => ctx, {
+    intervalMs: options.reconcileIntervalMs ?? 15_000,
+    leases: shared ? { holder } : null,
+  });
   const pool = new RelayPool({
     relays: options.relays,
     filters: [{ kinds: [KINDS.listing, KINDS.label], '#p': [options.identity.pubkey] }],
@@ -220,6 +233,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   outbox = startOutboxPublisher(() => ctx, publisherWatchedBy(pool, relayWatch), {
     intervalMs: options.outboxIntervalMs ?? 1000,
     quorum,
+    claimSeconds: shared ? OUTBOX_CLAIM_SECONDS : null,
     ...(options.outboxMaxBackoffSeconds ? { maxBackoffSeconds: options.outboxMaxBackoffSeconds } : {}),
   });
 
@@ -235,11 +249,34 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
   const preverifier =
     verifyThreads > 0 ? createPreverifier(createVerifyPool(verifyThreads), intakeMemoryOf(ctx).seen) : null;
   intakeMemoryOf(ctx).ahead = preverifier;
+  let stopping = false;
+  /**
+   * The intake of one event, waiting while the database does not answer (a PostgreSQL restart, a dropped
+   * connection): the event stays in hand (the relay's cursor does not move past it) and is tried again, so
+   * nothing that arrived during the outage is lost. A failure while the database answers is the handler's own:
+   * logged, counted, and left to a later catch-up, as before.
+   */
+  async function intakeWhileStored(event: unknown, relay: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let failed: unknown = null;
+      try {
+        const outcome = await intakeEvent(ctx, gate, event, relay);
+        if (outcome.status === 'dropped' && outcome.code === 'HandlerFailed') failed = outcome.reason;
+      } catch (error) {
+        failed = error;
+      }
+      if (failed === null || stopping) return;
+      if (await databaseAnswers(options.store)) {
+        if (failed instanceof Error) log.error({ err: failed, relay }, 'intake failed');
+        return;
+      }
+      if (attempt === 0)
+        log.warn({ relay }, 'the database does not answer: inbound events wait until it does');
+      await sleep(Math.min(2_000, 250 * 2 ** attempt));
+    }
+  }
   const intake = createIntakeQueue(
-    (event, relay) =>
-      intakeEvent(ctx, gate, event, relay)
-        .then(() => undefined)
-        .catch((error) => log.error({ err: error, relay }, 'intake failed')),
+    intakeWhileStored,
     preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {},
   );
   function handleInbound(event: unknown, relay: string): Promise<void> {
@@ -332,6 +369,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       }
     },
     async stop() {
+      stopping = true;
       unsubscribe();
       clearInterval(maintenanceTimer);
       nodeWatch.stop();
@@ -356,6 +394,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 export { RULES_VERSION } from './announce.ts';
 
 const DEFAULT_RATE = { perMinute: 60, burst: 30 };
+/** How long a replica's claim on an outbox delivery lasts (a dead replica's claimed deliveries are due again). */
+const OUTBOX_CLAIM_SECONDS = 30;
 /** How long stop() lets the outbox send what is due (the last chain heads) before it closes the relays. */
 const STOP_FLUSH_MS = 5_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -379,6 +419,16 @@ async function withArbitrators(options: RunAgentOptions, now: number): Promise<P
     arbitrators: arbitratorProfiles.map((profile) => profile.pubkey),
     arbitratorProfiles,
   };
+}
+
+/** True when the database answers a read (false while PostgreSQL restarts or the connection is gone). */
+async function databaseAnswers(store: EscrowStore): Promise<boolean> {
+  try {
+    await store.read((reader) => reader.settings.get('maintenance'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The pool as the outbox publisher's sender, telling the relay watch each relay's answer. */

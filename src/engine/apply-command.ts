@@ -15,6 +15,7 @@ import { type NostrEvent, nostrEventSchema } from '../protocol/schemas.ts';
 import type { StoreTx } from '../store/index.ts';
 import type { Cause } from './cause.ts';
 import type { AgentContext } from './context.ts';
+import { LeaseLost, leaseFor } from './lease-scope.ts';
 import { noticesFor } from './notices.ts';
 import { recordInbound } from './record-inbound.ts';
 import { rejectInTransaction } from './refuse.ts';
@@ -85,6 +86,10 @@ async function applyInTransaction(
   input: ApplyInput,
 ): Promise<(ApplyResult & { ok: false }) | { ok: true; task: Task; events: TaskEvent[]; steps: Step[] }> {
   const { taskId, command, cause } = input;
+  // Fencing: inside a job that holds this task's lease (replicas on PostgreSQL), write only while it is still held.
+  const lease = leaseFor(taskId);
+  if (lease !== null && !(await tx.leases.holds(lease.name, lease.holder, lease.fence)))
+    throw new LeaseLost(lease);
   const before = await tx.tasks.getForUpdate(taskId);
   const height = ctx.height();
   const decision = decide(before, command, { now: ctx.now(), height, policy: ctx.policy });

@@ -56,6 +56,7 @@ export interface StoreReader {
   arbitrators: ArbitratorReader;
   heads: HeadsReader;
   settings: SettingsReader;
+  leases: LeaseReader;
   stats: StatsReader;
 }
 
@@ -70,6 +71,7 @@ export interface StoreTx extends StoreReader {
   arbitrators: ArbitratorRepository;
   heads: HeadsRepository;
   settings: SettingsRepository;
+  leases: LeaseRepository;
   stats: StatsReader;
 }
 
@@ -364,6 +366,11 @@ export interface OutboxRepository extends OutboxReader {
     taskId?: Hex32 | null,
     priority?: 0 | 1,
   ): Promise<boolean>;
+  /**
+   * due(), each delivery claimed for `seconds` (its next attempt moved that far ahead) so that another replica
+   * does not send it meanwhile; a delivery another replica claimed first is left out.
+   */
+  claimDue(dueAt: number, limit: number, seconds: number): Promise<OutboxDelivery[]>;
   /** Records the result of one delivery attempt (compare-and-set from pending: ok and failed are final).
    * `pending` with `nextAttemptAt` schedules a retry. False if the delivery is unknown or already final. */
   markRelay(
@@ -518,6 +525,20 @@ export interface SettingsReader {
 
 export interface SettingsRepository extends SettingsReader {
   set(key: string, value: unknown): Promise<void>;
+}
+
+// ---- leases: work shared between replicas (one replica acts on a task at a time) ----
+
+export interface LeaseReader {
+  /** True while `holder` holds the lease with this fence and it has not expired. */
+  holds(name: string, holder: string, fence: number): Promise<boolean>;
+}
+
+export interface LeaseRepository extends LeaseReader {
+  /** Takes the lease for `seconds` if it is free, expired or already `holder`'s: its new fence; else null. */
+  acquire(name: string, holder: string, seconds: number): Promise<number | null>;
+  /** Gives the lease up (it expires now) if `holder` still holds it with this fence; false otherwise. */
+  release(name: string, holder: string, fence: number): Promise<boolean>;
 }
 
 // ---- stats: counts for the metrics and /health, by GROUP BY over indexed columns ----

@@ -7,6 +7,7 @@ import { createFundingRepository } from './repositories/fundings.ts';
 import { createHeadsRepository } from './repositories/heads.ts';
 import { createInboundRepository } from './repositories/inbound.ts';
 import { createKeyRecordRepository } from './repositories/keys.ts';
+import { createLeaseRepository } from './repositories/leases.ts';
 import { createOutboxRepository } from './repositories/outbox.ts';
 import { createPayoutRepository } from './repositories/payouts.ts';
 import { createSettingsRepository } from './repositories/settings.ts';
@@ -26,6 +27,7 @@ export function createStoreTransaction(context: RepositoryContext): StoreTx {
     arbitrators: createArbitratorRepository(context),
     heads: createHeadsRepository(context),
     settings: createSettingsRepository(context),
+    leases: createLeaseRepository(context),
     stats: createStatsReader(context),
   };
 }

@@ -18,7 +18,8 @@ function freePort() {
   });
 }
 
-export async function startThrowawayPostgres() {
+/** `persistent`: the data survives the server's stop, so `restart()` stops and starts the same server. */
+export async function startThrowawayPostgres(options = {}) {
   const parent = mkdtempSync(join(tmpdir(), 'escrow-pg-'));
   const databaseDir = join(parent, 'data');
   const port = await freePort();
@@ -29,7 +30,7 @@ export async function startThrowawayPostgres() {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    persistent: options.persistent ?? false,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
     onLog: (message) => logs.push(String(message)),
@@ -47,6 +48,14 @@ export async function startThrowawayPostgres() {
   }
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    /** Stops the server (every connection dropped) and, once `whileDown` resolved, starts it on the same data. */
+    async restart(whileDown = async () => {}) {
+      if (!options.persistent)
+        throw new Error('restart() needs startThrowawayPostgres({ persistent: true })');
+      await server.stop();
+      await whileDown();
+      await server.start();
+    },
     async stop() {
       await server.stop();
       rmSync(parent, { recursive: true, force: true });

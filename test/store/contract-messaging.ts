@@ -167,6 +167,31 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     assert.is((await store.read((tx) => tx.outbox.due(T0 + 30, 1)))[0]?.eventId, urgent.id, 'within a limit');
   });
 
+  test('claimDue: a claimed delivery is not due to anyone else until its claim runs out', async () => {
+    let now = T0;
+    const store = await (await databases.create()).open({ clock: () => now });
+    const events = Array.from({ length: 4 }, (_, index) => signedEvent(`claim-${index}`));
+    for (const event of events)
+      assert.ok(await store.transaction((tx) => tx.outbox.enqueue(event, RELAYS.slice(0, 2))));
+    const first = await store.transaction((tx) => tx.outbox.claimDue(T0, 5, 30));
+    assert.is(first.length, 5, 'claims up to the limit');
+    const [second, third] = await Promise.all([
+      store.transaction((tx) => tx.outbox.claimDue(T0, 100, 30)),
+      store.transaction((tx) => tx.outbox.claimDue(T0, 100, 30)),
+    ]);
+    assert.is(second.length + third.length, 3, 'the other three, once, between two concurrent claimers');
+    const claimedKeys = [...first, ...second, ...third].map((item) => `${item.eventId}:${item.relay}`);
+    assert.is(new Set(claimedKeys).size, 8, 'no delivery claimed twice');
+    assert.is((await store.read((tx) => tx.outbox.due(T0 + 29, 100))).length, 0, 'nothing due while claimed');
+    await store.transaction((tx) => tx.outbox.markRelay(first[0]!.eventId, first[0]!.relay, 'ok'));
+    now = T0 + 30;
+    assert.is(
+      (await store.read((tx) => tx.outbox.due(T0 + 30, 100))).length,
+      7,
+      'the claims ran out (a dead replica’s deliveries are due again); the one marked ok is done',
+    );
+  });
+
   test('enqueuing the same event twice returns false and keeps the first queue', async () => {
     const store = await (await databases.create()).open({ clock: () => T0 });
     const event = signedEvent('twice');

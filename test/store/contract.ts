@@ -6,6 +6,7 @@ import { registerArbitratorContract } from './contract-arbitrators.ts';
 import { registerAuditContract } from './contract-audit.ts';
 import { registerHeadsContract } from './contract-heads.ts';
 import { registerKeyRecordContract } from './contract-keys.ts';
+import { registerLeaseContract } from './contract-leases.ts';
 import { registerMessagingContract } from './contract-messaging.ts';
 import { registerMoneyContract } from './contract-money.ts';
 import { registerPayoutRetryContract } from './contract-payout-retry.ts';
@@ -22,5 +23,6 @@ export function registerStoreContract(test: Test, databases: TestDatabases): voi
   registerKeyRecordContract(test, databases);
   registerArbitratorContract(test, databases);
   registerHeadsContract(test, databases);
+  registerLeaseContract(test, databases);
   test.after(() => databases.dispose());
 }

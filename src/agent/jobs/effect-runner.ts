@@ -8,6 +8,7 @@
 // every task asks the node by listing (hold-snapshot.ts), not once per task.
 import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
+import { LeaseLost, runUnderLease } from '../../engine/lease-scope.ts';
 import { laneOf, WAKE_LANES, type WakeLane } from '../../engine/wake-lane.ts';
 import { advanceTask } from './advance-task.ts';
 import { createCustodyWatch } from './custody-watch.ts';
@@ -15,6 +16,31 @@ import { type HoldSnapshot, takeHoldSnapshot } from './hold-snapshot.ts';
 import { observeTaskGauges } from './task-gauges.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
+
+/** How long a task lease lasts beyond the payment timeout (the longest call a job makes). */
+const LEASE_MARGIN_SECONDS = 60;
+
+async function advanceUnderLease(
+  ctx: AgentContext,
+  holder: string,
+  taskId: string,
+  snapshot: HoldSnapshot | null,
+): Promise<void> {
+  const name = `task:${taskId}`;
+  const seconds = ctx.payTimeoutSeconds + LEASE_MARGIN_SECONDS;
+  const fence = await ctx.store.transaction((tx) => tx.leases.acquire(name, holder, seconds));
+  if (fence === null) {
+    ctx.log.debug({ taskId }, 'another replica is acting on this task');
+    return;
+  }
+  try {
+    await runUnderLease({ taskId, name, holder, fence }, () => advanceTask(ctx, taskId, snapshot));
+  } finally {
+    await ctx.store
+      .transaction((tx) => tx.leases.release(name, holder, fence))
+      .catch((error) => ctx.log.warn({ taskId, err: error }, 'could not release a task lease; it expires'));
+  }
+}
 
 export interface EffectRunner {
   /** Looks at the task soon; `lane` says how soon (a task already waiting moves up, never down). */
@@ -28,9 +54,19 @@ export interface EffectRunner {
   stop(): Promise<void>;
 }
 
+export interface RunnerLeases {
+  /** This replica's name in the leases table (unique per process). */
+  holder: string;
+}
+
+/**
+ * `leases` (replicas on one PostgreSQL database): a task is advanced only under its lease (`task:<id>`), for the
+ * longest a job may take (the payment timeout plus a minute); a task another replica holds is left to it, and a
+ * dead replica's task is taken over once its lease expired (the next round wakes it).
+ */
 export function startEffectRunner(
   getContext: () => AgentContext,
-  options: { intervalMs: number; concurrency?: number },
+  options: { intervalMs: number; concurrency?: number; leases?: RunnerLeases | null },
 ): EffectRunner {
   // Insertion-ordered sets: first woken, first served within a lane.
   const lanes = new Map<WakeLane, Set<string>>(WAKE_LANES.map((lane) => [lane, new Set<string>()]));
@@ -90,10 +126,12 @@ export function startEffectRunner(
   async function runOne(taskId: string, snapshot: HoldSnapshot | null) {
     const ctx = getContext();
     try {
-      await advanceTask(ctx, taskId, snapshot);
+      if (!options.leases) await advanceTask(ctx, taskId, snapshot);
+      else await advanceUnderLease(ctx, options.leases.holder, taskId, snapshot);
     } catch (error) {
       // Left for the next round: the intent is committed, so nothing is lost by trying again later.
-      ctx.log.warn({ taskId, err: error }, 'advancing the task failed; the reconciler will retry');
+      if (error instanceof LeaseLost) ctx.log.warn({ taskId }, error.message);
+      else ctx.log.warn({ taskId, err: error }, 'advancing the task failed; the reconciler will retry');
     }
   }
 

@@ -41,7 +41,14 @@ export function quorumOf(writeRelays: number, configured: number | null): number
 export function startOutboxPublisher(
   getContext: () => AgentContext,
   publisher: Publisher,
-  options: { intervalMs: number; batch?: number; maxBackoffSeconds?: number; quorum: number },
+  options: {
+    intervalMs: number;
+    batch?: number;
+    maxBackoffSeconds?: number;
+    quorum: number;
+    /** Replicas on one database: each round claims its deliveries for this long (outbox.claimDue). */
+    claimSeconds?: number | null;
+  },
 ): OutboxPublisher {
   let stopped = false;
   let running: Promise<number> | null = null;
@@ -50,7 +57,11 @@ export function startOutboxPublisher(
   async function round(): Promise<number> {
     const ctx = getContext();
     const now = ctx.now();
-    const due = await ctx.store.read((reader) => reader.outbox.due(now, options.batch ?? 100));
+    const batch = options.batch ?? 100;
+    const claim = options.claimSeconds;
+    const due = claim
+      ? await ctx.store.transaction((tx) => tx.outbox.claimDue(now, batch, claim))
+      : await ctx.store.read((reader) => reader.outbox.due(now, batch));
     const marks = await Promise.all(
       due.map(async (delivery): Promise<Mark> => {
         const [result] = await publisher.publish(delivery.event, [delivery.relay]);

@@ -4,6 +4,7 @@
 import type { InFlightPayout, PayoutRecipient, TaskIn } from '../../domain/types.ts';
 import { apply } from '../../engine/apply.ts';
 import type { AgentContext } from '../../engine/context.ts';
+import { confirmLease } from '../../engine/lease-scope.ts';
 import { handlePaymentResult } from '../../handlers/payment-result.ts';
 import { checkPayoutInvoice } from '../../ldk/bolt11/index.ts';
 
@@ -128,7 +129,8 @@ async function resumePayout(
   const status = await ctx.lightning.paymentStatus(payout.paymentHash);
   if (status === null) {
     // The node never saw the payment (a crash between the intent and the call): sending the same invoice cannot
-    // pay twice, since the recipient's node takes one payment per payment hash.
+    // pay twice, since the recipient's node takes one payment per payment hash. Still, only under a lease held.
+    await confirmLease(ctx.store, task.id);
     const result = await ctx.lightning.pay({
       bolt11: payout.bolt11,
       maxFeeMsat: maxRoutingFee(ctx, payout.amountMsat),

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { integerValue, nullableTextValue, oneOf, textValue } from '../column-values.ts';
 import type { OutboxDelivery, OutboxEntry, OutboxRepository, SignedEvent } from '../port.ts';
 import { DELIVERY_STATUSES } from '../schema/values.ts';
-import type { RepositoryContext } from '../sql-session.ts';
+import type { RepositoryContext, SqlSession } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
 
 function parseEvent(text: string, eventId: string): SignedEvent {
@@ -25,6 +25,26 @@ function entryOf(row: Record<string, unknown>): OutboxEntry {
   };
 }
 
+async function dueDeliveries(session: SqlSession, dueAt: number, limit: number): Promise<OutboxDelivery[]> {
+  const rows = await session.rows(sql`
+    SELECT d.event_id, d.relay, d.attempts, d.next_attempt_at, o.event, o.task_id
+    FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt}
+    ORDER BY d.priority, d.next_attempt_at, d.event_id, d.relay
+    LIMIT ${limit}`);
+  return rows.map((row): OutboxDelivery => {
+    const eventId = textValue(row.event_id, 'outbox_relays.event_id');
+    return {
+      eventId,
+      relay: textValue(row.relay, 'outbox_relays.relay'),
+      event: parseEvent(textValue(row.event, 'outbox.event'), eventId),
+      taskId: nullableTextValue(row.task_id, 'outbox.task_id'),
+      attempts: integerValue(row.attempts, 'outbox_relays.attempts'),
+      nextAttemptAt: integerValue(row.next_attempt_at, 'outbox_relays.next_attempt_at'),
+    };
+  });
+}
+
 export function createOutboxRepository({ session, now }: RepositoryContext): OutboxRepository {
   return {
     async enqueue(event, relays, taskId = null, priority = 1) {
@@ -42,24 +62,20 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
       return true;
     },
 
-    async due(dueAt, limit) {
-      const rows = await session.rows(sql`
-        SELECT d.event_id, d.relay, d.attempts, d.next_attempt_at, o.event, o.task_id
-        FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt}
-        ORDER BY d.priority, d.next_attempt_at, d.event_id, d.relay
-        LIMIT ${limit}`);
-      return rows.map((row): OutboxDelivery => {
-        const eventId = textValue(row.event_id, 'outbox_relays.event_id');
-        return {
-          eventId,
-          relay: textValue(row.relay, 'outbox_relays.relay'),
-          event: parseEvent(textValue(row.event, 'outbox.event'), eventId),
-          taskId: nullableTextValue(row.task_id, 'outbox.task_id'),
-          attempts: integerValue(row.attempts, 'outbox_relays.attempts'),
-          nextAttemptAt: integerValue(row.next_attempt_at, 'outbox_relays.next_attempt_at'),
-        };
-      });
+    due: (dueAt, limit) => dueDeliveries(session, dueAt, limit),
+
+    async claimDue(dueAt, limit, seconds) {
+      // Each due row is pushed `seconds` ahead only if no other replica moved it since it was read: on PostgreSQL
+      // a concurrent claim of the same row waits for ours to commit, then finds next_attempt_at changed.
+      const claimed: OutboxDelivery[] = [];
+      for (const delivery of await dueDeliveries(session, dueAt, limit)) {
+        const changed = await session.run(sql`
+          UPDATE outbox_relays SET next_attempt_at = ${dueAt + seconds}
+          WHERE event_id = ${delivery.eventId} AND relay = ${delivery.relay} AND status = 'pending'
+            AND next_attempt_at = ${delivery.nextAttemptAt}`);
+        if (changed === 1) claimed.push(delivery);
+      }
+      return claimed;
     },
 
     async pendingCount() {

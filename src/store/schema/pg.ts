@@ -248,3 +248,15 @@ export const arbitrators = pgTable(
     check('arbitrators_source_check', columnIn('source', ARBITRATOR_SOURCES)),
   ],
 );
+
+/**
+ * Work leases between replicas on one database (src/agent/jobs/task-leases.ts): the replica that holds
+ * `task:<id>` until `expires_at` is the only one acting on that task at the Lightning node; `fence` grows with every
+ * new holder, and a write made under a lease checks that the fence is still the one it was given.
+ */
+export const leases = pgTable('leases', {
+  name: text('name').primaryKey(),
+  holder: text('holder').notNull(),
+  fence: integer('fence').notNull(),
+  expiresAt: unixSeconds('expires_at').notNull(),
+});
