@@ -23,8 +23,11 @@ import { join } from 'node:path';
 import type { NostrEvent } from 'nostr-tools/pure';
 import pino, { type Logger } from 'pino';
 import { createIntakeMemory, intakeEvent } from '../src/agent/intake.ts';
+import { createIntakeQueue } from '../src/agent/intake-queue.ts';
+import { createPreverifier } from '../src/agent/preverify.ts';
 import { createRateGate } from '../src/agent/rate-gate.ts';
 import { finalizeEvent } from '../src/crypto/schnorr.ts';
+import { createVerifyPool } from '../src/crypto/verify-pool.ts';
 import { requiredFinalCltv } from '../src/domain/deadlines.ts';
 import type { HoldInvoiceBackend } from '../src/ldk/port.ts';
 import { actionTemplate } from '../src/protocol/build-action.ts';
@@ -33,6 +36,7 @@ import { parseEvent } from '../src/protocol/schemas.ts';
 import { parseStrictJson } from '../src/protocol/strict-json.ts';
 import type { EscrowStore } from '../src/store/index.ts';
 import { harnessPolicy, startHarness } from '../test/fakes/agent-harness.ts';
+import { connectNostrTools } from '../test/fakes/relay.ts';
 import { summarise } from './stats.ts';
 
 export interface Bounds {
@@ -40,7 +44,7 @@ export interface Bounds {
   verifySignPerSecond?: number;
 }
 
-export async function benchAgent(options: { lifecycles: number }) {
+export async function benchAgent(options: { lifecycles: number; burst?: number }) {
   const approvalToPayment = await withHarness((harness) =>
     benchApprovalToPayment(harness, options.lifecycles),
   );
@@ -63,14 +67,31 @@ export async function benchAgent(options: { lifecycles: number }) {
     }
   });
   const { oneApproval, ...tracedFigures } = traced;
+  // The same approvals while a burst of new listings is on the relay (issue #15: p95 <= 2 x idle).
+  const duringListingBurst = await withHarness((harness) =>
+    benchDuringListingBurst(harness, options.lifecycles, options.burst ?? 1000),
+  );
+  const idleSettledP95 = approvalToPayment.approvalToSettlementEventMs.p95;
+  const idlePaidP95 = approvalToPayment.approvalToWorkerPaidEventMs.p95;
   return {
     approvalToPayment,
     latency: {
       approvalToSettledMs: approvalToPayment.approvalToSettlementEventMs,
       approvalToPaidMs: approvalToPayment.approvalToWorkerPaidEventMs,
+      duringListingBurst,
       goals: {
         approvalToSettledMs: goalBelow(approvalToPayment.approvalToSettlementEventMs.p95, 50, 'p95 <= 50 ms'),
         approvalToPaidMs: goalBelow(approvalToPayment.approvalToWorkerPaidEventMs.p95, 200, 'p95 <= 200 ms'),
+        duringListingBurstSettledMs: goalBelow(
+          duringListingBurst.approvalToSettledMs.p95,
+          2 * (idleSettledP95 ?? 0),
+          `p95 <= 2 x idle p95 (${idleSettledP95} ms)`,
+        ),
+        duringListingBurstPaidMs: goalBelow(
+          duringListingBurst.approvalToPaidMs.p95,
+          2 * (idlePaidP95 ?? 0),
+          `p95 <= 2 x idle p95 (${idlePaidP95} ms)`,
+        ),
       },
     },
     traced: tracedFigures,
@@ -224,6 +245,14 @@ export async function benchIntake(options: {
       (outcome) => outcome.status === 'dropped' && outcome.code === 'BadId',
     );
 
+    // 5b. The same kind of forgeries (fresh ones) as a relay hands them to the agent: pushed at once into the
+    // intake queue, one intake at a time, with the waiting ones' signatures checked ahead on worker threads.
+    const throughQueue: Record<string, number> = {};
+    for (const threads of [0, 1, 2]) {
+      const fresh = forgeries(forgedCount, harness.agentKey.pubkey, listings).badSignature;
+      throughQueue[`workers${threads}`] = await forgedThroughQueue(ctx, gate, fresh, threads);
+    }
+
     // What the per-event costs are made of (for the goals not met): one fdatasync on this disk (a committed
     // transaction under synchronous=FULL waits for at least one), the store's duplicate lookup of a new id, and
     // strict JSON + shape (zod) of a forged event.
@@ -244,6 +273,7 @@ export async function benchIntake(options: {
       duplicatesFromStorePerSecond,
       forgedPerSecond,
       forgedIdPerSecond,
+      forgedThroughQueuePerSecond: throughQueue,
       cpuShare,
       costs,
       goals: {
@@ -267,6 +297,35 @@ export async function benchIntake(options: {
       note: 'raw JSON text fed one event at a time into intakeEvent of a running agent (SQLite on disk, synchronous=FULL); listings until every task is offered; actions are poster cancels of offered tasks (one signed `refunding` event each, the effect runner cancelling holds meanwhile); duplicates are copies of every handled event; forgeries have a correct id and a signature made for another event, from many keys',
     };
   });
+}
+
+/** Forgeries pushed at once into an intake queue wired as runAgent wires it, with `threads` verification workers. */
+async function forgedThroughQueue(
+  ctx: Harness['agent']['ctx'],
+  gate: ReturnType<typeof createRateGate>,
+  raws: string[],
+  threads: number,
+): Promise<number> {
+  const memory = createIntakeMemory();
+  const preverifier = threads > 0 ? createPreverifier(createVerifyPool(threads), memory.seen) : null;
+  memory.ahead = preverifier;
+  let wrong = 0;
+  const queue = createIntakeQueue(
+    async (event, relay) => {
+      const outcome = await intakeEvent(ctx, gate, event, relay, memory);
+      if (outcome.status !== 'dropped' || outcome.code !== 'BadSignature') wrong += 1;
+    },
+    preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {},
+  );
+  // Warm the workers up (their start is not part of the rate).
+  if (preverifier)
+    await Promise.all(Array.from({ length: threads * 2 }, () => queue.push(raws[0]!, 'bench')));
+  const started = performance.now();
+  await Promise.all(raws.map((raw) => queue.push(raw, 'bench')));
+  const perSecond = rate(raws.length, started);
+  await preverifier?.close();
+  if (wrong > 0) throw new Error(`bench: ${wrong} forgeries were not dropped for their signature`);
+  return perSecond;
 }
 
 function fdatasyncMs(): number {
@@ -396,6 +455,78 @@ async function benchApprovalToPayment(harness: Harness, lifecycles: number, trac
     approvalToWorkerPaidEventMs: summarise(toPaid),
     note: 'from the relay accepting the approval to the agent event being readable on the relay (polled every 10 ms)',
     ...(oneApproval ? { oneApproval } : {}),
+  };
+}
+
+/**
+ * Approvals while `burst` new listings (from 16 keys, signed beforehand) are on their way through the relay and
+ * the agent: the tasks are funded and submitted first, then the burst is published without waiting, then each
+ * task is approved in turn. Each figure says how many of the burst's listings were still not offered when its
+ * approval was sent, so the figures are known to fall inside the burst.
+ */
+async function benchDuringListingBurst(harness: Harness, lifecycles: number, burst: number) {
+  const ready: string[] = [];
+  for (let index = 0; index < lifecycles; index++) {
+    const amount = 10_000_000n + BigInt(index) * 1000n;
+    const { listing } = await harness.fundTask(amount);
+    await harness.submitWork(listing.id, amount);
+    ready.push(listing.id);
+  }
+  await harness.agent.settle();
+  const posters = Array.from({ length: 16 }, () => randomBytes(32));
+  const createdAt = Math.floor(Date.now() / 1000);
+  const listings = Array.from({ length: burst }, (_, index) =>
+    finalizeEvent(
+      {
+        kind: KINDS.listing,
+        created_at: createdAt,
+        tags: [
+          ['d', `burst-${index}`],
+          ['title', `Burst task ${index}`],
+          ['amount', '21000000'],
+          ['p', harness.agentKey.pubkey],
+          ['t', 'escrow'],
+        ],
+        content: 'burst',
+      },
+      posters[index % posters.length]!,
+    ),
+  );
+  const offeredBefore = (await harness.store.read((reader) => reader.stats.snapshot())).tasksByState;
+  // The burst comes over its own connection (another client), as it would from whoever sends it.
+  const burstClient = await connectNostrTools(harness.relay.url);
+  const published = Promise.all(listings.map((event) => burstClient.publish(event).catch(() => 'refused')));
+  const burstStarted = performance.now();
+  const toSettled: number[] = [];
+  const toPaid: number[] = [];
+  const burstLeft: number[] = [];
+  const notOffered = async () => {
+    const byState = (await harness.store.read((reader) => reader.stats.snapshot())).tasksByState;
+    return burst - ((byState.offered ?? 0) - (offeredBefore.offered ?? 0));
+  };
+  for (const taskId of ready) {
+    burstLeft.push(await notOffered());
+    const approved = performance.now();
+    await harness.act(harness.poster, 'approve', taskId);
+    await waitForLabel(harness, taskId, 'settled');
+    toSettled.push(performance.now() - approved);
+    await waitForLabel(harness, taskId, 'paid');
+    toPaid.push(performance.now() - approved);
+  }
+  const approvalsDoneAfterMs = Math.round(performance.now() - burstStarted);
+  await published;
+  burstClient.close();
+  const deadline = Date.now() + 600_000;
+  while ((await notOffered()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return {
+    lifecycles,
+    burst,
+    approvalToSettledMs: summarise(toSettled),
+    approvalToPaidMs: summarise(toPaid),
+    burstListingsNotYetOfferedAtEachApproval: burstLeft,
+    approvalsDoneAfterMs,
+    burstOfferedAfterMs: Math.round(performance.now() - burstStarted),
+    note: `${burst} listings published at once from 16 keys, then the approvals one after another while the agent works through them (each approval's count of burst listings not yet offered is listed)`,
   };
 }
 
