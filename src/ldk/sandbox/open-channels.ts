@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type * as ldk from 'lightningdevkit';
 import { fundingTransaction } from './bitcoin-encoding.ts';
+import { toHex } from './bytes.ts';
 import { CHANNEL_CONFIRMATIONS } from './node-config.ts';
 import type { RegtestChain } from './regtest-chain.ts';
 import type { SandboxBackend } from './sandbox-backend.ts';
@@ -42,7 +43,6 @@ export async function openChannels(
       from.node.manager.list_channels_with_counterparty(Buffer.from(to.nodeId, 'hex')).length === 0,
   );
   if (opening.length === 0) return;
-  const mempoolBefore = chain.pendingTransactionCount();
   for (const { from, to, capacitySat } of opening) {
     await expect(
       from.waitUntil(() => from.node.isConnectedTo(to.nodeId), STEP_TIMEOUT_MS),
@@ -53,8 +53,16 @@ export async function openChannels(
     );
     if (!created.is_ok()) throw new Error(`${from.name} cannot open a channel to ${to.name}`);
   }
-  // The funder broadcasts once its peer has signed; only then is there something to confirm.
-  const broadcast = () => chain.pendingTransactionCount() >= mempoolBefore + opening.length;
+  // The funder broadcasts once its peer has signed; only then is there something to confirm. Each funding
+  // transaction is looked for by its id: a count of the mempool could be met by other transactions (on-chain
+  // claims rebroadcast after a crash) before the funding is there, and the funding would never be mined.
+  const broadcast = () =>
+    opening.every(({ from, to }) =>
+      from.node.manager.list_channels_with_counterparty(Buffer.from(to.nodeId, 'hex')).some((channel) => {
+        const funding = channel.get_funding_txo();
+        return funding !== null && chain.knows(toHex(funding.get_txid()));
+      }),
+    );
   await expect(opening[0]!.from.waitUntil(broadcast, STEP_TIMEOUT_MS), 'funding transactions are broadcast');
   mine(CHANNEL_CONFIRMATIONS);
 }

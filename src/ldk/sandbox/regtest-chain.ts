@@ -99,6 +99,14 @@ export class RegtestChain {
     if (changed) this.saveMempool();
   }
 
+  /** Whether a transaction (its id in hex, as toHex(transactionId(...))) is in the mempool or confirmed. */
+  knows(transactionIdHex: string): boolean {
+    return (
+      this.confirmedIds.has(transactionIdHex) ||
+      this.mempool.some((transaction) => toHex(transactionId(transaction)) === transactionIdHex)
+    );
+  }
+
   pendingTransactionCount(): number {
     return this.mempool.length;
   }

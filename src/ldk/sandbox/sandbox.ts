@@ -7,8 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import * as ldk from 'lightningdevkit';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.ts';
 import { loadLdk } from './load-ldk.ts';
+import { CHANNEL_CONFIRMATIONS } from './node-config.ts';
 import type { LogLevel, NodeLog } from './node-options.ts';
 import { awaitUsableChannels, type ChannelPlan, fundChannel, openChannels } from './open-channels.ts';
 import { RegtestChain } from './regtest-chain.ts';
@@ -73,7 +75,13 @@ export class Sandbox {
     };
     const file = await loadOrCreateFile(settings.directory, host, settings.channelCapacitySat);
     const sandbox = new Sandbox(settings, file);
-    await sandbox.goOnline();
+    try {
+      await sandbox.goOnline();
+    } catch (error) {
+      // Nothing may keep running (listening sockets, peer timers) behind a start that failed.
+      await sandbox.stop(false);
+      throw error;
+    }
     return sandbox;
   }
 
@@ -163,14 +171,24 @@ export class Sandbox {
     this.connectPeers();
     this.timers.push(setInterval(() => this.connectPeers(), PEER_CHECK_MS));
     await openChannels(this.channelPlans(), this.chain, (blocks) => this.mine(blocks));
+    // A crash between a channel's funding broadcast and its last confirmation (killed while opening or replacing
+    // a channel) leaves it pending at start-up: on a chain mined on demand it would never become usable. Confirm it.
+    if (this.hasUnconfirmedChannel()) this.mine(CHANNEL_CONFIRMATIONS);
     const closed = await awaitUsableChannels(this.channelPlans());
     if (closed.length > 0) {
       // LDK force-closed a channel on the way up (a manager saved just before a monitor it was older than):
       // the money is safe in the monitors. Confirm the closing transactions, then open a replacement, and say so
       // in one line whatever the log level (the holds that were in the channel are no longer held).
+      // A channel only one side still lists (a crash while it was being opened) is closed on that side first.
+      for (const plan of closed) closeLeftovers(plan);
       this.mine(1);
       await openChannels(closed, this.chain, (blocks) => this.mine(blocks));
-      await awaitUsableChannels(this.channelPlans());
+      const still = await awaitUsableChannels(this.channelPlans());
+      if (still.length > 0) {
+        throw new Error(
+          `sandbox: ${still.map(({ from, to }) => `${from.name} -> ${to.name}`).join(', ')} closed again after its replacement; the folder ${this.options.directory} needs a look (LDK_LOG_LEVEL=info shows why)`,
+        );
+      }
       this.options.notice({
         node: 'sandbox',
         level: 'warn',
@@ -182,6 +200,16 @@ export class Sandbox {
     }
   }
 
+  /** Whether a planned channel exists whose funding has fewer confirmations than the channel needs. */
+  private hasUnconfirmedChannel(): boolean {
+    return this.channelPlans().some(({ from, to }) =>
+      from.node.manager.list_channels_with_counterparty(Buffer.from(to.nodeId, 'hex')).some((channel) => {
+        const confirmations = channel.get_confirmations();
+        return !(confirmations instanceof ldk.Option_u32Z_Some) || confirmations.some < CHANNEL_CONFIRMATIONS;
+      }),
+    );
+  }
+
   /** The channel funder dials its peer; re-dialed whenever the connection is gone (restarts, timeouts). */
   private connectPeers(): void {
     if (this.stopped) return;
@@ -190,6 +218,25 @@ export class Sandbox {
       from.node.connect(this.options.host, this.file.ports[to.name as NodeName], to.nodeId).catch(() => {
         // Refused or reset: the next check dials again.
       });
+    }
+  }
+}
+
+/** Force-closes whatever channel either side of a plan still lists with the other, so a fresh one can be opened. */
+function closeLeftovers({ from, to }: ChannelPlan): void {
+  for (const [node, peer] of [
+    [from, to],
+    [to, from],
+  ] as const) {
+    const peerId = Buffer.from(peer.nodeId, 'hex');
+    for (const channel of node.node.manager.list_channels_with_counterparty(peerId)) {
+      node.node.change((manager) =>
+        manager.force_close_broadcasting_latest_txn(
+          channel.get_channel_id(),
+          peerId,
+          'sandbox: its peer no longer has this channel; replacing it',
+        ),
+      );
     }
   }
 }

@@ -3,7 +3,9 @@
 // The whole sandbox folder is copied at each of the agent node's monitor writes while a hold is paid, as a kill of
 // the process at that moment would leave it; the copies are started in turn until one comes up with a channel LDK
 // closed. The sandbox must then have mined the close and opened a fresh channel, say so in one line even at the
-// default `error` level, and take the next hold on the new channel: paid, held, settled.
+// default `error` level, and take the next hold on the new channel: paid, held, settled. A kill while the sandbox
+// opens (or replaces) its channels, between a funding broadcast and its confirmations, must not leave a channel
+// that never becomes usable either: every such copy starts, both channels usable, and takes a hold.
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +87,45 @@ test('a channel LDK force-closes after a crash is replaced, said in one line at 
     `none of the first ${Math.min(points.length, MAX_STARTS)} crash copies force-closed a channel`,
   );
   console.log(`channel replaced: ${replaced!.join(' | ').slice(0, 160)}…`);
+  rmSync(folder, { recursive: true, force: true });
+});
+
+test('a crash while the channels are being opened leaves a sandbox that starts with both channels usable', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'escrow-ldk-opening-'));
+  const copies = join(folder, 'copies');
+  let count = 0;
+  // Every monitor write of any node while the first start opens the channels: a kill at that moment.
+  const first = await Sandbox.start({
+    directory: join(folder, 'sandbox'),
+    afterWrite: (_node, what) => {
+      if (what !== 'monitor') return;
+      cpSync(join(folder, 'sandbox'), join(copies, String(count++).padStart(4, '0')), { recursive: true });
+    },
+  });
+  await first.stop();
+  const points = readdirSync(copies).sort();
+  assert.ok(points.length >= 2, `${points.length} monitor writes while opening`);
+  const failed: string[] = [];
+  for (const point of points.slice(0, MAX_STARTS)) {
+    const sandbox = await Sandbox.start({ directory: join(copies, point) }).catch((error: Error) => {
+      failed.push(`${point}: ${error.message}`);
+      return null;
+    });
+    if (!sandbox) continue;
+    try {
+      const info = await sandbox.agent.getInfo();
+      assert.is(
+        info.channels.filter((channel) => channel.usable).length,
+        2,
+        `${point}: both channels usable`,
+      );
+      await holdLifecycle(sandbox, true);
+    } finally {
+      await sandbox.stop();
+    }
+  }
+  console.log(`opening crash points: ${points.length}; failed to start: ${failed.length}`);
+  assert.equal(failed, []);
   rmSync(folder, { recursive: true, force: true });
 });
 
