@@ -177,6 +177,25 @@ export class LndRegtest {
     };
   }
 
+  /** A macaroon baked by `name` with exactly these permissions (`lncli bakemacaroon`), hex. */
+  bakeMacaroon(name: LndNodeName, permissions: readonly string[]): string {
+    const node = this.mustNode(name);
+    const output = execFileSync(
+      join(lndBinDir(), 'lncli'),
+      [
+        `--lnddir=${node.dir}`,
+        '--network=regtest',
+        `--rpcserver=127.0.0.1:${node.rpcPort}`,
+        'bakemacaroon',
+        ...permissions,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    const hex = output.trim();
+    if (!/^[0-9a-f]+$/.test(hex)) throw new Error('lncli bakemacaroon printed no macaroon');
+    return hex;
+  }
+
   /**
    * What the opener of `name`'s first channel pays in commitment fee for one HTLC output (172 weight units at
    * the channel's fee_per_kw), in msat: its spendable balance drops by that much more while an HTLC is in flight.

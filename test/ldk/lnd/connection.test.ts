@@ -3,9 +3,10 @@
 // to change. A wrong certificate, a macaroon this node did not bake, a macaroon missing any one permission
 // the port uses, a socket nobody listens on, a node not synced to the chain.
 //
-// Kept on the stand-in: a macaroon missing exactly one permission and a node not synced are states the
-// stand-in can be put in at will (real LND would need a baked macaroon per case and a chain behind); the
-// real-LND suites connect with LND's own certificate and admin macaroon (real-conformance.test.ts).
+// Kept on the stand-in for a node not synced to the chain (real LND would need a chain behind it) and a socket
+// nobody listens on, and as the fallback where real LND is missing; a macaroon lacking each documented
+// permission and a certificate that is not LND's are also refused by real LND in real-conformance.test.ts,
+// whose agent runs on a macaroon baked with exactly those permissions.
 import { createServer } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -7,11 +7,19 @@
 // opened its channel, pays the commitment fee of each HTLC in flight (its balance drops by that too). No case
 // is skipped.
 //
+// The agent's backend connects with a macaroon baked (lncli bakemacaroon) with exactly the permissions
+// docs/lightning-lnd.md lists, so every call the port makes is checked against them; two more cases refuse a
+// macaroon lacking any one of them, and a certificate that is not this LND's.
+//
 // Without the binaries (no Go to build them, or not built) the suite prints one SKIP line.
+
+import { readFileSync } from 'node:fs';
 import { createInvoice } from 'lightning';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_MAX_FINAL_CLTV_DELTA, LndBackend } from '../../../src/ldk/lnd/index.ts';
+import { DEFAULT_MAX_FINAL_CLTV_DELTA, LndBackend, LndConnectionError } from '../../../src/ldk/lnd/index.ts';
+import { BAKE_MACAROON } from '../../../src/ldk/lnd/lnd-errors.ts';
+import { thrown } from '../../fakes/ldk-wait.ts';
 import {
   buildScriptBinDir,
   forwardingFeeMsat,
@@ -20,13 +28,25 @@ import {
   lndBinDir,
   lndRegtestUnavailable,
 } from '../../fakes/lnd-regtest.ts';
-import { type ConformanceHarness, type ReceivingWallet, runConformanceSuite } from '../conformance.ts';
+import { registerDeadlineCases } from '../conformance/deadline-cases.ts';
+import { registerHoldCases } from '../conformance/hold-cases.ts';
+import { registerIdempotencyCases } from '../conformance/idempotency-cases.ts';
+import { registerPaymentCases } from '../conformance/payment-cases.ts';
+import { registerRefusalCases } from '../conformance/refusal-cases.ts';
+import { registerRestartCases } from '../conformance/restart-cases.ts';
+import type { ConformanceHarness, ConformanceTest, HarnessAccess, ReceivingWallet } from '../conformance.ts';
 
 const SUITE = 'Lightning port conformance: LND adapter against real LND v0.21.6-beta on regtest';
 
-async function startRealLndHarness(): Promise<ConformanceHarness> {
+/** The permissions docs/lightning-lnd.md tells operators to bake (BAKE_MACAROON). */
+const AGENT_PERMISSIONS = BAKE_MACAROON.split(' ').filter((word) => word.includes(':'));
+
+type RealHarness = ConformanceHarness & { readonly net: LndRegtest };
+
+async function startRealLndHarness(): Promise<RealHarness> {
   const net = await LndRegtest.start();
-  const agentConfig = net.adapterConfig('agent');
+  // The agent's backend holds a macaroon with exactly the documented permissions, not admin.macaroon.
+  const agentConfig = net.adapterConfig('agent', { macaroon: net.bakeMacaroon('agent', AGENT_PERMISSIONS) });
   let agent = await LndBackend.connect(agentConfig);
   const payer = await LndBackend.connect(net.adapterConfig('payer'));
   const workerBackend = await LndBackend.connect(net.adapterConfig('worker'));
@@ -50,6 +70,7 @@ async function startRealLndHarness(): Promise<ConformanceHarness> {
   };
   const htlcCommitFeeMsat = await net.htlcCommitFeeMsat('payer');
   return {
+    net,
     get agent() {
       return agent;
     },
@@ -75,9 +96,66 @@ async function startRealLndHarness(): Promise<ConformanceHarness> {
   };
 }
 
+const GROUPS = {
+  Hold: registerHoldCases,
+  Idempotency: registerIdempotencyCases,
+  Refusal: registerRefusalCases,
+  Payment: registerPaymentCases,
+  Deadline: registerDeadlineCases,
+  Restart: registerRestartCases,
+};
+
+/** The suite's groups as conformance.ts registers them, so a group added there cannot be missed here. */
+function checkEveryGroupRuns(): void {
+  const source = readFileSync(new URL('../conformance.ts', import.meta.url), 'utf8');
+  const groups = [...source.matchAll(/register(\w+)Cases\(cases, access\)/g)].map((match) => match[1]);
+  const missing = groups.filter((group) => !(group! in GROUPS));
+  if (missing.length > 0) throw new Error(`real-conformance.test.ts does not run: ${missing.join(', ')}`);
+}
+
 const unavailable = lndRegtestUnavailable();
 if (unavailable === null) {
-  runConformanceSuite('LND adapter against real LND v0.21.6-beta on regtest', startRealLndHarness);
+  checkEveryGroupRuns();
+  const cases = suite(SUITE) as ConformanceTest;
+  let harness: RealHarness | null = null;
+  const access: HarnessAccess = () => {
+    if (!harness) throw new Error('the harness is not started');
+    return harness;
+  };
+  cases.before(async () => {
+    harness = await startRealLndHarness();
+  });
+  cases.after(async () => {
+    await harness?.close();
+  });
+  for (const registerGroup of Object.values(GROUPS)) registerGroup(cases, access);
+
+  // Connecting to real LND: the agent above runs on a macaroon baked with exactly the documented permissions;
+  // these check that each one is needed and that a wrong certificate is named.
+  cases('a macaroon lacking any one documented permission is refused at connect, naming it', async () => {
+    const net = harness!.net;
+    for (const missing of AGENT_PERMISSIONS) {
+      const macaroon = net.bakeMacaroon(
+        'agent',
+        AGENT_PERMISSIONS.filter((permission) => permission !== missing),
+      );
+      const error = await thrown(() => LndBackend.connect(net.adapterConfig('agent', { macaroon })));
+      assert.instance(error, LndConnectionError);
+      assert.is((error as LndConnectionError).problem, 'permission', `${missing}: ${String(error)}`);
+      assert.match(String(error), missing);
+    }
+  });
+
+  cases("a certificate that is not this LND's is refused at connect, naming LND_CERT", async () => {
+    const net = harness!.net;
+    const error = await thrown(() =>
+      LndBackend.connect(net.adapterConfig('agent', { cert: net.node('worker').cert, callTimeoutMs: 5000 })),
+    );
+    assert.instance(error, LndConnectionError);
+    assert.is((error as LndConnectionError).problem, 'tls', String(error));
+    assert.match(String(error), 'LND_CERT');
+  });
+  cases.run();
 } else {
   console.log(`SKIP ${SUITE}: ${unavailable}`);
   const skipped = suite(SUITE);
