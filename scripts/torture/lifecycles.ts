@@ -158,8 +158,7 @@ async function play(
     return;
   }
   result.paidHold = true;
-  void context.payer.payAndForget(details.bolt11);
-  await step(context, result, ['funded'], 'funding');
+  await payUntilFunded(context, result, details.bolt11);
   if (kind === 'cancel_funded') {
     await act(poster, { action: 'cancel' });
     return;
@@ -184,6 +183,34 @@ async function play(
   const outcome = kind === 'dispute_worker' ? 'worker' : 'poster';
   await act(arbitrator, { action: 'verdict', outcome });
   if (outcome === 'worker') context.afterApproval();
+}
+
+/**
+ * Pays the hold and waits for `funded`. A payment the payer's node reports failed (no usable channel while the
+ * embedded set-up restarts or replaces one) is made again while the task is still only offered; a payment in
+ * flight is never doubled (the node would refuse a second payment of the same hash anyway).
+ */
+async function payUntilFunded(
+  context: DriverContext,
+  result: LifecycleResult,
+  bolt11: string,
+): Promise<void> {
+  const giveUp = Date.now() + context.stepTimeoutMs;
+  for (;;) {
+    const outcome = context.payer.payAndForget(bolt11);
+    const funded = await Promise.race([
+      context.watch.waitFor(result.taskId!, ['funded'], Math.max(1, giveUp - Date.now())),
+      outcome.then((text) => (text.startsWith('error') ? ('failed' as const) : new Promise<null>(() => {}))),
+    ]);
+    if (funded === 'failed' && Date.now() < giveUp) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      if (context.watch.task(result.taskId!)?.states.has('funded')) return;
+      continue;
+    }
+    if (funded && funded !== 'failed') return;
+    await step(context, result, ['funded'], 'funding');
+    return;
+  }
 }
 
 async function step(
@@ -218,10 +245,12 @@ const lastEvent = new WeakMap<LifecycleResult, string>();
 
 async function publish(context: DriverContext, result: LifecycleResult, event: NostrEvent): Promise<void> {
   lastEvent.set(result, event.id);
-  for (let attempt = 1; ; attempt++) {
+  // In the embedded set-up the relay dies with the agent: it is tried again until it is back (a step's wait).
+  const giveUp = Date.now() + context.stepTimeoutMs;
+  for (;;) {
     const report = await context.watch.session.publish(event);
     if (report.accepted.length > 0) return;
-    if (attempt >= 10)
+    if (Date.now() > giveUp)
       throw new Error(`the relay did not take event ${event.id}: ${JSON.stringify(report.refused)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

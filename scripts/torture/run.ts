@@ -16,7 +16,9 @@ import { ensureBuiltCli } from '../../test/fakes/built-cli.ts';
 import {
   type Check,
   chainsValid,
+  endOf,
   type Figures,
+  lostHold,
   money,
   noDoublePayout,
   noHoldLeft,
@@ -65,6 +67,17 @@ const setup = options.embedded
     : 'sqlite';
 say(`seed ${options.seed}, ${options.tasks} lifecycles, ${setup}, folder ${folder}`);
 
+// Interrupted (Ctrl-C, a CI timeout): the children are stopped too, and the folder is kept.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping the processes; kept ${folder}`);
+    void (async () => {
+      for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
+      process.exit(130);
+    })();
+  });
+}
+
 let exitCode = 1;
 try {
   exitCode = await main();
@@ -79,7 +92,20 @@ try {
 process.exit(exitCode);
 
 async function main(): Promise<number> {
-  ensureBuiltCli();
+  // The agent runs from dist/. Someone else's `npm run build` empties it first: a build that collided with one
+  // is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      ensureBuiltCli();
+      break;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      say(
+        `building dist/ failed (another build at the same time?), trying again: ${(error as Error).message.split('\n')[0]}`,
+      );
+      await sleep(10_000);
+    }
+  }
   // The people: a poster, a worker, an arbitrator (the agent's policy names it).
   const poster = person();
   const workerKey = person();
@@ -127,7 +153,7 @@ async function main(): Promise<number> {
           {
             localBalanceMsat: string;
             remoteBalanceMsat: string;
-            channels: Array<{ usable: boolean; pendingHtlcs: number }>;
+            channels: Array<{ channelId: string; usable: boolean; pendingHtlcs: number }>;
           }
         >;
       };
@@ -139,6 +165,7 @@ async function main(): Promise<number> {
           channels: one.channels.length,
           usable: one.channels.filter((channel) => channel.usable).length,
           pendingHtlcs: one.channels.reduce((sum, channel) => sum + Number(channel.pendingHtlcs ?? 0), 0),
+          channelIds: one.channels.map((channel) => channel.channelId).sort(),
         };
       };
       return { payer: node('payer'), worker: node('worker'), agent: node('agent') };
@@ -333,8 +360,25 @@ async function main(): Promise<number> {
   }
   const chains = await readChains(relayUrl, agent);
   for (const replica of replicas) await replica.stop();
+  // The embedded set-up: each channel LDK closed at a restart and the sandbox replaced says so in one line.
+  const channelReplacements = options.embedded
+    ? (readFileSync(join(folder, 'agent-0.log'), 'utf8').match(/\] replacing /g) ?? []).length
+    : 0;
+  if (channelReplacements > 0) {
+    say(
+      `${channelReplacements} channel replacement(s) after kills: holds in them end refunded (node_cancelled)`,
+    );
+    for (const result of results) {
+      const transitions = result.taskId ? (chains.byTask.get(result.taskId) ?? []) : [];
+      if (!result.ok && endOf(transitions) === 'refunded' && lostHold(transitions)) {
+        result.ended = 'refunded';
+        result.ok = true;
+        result.error = `refunded instead of ${result.expected}: its hold was in a channel LDK closed at a restart`;
+      }
+    }
+  }
   const checks: Check[] = [];
-  checks.push(terminalStates(results, chains));
+  checks.push(terminalStates(results, chains, { allowLostHolds: channelReplacements > 0 }));
   const moneyResult = money(results, chains, before, after);
   checks.push(moneyResult.check);
   checks.push(noDoublePayout(chains));
@@ -405,6 +449,7 @@ async function main(): Promise<number> {
         replica.unexpectedExits.map((exit) => `replica ${replica.index}: ${exit}`),
       ),
     },
+    channelReplacements,
     money: moneyResult.figures,
     figures: { before, after },
     checks,
