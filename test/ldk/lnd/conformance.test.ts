@@ -6,16 +6,10 @@
 // case skipped. This one runs only where the real daemons are missing (no Go to build them), so the adapter
 // still meets the suite there; where they are present it prints one SKIP line.
 //
-// The stand-in runs LND's defaults (invoices.holdexpirydelta 18). Two of the suite's expectations are LDK
-// numbers, handled openly:
-// - A final CLTV of 1002 must be refused (LDK payers cannot route it). The adapter is given
-//   maxFinalCltvDelta 1001, the agent's own default (lightning.max_final_cltv_delta); LND alone accepts up
-//   to 2012 (lnd-adapter.test.ts checks both bounds).
-// - "the adapter reports the claim deadline..." asserts LDK's 21-block fail-back buffer. LND's is its
-//   holdexpirydelta, so that case is skipped here, with a SKIP line, and lnd-adapter.test.ts runs the same
-//   scenario with LND's 18 (and 12 from config). Running the stand-in at 21 instead would satisfy that
-//   assertion but make the guard case degenerate (its trigger would be the payment's own height, since an
-//   LND payer pads the CLTV by exactly 3 blocks).
+// The stand-in runs LND's defaults (invoices.holdexpirydelta 18), and the harness gives the suite LND's facts:
+// the fail-back buffer is that delta, and the largest final CLTV is the agent's own default 1001
+// (lightning.max_final_cltv_delta; LND alone accepts up to 2012, adapter.test.ts checks both bounds). No case
+// is skipped.
 // The cases are registered through the suite's own register functions; a check below fails if
 // conformance.ts gains a group this file does not run.
 import { readFileSync } from 'node:fs';
@@ -45,12 +39,6 @@ const GROUPS = {
   Restart: registerRestartCases,
 };
 
-const NOT_MEANINGFUL_ON_LND: Record<string, string> = {
-  'the adapter reports the claim deadline and the node fails the HTLC back at it':
-    "asserts LDK's 21-block fail-back buffer; LND cancels holdexpirydelta (18) blocks before expiry, " +
-    'checked by lnd-adapter.test.ts "LND cancels a held invoice holdExpiryDelta blocks before the HTLC expires"',
-};
-
 async function startLndHarness(): Promise<ConformanceHarness> {
   const standin = await LndStandin.start();
   const config = standin.adapterConfig({ maxFinalCltvDelta: AGENT_MAX_FINAL_CLTV_DELTA });
@@ -69,6 +57,8 @@ async function startLndHarness(): Promise<ConformanceHarness> {
       agent = await LndBackend.connect(config);
     },
     forwardingFeeMsat: forwardingFee,
+    failBackBufferBlocks: standin.holdExpiryDelta,
+    maxFinalCltvDelta: AGENT_MAX_FINAL_CLTV_DELTA,
     close: async () => {
       agent.close();
       await standin.stop();
@@ -89,12 +79,6 @@ function runOnLnd(): void {
   const cases = suite(
     'Lightning port conformance: LND adapter against a stand-in LND gRPC server',
   ) as ConformanceTest;
-  const register = Object.assign((name: string, handler: Parameters<ConformanceTest>[1]) => {
-    const reason = NOT_MEANINGFUL_ON_LND[name];
-    if (reason === undefined) return cases(name, handler);
-    console.log(`SKIP conformance "${name}" on LND: ${reason}`);
-    return cases.skip(name, handler);
-  }, cases) as ConformanceTest;
   let harness: ConformanceHarness | null = null;
   const access: HarnessAccess = () => {
     if (!harness) throw new Error('the harness is not started');
@@ -106,7 +90,7 @@ function runOnLnd(): void {
   cases.after(async () => {
     await harness?.close();
   });
-  for (const registerGroup of Object.values(GROUPS)) registerGroup(register, access);
+  for (const registerGroup of Object.values(GROUPS)) registerGroup(cases, access);
   cases.run();
 }
 
