@@ -99,6 +99,33 @@ test('replicas opening a new database at the same time migrate it once', async (
   assert.equal(await stores[2]!.read((tx) => tx.tasks.get(story.id)), story.claimed.task);
 });
 
+test('a connection killed between two statements of a transaction fails that transaction, not the process', async () => {
+  const database = await databases.create();
+  const store = await database.open();
+  const story = taskStory('connection-killed');
+  await writeStory(store, story, 'posted');
+  // The transaction has read, and waits in JavaScript (no statement running) while the server ends every other
+  // connection to this database: its client emits 'error' with no query to give it to. Unheard, that error
+  // would end this test process (an agent would crash on a PostgreSQL restart).
+  const outcome = await store
+    .transaction(async (tx) => {
+      await tx.tasks.get(story.id);
+      await database.execute(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      await sleep(300);
+      return tx.tasks.get(story.id);
+    })
+    .then(
+      () => 'committed',
+      (error: Error) => `${error.message} (${(error.cause as Error | undefined)?.message ?? 'no cause'})`,
+    );
+  assert.is.not(outcome, 'committed', 'the transaction failed');
+  assert.match(outcome, /connection/i, outcome);
+  const task = await store.read((tx) => tx.tasks.get(story.id));
+  assert.is(task?.state, 'posted', 'and the store answers again on a new connection');
+});
+
 test.after(() => sqlite.dispose());
 registerStoreContract(test, databases);
 

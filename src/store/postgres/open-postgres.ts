@@ -16,6 +16,12 @@ const MIGRATION_LOCK = 7_340_271_513;
 
 async function applyMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
+  // Lent out, the connection's own 'error' (the server gone mid-migration) is ours to hear: the query fails anyway.
+  let broken: Error | undefined;
+  const onConnectionError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onConnectionError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -24,7 +30,8 @@ async function applyMigrations(pool: pg.Pool): Promise<void> {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    client.removeListener('error', onConnectionError);
+    client.release(broken);
   }
 }
 

@@ -26,6 +26,13 @@ export function createPostgresRunner(pool: pg.Pool): TransactionRunner {
   async function run<T>(mode: TransactionMode, fn: (session: SqlSession) => Promise<T>): Promise<T> {
     const client = await pool.connect();
     let brokenConnection: Error | undefined;
+    // A checked-out connection that dies between two statements (the server restarted, the network cut) emits
+    // 'error' on the client, which the pool no longer listens to while it is lent out: unheard, it would crash the
+    // process. The statement in progress, or the next one, fails on its own; the connection is then destroyed.
+    const onConnectionError = (error: Error) => {
+      brokenConnection = error;
+    };
+    client.on('error', onConnectionError);
     try {
       await client.query(mode === 'write' ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const tracked = guardSession(sessionOn(client));
@@ -46,6 +53,7 @@ export function createPostgresRunner(pool: pg.Pool): TransactionRunner {
       }
       throw classifyError(error, isPostgresConflict);
     } finally {
+      client.removeListener('error', onConnectionError);
       client.release(brokenConnection);
     }
   }
