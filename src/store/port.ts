@@ -338,8 +338,8 @@ export interface PublishedHeadEntry extends OutboxEntry {
 }
 
 export interface OutboxReader {
-  /** Pending deliveries whose time has come, oldest first. */
-  due(now: number, limit: number): Promise<OutboxDelivery[]>;
+  /** Pending deliveries whose time has come, priority 0 first, then oldest first; only `priority`'s if given. */
+  due(now: number, limit: number, priority?: 0 | 1): Promise<OutboxDelivery[]>;
   /** How many (event, relay) deliveries are still pending. */
   pendingCount(): Promise<number>;
   /** The delivery status of one event at each relay, by relay. */
@@ -370,7 +370,7 @@ export interface OutboxRepository extends OutboxReader {
    * due(), each delivery claimed for `seconds` (its next attempt moved that far ahead) so that another replica
    * does not send it meanwhile; a delivery another replica claimed first is left out.
    */
-  claimDue(dueAt: number, limit: number, seconds: number): Promise<OutboxDelivery[]>;
+  claimDue(dueAt: number, limit: number, seconds: number, priority?: 0 | 1): Promise<OutboxDelivery[]>;
   /** Records the result of one delivery attempt (compare-and-set from pending: ok and failed are final).
    * `pending` with `nextAttemptAt` schedules a retry. False if the delivery is unknown or already final. */
   markRelay(

@@ -51,17 +51,15 @@ export function startOutboxPublisher(
   },
 ): OutboxPublisher {
   let stopped = false;
-  let running: Promise<number> | null = null;
-  let wanted = false;
 
-  async function round(): Promise<number> {
+  async function round(priority: 0 | 1): Promise<number> {
     const ctx = getContext();
     const now = ctx.now();
     const batch = options.batch ?? 100;
     const claim = options.claimSeconds;
     const due = claim
-      ? await ctx.store.transaction((tx) => tx.outbox.claimDue(now, batch, claim))
-      : await ctx.store.read((reader) => reader.outbox.due(now, batch));
+      ? await ctx.store.transaction((tx) => tx.outbox.claimDue(now, batch, claim, priority))
+      : await ctx.store.read((reader) => reader.outbox.due(now, batch, priority));
     const marks = await Promise.all(
       due.map(async (delivery): Promise<Mark> => {
         const [result] = await publisher.publish(delivery.event, [delivery.relay]);
@@ -101,24 +99,41 @@ export function startOutboxPublisher(
     return due.length;
   }
 
-  function flush(): Promise<number> {
-    if (running) {
-      wanted = true;
+  /**
+   * One lane per priority, each running its rounds one after another: a round of new offers waiting for a slow
+   * relay's answers never holds back a settlement's record, which its own lane sends at once. The lanes never
+   * share a delivery (each row has one priority).
+   */
+  function lane(priority: 0 | 1) {
+    let running: Promise<number> | null = null;
+    let wanted = false;
+    function flush(): Promise<number> {
+      if (running) {
+        wanted = true;
+        return running;
+      }
+      running = round(priority)
+        .catch((error) => {
+          getContext().log.warn({ err: error, priority }, 'outbox round failed');
+          return 0;
+        })
+        .finally(() => {
+          running = null;
+          if (wanted && !stopped) {
+            wanted = false;
+            void flush();
+          }
+        });
       return running;
     }
-    running = round()
-      .catch((error) => {
-        getContext().log.warn({ err: error }, 'outbox round failed');
-        return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (wanted && !stopped) {
-          wanted = false;
-          void flush();
-        }
-      });
-    return running;
+    return { flush, current: () => running };
+  }
+  const lanes = [lane(0), lane(1)];
+
+  function flush(): Promise<number> {
+    return Promise.all(lanes.map((one) => one.flush())).then(
+      ([first, second]) => (first ?? 0) + (second ?? 0),
+    );
   }
 
   const timer = setInterval(() => void flush(), options.intervalMs);
@@ -132,7 +147,7 @@ export function startOutboxPublisher(
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await running;
+      await Promise.all(lanes.map((one) => one.current()));
     },
   };
 }

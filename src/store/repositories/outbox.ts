@@ -25,11 +25,17 @@ function entryOf(row: Record<string, unknown>): OutboxEntry {
   };
 }
 
-async function dueDeliveries(session: SqlSession, dueAt: number, limit: number): Promise<OutboxDelivery[]> {
+async function dueDeliveries(
+  session: SqlSession,
+  dueAt: number,
+  limit: number,
+  priority: 0 | 1 | undefined,
+): Promise<OutboxDelivery[]> {
+  const ofPriority = priority === undefined ? sql`` : sql`AND d.priority = ${priority}`;
   const rows = await session.rows(sql`
     SELECT d.event_id, d.relay, d.attempts, d.next_attempt_at, o.event, o.task_id
     FROM outbox_relays d JOIN outbox o ON o.id = d.event_id
-    WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt}
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ${dueAt} ${ofPriority}
     ORDER BY d.priority, d.next_attempt_at, d.event_id, d.relay
     LIMIT ${limit}`);
   return rows.map((row): OutboxDelivery => {
@@ -62,13 +68,13 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
       return true;
     },
 
-    due: (dueAt, limit) => dueDeliveries(session, dueAt, limit),
+    due: (dueAt, limit, priority) => dueDeliveries(session, dueAt, limit, priority),
 
-    async claimDue(dueAt, limit, seconds) {
+    async claimDue(dueAt, limit, seconds, priority) {
       // Each due row is pushed `seconds` ahead only if no other replica moved it since it was read: on PostgreSQL
       // a concurrent claim of the same row waits for ours to commit, then finds next_attempt_at changed.
       const claimed: OutboxDelivery[] = [];
-      for (const delivery of await dueDeliveries(session, dueAt, limit)) {
+      for (const delivery of await dueDeliveries(session, dueAt, limit, priority)) {
         const changed = await session.run(sql`
           UPDATE outbox_relays SET next_attempt_at = ${dueAt + seconds}
           WHERE event_id = ${delivery.eventId} AND relay = ${delivery.relay} AND status = 'pending'
