@@ -537,6 +537,8 @@ export interface LeaseReader {
 export interface LeaseRepository extends LeaseReader {
   /** Takes the lease for `seconds` if it is free, expired or already `holder`'s: its new fence; else null. */
   acquire(name: string, holder: string, seconds: number): Promise<number | null>;
+  /** Extends the lease to `seconds` from now if `holder` still holds it with this fence (not expired); false otherwise. */
+  renew(name: string, holder: string, fence: number, seconds: number): Promise<boolean>;
   /** Gives the lease up (it expires now) if `holder` still holds it with this fence; false otherwise. */
   release(name: string, holder: string, fence: number): Promise<boolean>;
 }

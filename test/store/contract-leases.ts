@@ -41,6 +41,32 @@ export function registerLeaseContract(test: Test, databases: TestDatabases): voi
     );
   });
 
+  test('renewing: only the holder with its fence, only before the lease expired', async () => {
+    let now = T0;
+    const store = await (await databases.create()).open({ clock: () => now });
+    const fence = await store.transaction((tx) => tx.leases.acquire('task:r', 'replica-1', 30));
+    assert.is(fence, 1);
+    const renew = (holder: string, withFence: number) =>
+      store.transaction((tx) => tx.leases.renew('task:r', holder, withFence, 30));
+    now = T0 + 20;
+    assert.ok(await renew('replica-1', 1), 'renewed before it expired');
+    assert.not.ok(await renew('replica-2', 1), 'another holder cannot renew it');
+    assert.not.ok(await renew('replica-1', 7), 'a stale fence cannot renew it');
+    now = T0 + 45;
+    assert.ok(
+      await store.read((tx) => tx.leases.holds('task:r', 'replica-1', 1)),
+      'still held 25 s after the renewal (it would have expired at T0 + 30 without it)',
+    );
+    assert.is(
+      await store.transaction((tx) => tx.leases.acquire('task:r', 'replica-2', 30)),
+      null,
+      'so the other replica does not get it',
+    );
+    now = T0 + 50;
+    assert.not.ok(await renew('replica-1', 1), 'expired: too late to renew');
+    assert.is(await store.transaction((tx) => tx.leases.acquire('task:r', 'replica-2', 30)), 2);
+  });
+
   test('twenty takers at once: exactly one gets the lease', async () => {
     const store = await (await databases.create()).open({ clock: () => T0 });
     const results = await Promise.all(

@@ -17,8 +17,12 @@ import { observeTaskGauges } from './task-gauges.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
 
-/** How long a task lease lasts beyond the payment timeout (the longest call a job makes). */
-const LEASE_MARGIN_SECONDS = 60;
+/**
+ * How long a task lease lasts without being renewed. The job holding it renews it every third of that, so a
+ * replica that dies (SIGKILL, a lost host) frees its tasks within this many seconds; one paused longer than this
+ * (a stalled disk, a GC pause) loses the lease, and its fence check makes it write and pay nothing afterwards.
+ */
+export const TASK_LEASE_SECONDS = 30;
 
 async function advanceUnderLease(
   ctx: AgentContext,
@@ -27,15 +31,33 @@ async function advanceUnderLease(
   snapshot: HoldSnapshot | null,
 ): Promise<void> {
   const name = `task:${taskId}`;
-  const seconds = ctx.payTimeoutSeconds + LEASE_MARGIN_SECONDS;
-  const fence = await ctx.store.transaction((tx) => tx.leases.acquire(name, holder, seconds));
+  const fence = await ctx.store.transaction((tx) => tx.leases.acquire(name, holder, TASK_LEASE_SECONDS));
   if (fence === null) {
     ctx.log.debug({ taskId }, 'another replica is acting on this task');
     return;
   }
+  let renewing: Promise<unknown> = Promise.resolve();
+  const heartbeat = setInterval(
+    () => {
+      renewing = ctx.store
+        .transaction((tx) => tx.leases.renew(name, holder, fence, TASK_LEASE_SECONDS))
+        .then((held) => {
+          if (!held)
+            ctx.log.warn(
+              { taskId, fence },
+              'a task lease expired while its job ran; the job stops at its next write',
+            );
+        })
+        .catch((error) => ctx.log.warn({ taskId, err: error }, 'could not renew a task lease'));
+    },
+    (TASK_LEASE_SECONDS * 1000) / 3,
+  );
+  heartbeat.unref();
   try {
     await runUnderLease({ taskId, name, holder, fence }, () => advanceTask(ctx, taskId, snapshot));
   } finally {
+    clearInterval(heartbeat);
+    await renewing;
     await ctx.store
       .transaction((tx) => tx.leases.release(name, holder, fence))
       .catch((error) => ctx.log.warn({ taskId, err: error }, 'could not release a task lease; it expires'));

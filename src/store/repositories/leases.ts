@@ -27,6 +27,14 @@ export function createLeaseRepository({ session, now }: RepositoryContext): Leas
       return row !== undefined;
     },
 
+    async renew(name, holder, fence, seconds) {
+      const at = now();
+      const changed = await session.run(sql`
+        UPDATE leases SET expires_at = ${at + seconds}
+        WHERE name = ${name} AND holder = ${holder} AND fence = ${fence} AND expires_at > ${at}`);
+      return changed === 1;
+    },
+
     async release(name, holder, fence) {
       const changed = await session.run(sql`
         UPDATE leases SET expires_at = ${0} WHERE name = ${name} AND holder = ${holder} AND fence = ${fence}`);
