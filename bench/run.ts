@@ -1,7 +1,7 @@
 // `npm run bench`: measures, prints and writes bench/latest.json (git-ignored). Figures are from one run on a
 // shared machine: compare ratios within a run, not absolute numbers across runs.
 //
-//   npm run bench [-- --quick] [-- --only bounds,intake,agent,memory,scale,rebuild,verify]
+//   npm run bench [-- --quick] [-- --only lightning,nwc,lnd,bounds,intake,agent,memory,scale,rebuild,verify]
 // --only runs the sections named and replaces only those in bench/latest.json (the others are kept).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -39,6 +39,9 @@ const ldk = wanted('lightning') ? await import('./ldk.ts').catch(() => null) : n
 if (ldk) await section('lightning', () => ldk.benchLdk({ payments: quick ? 20 : 200 }));
 const nwc = wanted('nwc') ? await import('./nwc.ts').catch(() => null) : null;
 if (nwc) await section('nwc', () => nwc.benchNwc({ payments: quick ? 20 : 100 }));
+// Holds on real LND (v0.21.6-beta on btcd regtest; scripts/build-lnd.mjs) next to the LDK sandbox, same run; without
+// the binaries the section says why it was skipped.
+await section('lnd', async () => (await import('./lnd.ts')).benchLnd({ payments: quick ? 20 : 50 }));
 // Bounds first: the intake figures are printed against them (same run).
 await section('bounds', async () =>
   (await import('./bounds.ts')).benchBounds({ events: quick ? 300 : 1000 }),
