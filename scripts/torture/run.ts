@@ -67,9 +67,12 @@ const setup = options.embedded
     : 'sqlite';
 say(`seed ${options.seed}, ${options.tasks} lifecycles, ${setup}, folder ${folder}`);
 
-// Interrupted (Ctrl-C, a CI timeout): the children are stopped too, and the folder is kept.
+// Interrupted (Ctrl-C, a CI timeout): the children are stopped too, and the folder is kept; a restart that was
+// waiting out its pause does not start an agent after that.
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     say(`${signal}: stopping the processes; kept ${folder}`);
     void (async () => {
       for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
@@ -256,6 +259,7 @@ async function main(): Promise<number> {
       await replica.kill();
       say(`killed replica ${replica.index} (${cause}); restart in ${pauseMs} ms`);
       await sleep(pauseMs);
+      if (interrupted) return;
       replica.start();
       const caughtUpMs = await replica.waitHealthy(180_000);
       restarts.push({ replica: replica.index, cause, caughtUpMs });
@@ -284,6 +288,7 @@ async function main(): Promise<number> {
           say(
             `replica ${replica.index} ended by itself: ${replica.unexpectedExits.at(-1)}; starting it again`,
           );
+          if (interrupted) return;
           replica.start();
           restarts.push({
             replica: replica.index,
