@@ -1,7 +1,7 @@
 // `npm run bench`: measures, prints and writes bench/latest.json (git-ignored). Figures are from one run on a
 // shared machine: compare ratios within a run, not absolute numbers across runs.
 //
-//   npm run bench [-- --quick] [-- --only lightning,nwc,lnd,bounds,intake,agent,memory,scale,rebuild,verify]
+//   npm run bench [-- --quick] [-- --only lightning,nwc,lnd,bounds,intake,agent,memory,scale,replicas,rebuild,verify]
 // --only runs the sections named and replaces only those in bench/latest.json (the others are kept).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -59,6 +59,10 @@ await section('scale', async () => ({
     tasks: quick ? 10_000 : 100_000,
   }),
 }));
+// Replicas (issue #16): 1, 2 and 3 agents on one PostgreSQL, paid lifecycles through real processes, no kills.
+await section('replicas', async () =>
+  (await import('./replicas.ts')).benchReplicas({ tasks: quick ? 20 : 60 }),
+);
 // The rebuild and verify sections read one generated history from one local relay (generated and published once).
 const lifecycles = quick ? 1_000 : 10_000;
 let loaded: LoadedRelay | undefined;

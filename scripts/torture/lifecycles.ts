@@ -75,6 +75,8 @@ export interface LifecycleResult {
   ok: boolean;
   error: string | null;
   seconds: number;
+  /** `paid` lifecycles that ended paid: from the approval's publication to the `paid` event seen on the relay. */
+  approvalToPaidMs: number | null;
 }
 
 /** Long enough that no kill and restart lets a window close by itself; the timeout kinds shorten one to the
@@ -100,10 +102,15 @@ export async function runLifecycle(
     ok: false,
     error: null,
     seconds: 0,
+    approvalToPaidMs: null,
   };
+  let approvedAt: number | null = null;
   try {
-    await play(context, kind, amountMsat, result);
+    await play(context, kind, amountMsat, result, (at) => {
+      approvedAt = at;
+    });
     const end = await step(context, result, TERMINAL, 'its end');
+    if (approvedAt !== null && end.state === 'paid') result.approvalToPaidMs = Date.now() - approvedAt;
     result.ended = end.state;
     result.ok = end.state === result.expected;
     if (!result.ok) result.error = `ended ${end.state}, expected ${result.expected}`;
@@ -121,6 +128,7 @@ async function play(
   kind: LifecycleKind,
   amountMsat: bigint,
   result: LifecycleResult,
+  approved: (at: number) => void,
 ): Promise<void> {
   const { poster, workerKey, arbitrator } = context;
   const windows = {
@@ -174,7 +182,9 @@ async function play(
   await step(context, result, ['submitted'], 'the submission');
   if (kind === 'review_timeout') return;
   if (kind === 'paid') {
+    const at = Date.now();
     await act(poster, { action: 'approve' });
+    approved(at);
     context.afterApproval();
     return;
   }

@@ -1,4 +1,6 @@
 // The torture's options (docs/torture.md). Bad input: one message that says what to change, exit 2.
+import { LIFECYCLE_KINDS, type LifecycleKind } from './lifecycles.ts';
+
 export interface TortureOptions {
   tasks: number;
   seed: number;
@@ -12,6 +14,8 @@ export interface TortureOptions {
   durationSeconds: number;
   /** Lifecycles in flight at once. */
   concurrency: number;
+  /** The kinds of lifecycle to run, in turn (default: all of them). */
+  kinds: LifecycleKind[];
   /** How long one step of a lifecycle may wait for the agent's answer. */
   stepTimeoutSeconds: number;
   quick: boolean;
@@ -22,8 +26,9 @@ export interface TortureOptions {
 
 export const USAGE = `usage: npm run torture -- [--quick] [--tasks N] [--seed S] [--db sqlite|postgres] [--replicas R]
        [--kill-rate KILLS_PER_MINUTE] [--kill-after-approval 0..1] [--duration SECONDS] [--concurrency C]
-       [--step-timeout SECONDS] [--embedded] [--report FILE] [--keep]
+       [--step-timeout SECONDS] [--kinds KIND,...] [--embedded] [--report FILE] [--keep]
   --quick      a few lifecycles (one of each kind) and a few kills: what npm test runs
+  --kinds      only these kinds of lifecycle (${LIFECYCLE_KINDS.join(', ')})
   --embedded   the one-process set-up of \`npm start\` (relay, LDK sandbox and agent in one process), SQLite
   exit 0 every check passed, 1 a check failed, 2 bad input (docs/torture.md)`;
 
@@ -42,6 +47,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     '--duration',
     '--concurrency',
     '--step-timeout',
+    '--kinds',
     '--report',
   ]);
   const bare = new Set(['--quick', '--embedded', '--keep', '--help']);
@@ -92,6 +98,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     durationSeconds: whole('--duration', values.get('--duration'), 0, 0, 86_400),
     concurrency: whole('--concurrency', values.get('--concurrency'), quick ? 4 : 6, 1, 100),
     stepTimeoutSeconds: whole('--step-timeout', values.get('--step-timeout'), 120, 10, 3600),
+    kinds: kindList(values.get('--kinds')),
     quick,
     embedded,
     report: values.get('--report') ?? null,
@@ -118,4 +125,15 @@ function fraction(
   if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max)
     throw new OptionError(`${name} takes a number from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return value;
+}
+
+function kindList(text: string | undefined): LifecycleKind[] {
+  if (text === undefined) return [...LIFECYCLE_KINDS];
+  const names = text.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(LIFECYCLE_KINDS as readonly string[]).includes(name));
+  if (names.length === 0 || unknown.length > 0 || names.includes(''))
+    throw new OptionError(
+      `--kinds takes a comma-separated list of ${LIFECYCLE_KINDS.join(', ')}; not ${JSON.stringify(unknown.join(',') || text)}`,
+    );
+  return [...new Set(names)] as LifecycleKind[];
 }

@@ -58,6 +58,7 @@ const result: LifecycleResult = {
   ok: true,
   error: null,
   seconds: 1,
+  approvalToPaidMs: 800,
 };
 const node = (localMsat: bigint, remoteMsat: bigint, pendingHtlcs = 0) => ({
   localMsat: String(localMsat),

@@ -114,6 +114,10 @@ test('bad input: exit 2 with what to change, nothing started', async () => {
   const replicas = await runTorture(['--replicas', '2']);
   assert.is(replicas.code, 2);
   assert.match(replicas.output, 'use --db postgres for replicas');
+  const kinds = await runTorture(['--kinds', 'paid,refund_twice']);
+  assert.is(kinds.code, 2);
+  assert.match(kinds.output, '--kinds takes a comma-separated list of paid, review_timeout');
+  assert.match(kinds.output, 'not "refund_twice"');
 });
 
 test.run();
