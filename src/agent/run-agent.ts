@@ -185,7 +185,18 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       set: (relay, since) => options.store.transaction((tx) => tx.cursors.set(relay, since)),
     },
     onEvent: (event, relay) => handleInbound(event, relay),
-    onConnect: (relay) => readBack?.connected(writeRelayNames.get(relay) ?? relay),
+    onConnect: (relay) => {
+      const name = writeRelayNames.get(relay) ?? relay;
+      readBack?.connected(name);
+      // What failed to reach this relay while it was away (a passing refusal waits out a backoff) goes now, so a
+      // task's later step never stands on the relay without the one before it for the length of a backoff.
+      void options.store
+        .transaction((tx) => tx.outbox.dueAgain(name))
+        .then((due) => {
+          if (due > 0) outbox?.wake();
+        })
+        .catch((error) => log.warn({ err: error, relay: name }, 'could not make its waiting deliveries due'));
+    },
     // Cursors follow the relays' own clock (event created_at), not the injected domain clock.
     ...(options.pool?.backoff ? { backoff: options.pool.backoff } : {}),
     ...(options.pool?.overlapSeconds !== undefined ? { overlapSeconds: options.pool.overlapSeconds } : {}),

@@ -383,6 +383,9 @@ export interface OutboxRepository extends OutboxReader {
   /** Makes deliveries this relay had said OK to pending again, due at once, with `reason` as their last error
    * (the relay lost the events: the publisher sends them again). Only `ok` deliveries change; returns how many. */
   resend(relay: string, eventIds: readonly Hex32[], reason: string): Promise<number>;
+  /** Makes this relay's pending deliveries that wait out a backoff (tried before) due at once (the relay has just connected:
+   * what failed while it was away goes now, before anything newer overtakes it). Returns how many. */
+  dueAgain(relay: string): Promise<number>;
 }
 
 // ---- relay cursors: where catch-up resumes ----

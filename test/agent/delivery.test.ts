@@ -116,4 +116,40 @@ test('with one relay of three down, every agent event still reaches the quorum, 
   void payment;
 });
 
+test('a relay that comes back gets what it missed at once, not after the backoff its failures earned', async () => {
+  const away = harness.relays[2]!;
+  await away.halt();
+  const { listing, payment } = await fundedTask();
+  await harness.agent.settle();
+  const events = await harness.agentEvents(listing.id);
+  assert.ok(events.length >= 2, 'offered and funded were published to the other relays');
+  // The deliveries to the halted relay failed; as after many failures, their next attempt is an hour away.
+  await harness.store.transaction(async (tx) => {
+    for (const event of events)
+      await tx.outbox.markRelay(
+        event.id,
+        away.url,
+        'pending',
+        'not connected',
+        Math.floor(Date.now() / 1000) + 3600,
+      );
+  });
+  await away.resume();
+  // No flush() here: only the relay's reconnection can make them due before the hour is over.
+  const deadline = Date.now() + 30_000;
+  let owed = events.length;
+  while (Date.now() < deadline && owed > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    owed = 0;
+    for (const event of events) {
+      const deliveries = await harness.store.read((reader) => reader.outbox.deliveries(event.id));
+      if (deliveries.find((delivery) => delivery.relay === away.url)?.status !== 'ok') owed++;
+    }
+  }
+  assert.is(owed, 0, 'every event reached the relay once it was back');
+  await harness.act(harness.poster, 'cancel', listing.id);
+  await harness.waitForState(listing.id, 'refunded');
+  void payment;
+});
+
 test.run();

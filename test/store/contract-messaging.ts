@@ -192,6 +192,44 @@ export function registerMessagingContract(test: Test, databases: TestDatabases):
     );
   });
 
+  test('dueAgain: a relay that connects gets its deliveries in backoff at once, nothing else changes', async () => {
+    const now = T0 + 10;
+    const store = await (await databases.create()).open({ clock: () => now });
+    const [relay, other] = [RELAYS[0]!, RELAYS[1]!];
+    const [failed, fresh, done] = ['again-failed', 'again-fresh', 'again-done'].map((name) =>
+      signedEvent(name),
+    );
+    for (const event of [failed!, fresh!, done!])
+      await store.transaction((tx) => tx.outbox.enqueue(event, [relay, other]));
+    // One delivery failed to each relay (not connected) and waits out a backoff; one to `relay` is done.
+    await store.transaction(async (tx) => {
+      await tx.outbox.markRelay(failed!.id, relay, 'pending', 'not connected', T0 + 500);
+      await tx.outbox.markRelay(failed!.id, other, 'pending', 'not connected', T0 + 500);
+      await tx.outbox.markRelay(done!.id, relay, 'ok');
+    });
+    assert.is(await store.transaction((tx) => tx.outbox.dueAgain(relay)), 1, 'only the one in backoff');
+    const row = (await store.read((tx) => tx.outbox.deliveries(failed!.id))).find(
+      (one) => one.relay === relay,
+    );
+    assert.equal(row, {
+      relay,
+      status: 'pending',
+      attempts: 1,
+      lastError: 'not connected',
+      nextAttemptAt: now,
+    });
+    const otherRow = (await store.read((tx) => tx.outbox.deliveries(failed!.id))).find(
+      (one) => one.relay === other,
+    );
+    assert.is(otherRow?.nextAttemptAt, T0 + 500, 'another relay’s backoff is left alone');
+    assert.is(
+      (await store.read((tx) => tx.outbox.deliveries(done!.id))).find((one) => one.relay === relay)?.status,
+      'ok',
+      'a delivery already done stays done',
+    );
+    assert.is(await store.transaction((tx) => tx.outbox.dueAgain(relay)), 0, 'nothing more to make due');
+  });
+
   test('enqueuing the same event twice returns false and keeps the first queue', async () => {
     const store = await (await databases.create()).open({ clock: () => T0 });
     const event = signedEvent('twice');

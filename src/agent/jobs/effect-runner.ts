@@ -82,9 +82,9 @@ export interface RunnerLeases {
 }
 
 /**
- * `leases` (replicas on one PostgreSQL database): a task is advanced only under its lease (`task:<id>`), for the
- * longest a job may take (the payment timeout plus a minute); a task another replica holds is left to it, and a
- * dead replica's task is taken over once its lease expired (the next round wakes it).
+ * `leases` (replicas on one PostgreSQL database): a task is advanced only under its lease (`task:<id>`, 30 s,
+ * renewed while the job runs); a task another replica holds is left to it, and a dead replica's task is taken over
+ * once its lease expired (the next round wakes it).
  */
 export function startEffectRunner(
   getContext: () => AgentContext,

@@ -158,6 +158,13 @@ export function createOutboxRepository({ session, now }: RepositoryContext): Out
       return changed;
     },
 
+    async dueAgain(relay) {
+      const at = now();
+      return session.run(sql`
+        UPDATE outbox_relays SET next_attempt_at = ${at}
+        WHERE relay = ${relay} AND status = 'pending' AND attempts > 0 AND next_attempt_at > ${at}`);
+    },
+
     async markRelay(eventId, relay, status, error = null, nextAttemptAt) {
       // Compare-and-set from pending: ok and failed are final, so a late answer from an older attempt cannot
       // undo them.
