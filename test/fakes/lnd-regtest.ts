@@ -37,6 +37,7 @@ import {
   addPeer,
   authenticatedLndGrpc,
   createChainAddress,
+  createInvoice,
   getChainBalance,
   getChannel,
   getChannels,
@@ -147,6 +148,23 @@ export class LndRegtest {
         throw new Error(`the LND regtest network did not start: ${String(error)}\n${logs}`);
       }
     }
+  }
+
+  /** Plain (not hold) invoices on a node, claimed as soon as they are paid: what a receiving wallet makes. */
+  plainInvoices(name: LndNodeName) {
+    return async (request: { amountMsat: bigint; description: string; expirySeconds: number }) => {
+      const created = await createInvoice({
+        lnd: this.node(name).lnd,
+        mtokens: request.amountMsat.toString(),
+        description: request.description,
+        expires_at: new Date(Date.now() + request.expirySeconds * 1000).toISOString(),
+      });
+      return {
+        bolt11: created.request,
+        paymentHash: created.id,
+        expiresAt: Math.floor(Date.now() / 1000) + request.expirySeconds,
+      };
+    };
   }
 
   node(name: LndNodeName): LndNodeAccess {

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createHodlInvoice, createInvoice, getInvoice, settleHodlInvoice } from 'lightning';
+import { createHodlInvoice, getInvoice, settleHodlInvoice } from 'lightning';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LndBackend } from '../../../src/ldk/lnd/index.ts';
@@ -57,19 +57,7 @@ test.before(async () => {
     wallets: {
       payer,
       worker: {
-        createInvoice: async ({ amountMsat, description, expirySeconds }) => {
-          const created = await createInvoice({
-            lnd: net.node('worker').lnd,
-            mtokens: amountMsat.toString(),
-            description,
-            expires_at: new Date(Date.now() + expirySeconds * 1000).toISOString(),
-          });
-          return {
-            bolt11: created.request,
-            paymentHash: created.id,
-            expiresAt: Math.floor(Date.now() / 1000) + expirySeconds,
-          };
-        },
+        createInvoice: net.plainInvoices('worker'),
       },
     },
   });

@@ -14,7 +14,6 @@
 // Without the binaries (no Go to build them, or not built) the suite prints one SKIP line.
 
 import { readFileSync } from 'node:fs';
-import { createInvoice } from 'lightning';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DEFAULT_MAX_FINAL_CLTV_DELTA, LndBackend, LndConnectionError } from '../../../src/ldk/lnd/index.ts';
@@ -54,19 +53,7 @@ async function startRealLndHarness(): Promise<RealHarness> {
     pay: (request) => workerBackend.pay(request),
     paymentStatus: (hash) => workerBackend.paymentStatus(hash),
     getInfo: () => workerBackend.getInfo(),
-    createInvoice: async ({ amountMsat, description, expirySeconds }) => {
-      const created = await createInvoice({
-        lnd: net.node('worker').lnd,
-        mtokens: amountMsat.toString(),
-        description,
-        expires_at: new Date(Date.now() + expirySeconds * 1000).toISOString(),
-      });
-      return {
-        bolt11: created.request,
-        paymentHash: created.id,
-        expiresAt: Math.floor(Date.now() / 1000) + expirySeconds,
-      };
-    },
+    createInvoice: net.plainInvoices('worker'),
   };
   const htlcCommitFeeMsat = await net.htlcCommitFeeMsat('payer');
   return {
