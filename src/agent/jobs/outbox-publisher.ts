@@ -21,6 +21,8 @@ export interface OutboxPublisher {
 }
 
 const MAX_BACKOFF_SECONDS = 300;
+/** Rounds of one lane sent at once, each waiting for its relays' answers. */
+const ROUNDS_PER_LANE = 4;
 
 /** A relay's answer to one delivery, recorded with the rest of its round. */
 type Mark =
@@ -51,15 +53,32 @@ export function startOutboxPublisher(
   },
 ): OutboxPublisher {
   let stopped = false;
+  /** Deliveries sent by a round that is still waiting for their relays' answers: no other round sends them. */
+  const inFlight = new Set<string>();
+  const keyOf = (delivery: OutboxDelivery) => `${delivery.eventId} ${delivery.relay}`;
 
   async function round(priority: 0 | 1): Promise<number> {
     const ctx = getContext();
     const now = ctx.now();
     const batch = options.batch ?? 100;
     const claim = options.claimSeconds;
-    const due = claim
-      ? await ctx.store.transaction((tx) => tx.outbox.claimDue(now, batch, claim, priority))
-      : await ctx.store.read((reader) => reader.outbox.due(now, batch, priority));
+    // Without claims, rows still in flight are due too: ask for more than a batch by their number so that they do
+    // not hide newer ones. A claimed row is not due while its claim lasts (and a claim beyond the batch would
+    // hold it back for the claim's length), so claims ask for a batch.
+    const asked = claim ? batch : batch + inFlight.size;
+    const listed = claim
+      ? await ctx.store.transaction((tx) => tx.outbox.claimDue(now, asked, claim, priority))
+      : await ctx.store.read((reader) => reader.outbox.due(now, asked, priority));
+    const due = listed.filter((delivery) => !inFlight.has(keyOf(delivery))).slice(0, batch);
+    for (const delivery of due) inFlight.add(keyOf(delivery));
+    try {
+      return await send(ctx, due);
+    } finally {
+      for (const delivery of due) inFlight.delete(keyOf(delivery));
+    }
+  }
+
+  async function send(ctx: AgentContext, due: OutboxDelivery[]): Promise<number> {
     const marks = await Promise.all(
       due.map(async (delivery): Promise<Mark> => {
         const [result] = await publisher.publish(delivery.event, [delivery.relay]);
@@ -100,33 +119,40 @@ export function startOutboxPublisher(
   }
 
   /**
-   * One lane per priority, each running its rounds one after another: a round of new offers waiting for a slow
-   * relay's answers never holds back a settlement's record, which its own lane sends at once. The lanes never
-   * share a delivery (each row has one priority).
+   * One lane per priority: a round of new offers waiting for a slow relay's answers never holds back a
+   * settlement's record, which its own lane sends at once. Within a lane, a round does not wait for the rounds
+   * before it to get their answers (a task's next step goes out while the relays still store the one before; the
+   * connection keeps their order): up to ROUNDS_PER_LANE rounds at once, each skipping what the others have in
+   * flight. The lanes never share a delivery (each row has one priority).
    */
   function lane(priority: 0 | 1) {
-    let running: Promise<number> | null = null;
+    const running = new Set<Promise<number>>();
     let wanted = false;
     function flush(): Promise<number> {
-      if (running) {
+      const earlier = [...running];
+      if (running.size >= ROUNDS_PER_LANE) {
         wanted = true;
-        return running;
+        return Promise.all(earlier).then((counts) => counts.reduce((sum, count) => sum + count, 0));
       }
-      running = round(priority)
+      const current: Promise<number> = round(priority)
         .catch((error) => {
           getContext().log.warn({ err: error, priority }, 'outbox round failed');
           return 0;
         })
         .finally(() => {
-          running = null;
+          running.delete(current);
           if (wanted && !stopped) {
             wanted = false;
             void flush();
           }
         });
-      return running;
+      running.add(current);
+      // Resolves once this round and those already running are done: what was due when it was called is sent.
+      return Promise.all([...earlier, current]).then((counts) =>
+        counts.reduce((sum, count) => sum + count, 0),
+      );
     }
-    return { flush, current: () => running };
+    return { flush, current: () => Promise.all([...running]) };
   }
   const lanes = [lane(0), lane(1)];
 
