@@ -110,7 +110,7 @@ export async function benchScale(options: { tasks: number }) {
       generated,
       empty,
       full,
-      note: `one process (the relay and the three LDK nodes run in it too): rssMb is the process's, rssGrowthMb what runAgent's start added. A reconciler round asks the node ${calls(full)} times for ${generated.open} open tasks (${(calls(full) / Math.max(1, generated.open)).toFixed(2)} per task: one lookup each, no listing by state or batch yet)`,
+      note: `one process (the relay and the three LDK nodes run in it too): rssMb is the process's, rssGrowthMb what runAgent's start added. A reconciler round asks the node ${calls(full)} times for ${generated.open} open tasks (${(calls(full) / Math.max(1, generated.open)).toFixed(2)} per task: the holds are listed once per round, OPEN and ACCEPTED, src/agent/jobs/hold-snapshot.ts)`,
     };
   } finally {
     await harness.stop();
