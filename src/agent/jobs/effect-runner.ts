@@ -29,12 +29,12 @@ async function advanceUnderLease(
   holder: string,
   taskId: string,
   snapshot: HoldSnapshot | null,
-): Promise<boolean> {
+): Promise<void> {
   const name = `task:${taskId}`;
   const fence = await ctx.store.transaction((tx) => tx.leases.acquire(name, holder, TASK_LEASE_SECONDS));
   if (fence === null) {
     ctx.log.debug({ taskId }, 'another replica is acting on this task');
-    return false;
+    return;
   }
   let renewing: Promise<unknown> = Promise.resolve();
   const heartbeat = setInterval(
@@ -55,7 +55,6 @@ async function advanceUnderLease(
   heartbeat.unref();
   try {
     await runUnderLease({ taskId, name, holder, fence }, () => advanceTask(ctx, taskId, snapshot));
-    return true;
   } finally {
     clearInterval(heartbeat);
     await renewing;
@@ -114,13 +113,13 @@ export function startEffectRunner(
     laneOfQueued.set(taskId, lane);
   }
 
-  function next(): [string, WakeLane] | undefined {
+  function next(): string | undefined {
     for (const lane of WAKE_LANES) {
       for (const taskId of lanes.get(lane) ?? []) {
         if (running.has(taskId)) continue;
         lanes.get(lane)?.delete(taskId);
         laneOfQueued.delete(taskId);
-        return [taskId, lane];
+        return taskId;
       }
     }
     return undefined;
@@ -128,12 +127,11 @@ export function startEffectRunner(
 
   function pump() {
     while (!stopped && running.size < concurrency) {
-      const picked = next();
-      if (picked === undefined) break;
-      const [taskId, lane] = picked;
+      const taskId = next();
+      if (taskId === undefined) break;
       const snapshot = listed.get(taskId) ?? null;
       listed.delete(taskId);
-      const job = runOne(taskId, lane, snapshot).finally(() => {
+      const job = runOne(taskId, snapshot).finally(() => {
         running.delete(taskId);
         const lane = again.get(taskId);
         if (lane !== undefined) {
@@ -147,21 +145,11 @@ export function startEffectRunner(
     if (isIdle()) for (const resolve of idleWaiters.splice(0)) resolve();
   }
 
-  /** Tasks whose lease another replica held when woken here: how many times in a row, for the retry's backoff. */
-  const busy = new Map<string, number>();
-
-  async function runOne(taskId: string, lane: WakeLane, snapshot: HoldSnapshot | null) {
+  async function runOne(taskId: string, snapshot: HoldSnapshot | null) {
     const ctx = getContext();
     try {
       if (!options.leases) await advanceTask(ctx, taskId, snapshot);
-      else if (await advanceUnderLease(ctx, options.leases.holder, taskId, snapshot)) busy.delete(taskId);
-      else {
-        // The replica holding the lease may have read the task before the change that woke it here: look again
-        // soon (250 ms, doubling to 5 s while it stays held) rather than at the next round.
-        const times = (busy.get(taskId) ?? 0) + 1;
-        busy.set(taskId, times);
-        setTimeout(() => wakeWith(taskId, lane, null), Math.min(5000, 250 * 2 ** (times - 1))).unref();
-      }
+      else await advanceUnderLease(ctx, options.leases.holder, taskId, snapshot);
     } catch (error) {
       // Left for the next round: the intent is committed, so nothing is lost by trying again later.
       if (error instanceof LeaseLost) ctx.log.warn({ taskId }, error.message);
