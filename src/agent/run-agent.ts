@@ -341,7 +341,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
     );
   }
   pool.start();
-  await auditWatch.check();
+  await auditWatch.begin();
   await effects.reconcileAll();
   outbox.wake();
   heads.wake();

@@ -286,7 +286,7 @@ export function createMetrics() {
     }),
     auditChainValid: new Gauge({
       name: 'escrow_audit_chain_valid',
-      help: "Whether the last walk of every task's audit chain found it intact: 1 or 0 (escrow-agent verify-db)",
+      help: "Whether the last walk of every task's audit chain found it intact: 1 or 0 (escrow-agent verify-db). Until this process's first walk ends: the last finished walk's answer (kept in the database), or NaN if none ever finished",
       registers: [registry],
     }),
     lightningNodeUp: new Gauge({

@@ -11,7 +11,7 @@ import type { AgentContext } from '../engine/context.ts';
 export async function handleBlock(
   height: number,
   moveHeight: (height: number) => void,
-  wakeAll: () => Promise<void>,
+  wakeAll: () => Promise<unknown>,
 ): Promise<void> {
   moveHeight(height);
   await wakeAll();

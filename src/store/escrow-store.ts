@@ -57,7 +57,7 @@ export function createEscrowStore(
     transaction: (fn) => within('write', (session) => fn(transactionFor(session))),
     read: (fn) => within('read', (session) => fn(transactionFor(session))),
     projectionHash: () => within('read', computeProjectionHash),
-    verifyAudit: () => within('read', verifyAuditChains),
+    verifyAudit: (options) => verifyAuditChains((fn) => within('read', fn), options),
     async close() {
       if (closed) return;
       closed = true;

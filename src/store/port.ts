@@ -39,8 +39,9 @@ export interface EscrowStore {
   /** sha256 of the canonical projection (tasks, fundings, payouts, audit heads): the same bytes on SQLite and
    * PostgreSQL for the same history, and for a projection rebuilt from relays. */
   projectionHash(): Promise<string>;
-  /** Walks every task's audit chain. */
-  verifyAudit(): Promise<AuditReport>;
+  /** Walks every task's audit chain, in slices of `sliceTasks` task rows (default 500), each its own read
+   * transaction; `onMoreToWalk` is called after each slice that is not the last. */
+  verifyAudit(options?: { sliceTasks?: number; onMoreToWalk?: () => void }): Promise<AuditReport>;
   close(): Promise<void>;
 }
 

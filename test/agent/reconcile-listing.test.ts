@@ -81,6 +81,10 @@ test('a round over 30 open offers lists the node’s holds twice and looks up no
     0,
     `no look-up per task: ${counted.calls.map((c) => c.slice(0, 14)).join(',')}`,
   );
+  // Nothing has changed since: the next round lists again and advances none of the 30.
+  counted.calls.length = 0;
+  assert.equal(await harness.agent.effects.reconcileAll(), { tasks: 30, woken: 0 });
+  assert.equal(counted.calls.sort(), ['list:ACCEPTED', 'list:OPEN']);
 
   // A payment the node accepted while the agent heard nothing of it (its event withheld).
   const paid = offered[7]!;
@@ -92,7 +96,7 @@ test('a round over 30 open offers lists the node’s holds twice and looks up no
     async () => (await harness.sandbox.agent.lookup(paid.paymentHash))?.state === 'ACCEPTED',
   );
   counted.calls.length = 0;
-  await harness.agent.effects.reconcileAll();
+  assert.equal(await harness.agent.effects.reconcileAll(), { tasks: 30, woken: 1 }, 'only the paid task');
   assert.is(counted.count('list'), 2);
   // The task's own wake after its `funded` commit asks the node again; no other task is looked up.
   assert.equal(
@@ -107,7 +111,7 @@ test('a round over 30 open offers lists the node’s holds twice and looks up no
   const cancelled = offered[3]!;
   await harness.sandbox.agent.cancel(cancelled.paymentHash);
   counted.calls.length = 0;
-  await harness.agent.effects.reconcileAll();
+  assert.equal(await harness.agent.effects.reconcileAll(), { tasks: 30, woken: 1 }, 'only the cancelled hold');
   assert.is(counted.count('list'), 2);
   assert.equal(
     counted.calls.filter((call) => call.startsWith('lookup:')),
@@ -135,6 +139,19 @@ test('a task whose money is held is looked at before 20 tasks woken earlier in t
     position >= 0 && position < 4,
     `the held task was among the first looked at (4 run at once), not after the 20: at ${position}`,
   );
+});
+
+test('a round advances every task whose deadline is due, though its hold is listed as it was', async () => {
+  const before = await harness.agent.effects.reconcileAll();
+  assert.is(before.woken, 0, 'nothing due yet');
+  // Past every window: the offers expire and the funded task's claim window is over.
+  harness.advanceClock(30 * 24 * 3600);
+  const round = await harness.agent.effects.reconcileAll();
+  assert.is(round.woken, round.tasks, JSON.stringify(round));
+  for (const task of offered.filter((task) => task !== offered[3])) {
+    const after = await harness.store.read((reader) => reader.tasks.get(task.id));
+    assert.ok(after && !['offered', 'funded'].includes(after.state), `${task.id} moved on (${after?.state})`);
+  }
 });
 
 test.run();

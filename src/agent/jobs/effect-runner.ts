@@ -5,14 +5,15 @@
 //
 // Woken tasks wait in three lanes (src/engine/wake-lane.ts), served in order: money moving first, then held
 // tasks, then new offers, so a burst of listings never queues a settlement behind its hold invoices. A round over
-// every task asks the node by listing (hold-snapshot.ts), not once per task.
+// every task asks the node by listing (hold-snapshot.ts), not once per task, and advances only the tasks that the
+// listing or a due deadline calls for (restsWithListing).
 import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { LeaseLost, runUnderLease } from '../../engine/lease-scope.ts';
 import { laneOf, WAKE_LANES, type WakeLane } from '../../engine/wake-lane.ts';
 import { advanceTask } from './advance-task.ts';
 import { createCustodyWatch } from './custody-watch.ts';
-import { type HoldSnapshot, takeHoldSnapshot } from './hold-snapshot.ts';
+import { type HoldSnapshot, restsWithListing, takeHoldSnapshot } from './hold-snapshot.ts';
 import { observeTaskGauges } from './task-gauges.ts';
 
 const NON_TERMINAL = TASK_STATES.filter((state) => !TERMINAL_STATES.has(state));
@@ -64,13 +65,20 @@ async function advanceUnderLease(
   }
 }
 
+/** One round: the unfinished tasks it looked at, and how many of them it woke. */
+export interface RoundSummary {
+  tasks: number;
+  woken: number;
+}
+
 export interface EffectRunner {
   /** Looks at the task soon; `lane` says how soon (a task already waiting moves up, never down). */
   wake(taskId: string, lane?: WakeLane): void;
-  /** Wakes every non-terminal task (one listing of the node's holds for all) without waiting for them. */
-  wakeAll(): Promise<void>;
-  /** Wakes every non-terminal task and waits until the queue is empty. */
-  reconcileAll(): Promise<void>;
+  /** Wakes every non-terminal task that the round's listing or a due deadline calls for (one listing of the
+   * node's holds for all) without waiting for them. */
+  wakeAll(): Promise<RoundSummary>;
+  /** wakeAll, then waits until the queue is empty. */
+  reconcileAll(): Promise<RoundSummary>;
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -173,13 +181,21 @@ export function startEffectRunner(
 
   const custody = createCustodyWatch();
 
-  async function wakeAll() {
+  async function wakeAll(): Promise<RoundSummary> {
     const ctx = getContext();
     const tasks = await ctx.store.read((reader) => reader.tasks.listByState(NON_TERMINAL));
     custody.observe(ctx, tasks);
     observeTaskGauges(ctx, tasks);
     const snapshot = await takeHoldSnapshot(ctx, tasks);
-    for (const task of tasks) wakeWith(task.id, laneOf(task.state), snapshot);
+    const context = { now: ctx.now(), height: ctx.height(), policy: ctx.policy };
+    let woken = 0;
+    for (const task of tasks) {
+      if (snapshot !== null && restsWithListing(task, snapshot, context)) continue;
+      wakeWith(task.id, laneOf(task.state), snapshot);
+      woken++;
+    }
+    ctx.log.debug({ tasks: tasks.length, woken }, 'reconcile round');
+    return { tasks: tasks.length, woken };
   }
 
   function idle(): Promise<void> {
@@ -196,8 +212,9 @@ export function startEffectRunner(
     wake: (taskId, lane = 'task') => wakeWith(taskId, lane, null),
     wakeAll,
     async reconcileAll() {
-      await wakeAll();
+      const round = await wakeAll();
       await idle();
+      return round;
     },
     idle,
     async stop() {

@@ -4,9 +4,10 @@
 // the rare case keeps the exact answer. The view may be stale by the time a task is advanced: a hold listed OPEN
 // that was paid since is caught by the node's event or the next round, and a hold listed ACCEPTED that the node
 // cancelled since is seen CANCELED by the next round (the same race a look-up has, a little wider).
-import type { Task, TaskState } from '../../domain/types.ts';
+import { decide } from '../../domain/decide.ts';
+import type { DecideContext, Task, TaskState } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
-import type { HoldInvoice } from '../../ldk/port.ts';
+import { type HoldInvoice, isAcceptedHold } from '../../ldk/port.ts';
 
 /** States in which advancing a task asks the node about its hold (handleHoldAccepted). */
 const ASKS_THE_NODE: ReadonlySet<TaskState> = new Set([
@@ -38,4 +39,20 @@ export async function takeHoldSnapshot(
     ctx.log.warn({ err: error }, 'listing the node’s holds failed; this round looks up each task');
     return null;
   }
+}
+
+/**
+ * True when advancing the task now would do nothing, as far as the round's listing and the task row show: its hold
+ * is listed in the state the task already knows (OPEN and unpaid, or ACCEPTED and marked received), and no deadline
+ * is due (the pure `tick` decision refuses). The round leaves such a task alone; everything else is advanced, and a
+ * hold missing from the listing is looked up. With 10,000 open offers a round then costs its listing and an
+ * in-memory pass, not 10,000 transactions.
+ */
+export function restsWithListing(task: Task, listed: HoldSnapshot, context: DecideContext): boolean {
+  if (!ASKS_THE_NODE.has(task.state) || task.funding === null) return false;
+  const hold = listed.get(task.funding.paymentHash);
+  if (hold === undefined) return false;
+  const received = task.funding.receivedMsat > 0n;
+  const inLine = received ? isAcceptedHold(hold) : hold.state === 'OPEN';
+  return inLine && !decide(task, { type: 'tick' }, context).ok;
 }
