@@ -37,6 +37,7 @@ import { parseStrictJson } from '../src/protocol/strict-json.ts';
 import type { EscrowStore } from '../src/store/index.ts';
 import { harnessPolicy, startHarness } from '../test/fakes/agent-harness.ts';
 import { connectNostrTools } from '../test/fakes/relay.ts';
+import { maybeProfiled, type ProfileSummary } from './profile.ts';
 import { summarise } from './stats.ts';
 
 export interface Bounds {
@@ -149,10 +150,12 @@ export async function benchIntake(options: {
     // The process's CPU time over each phase's wall time (the relay and the LDK nodes run in this process too):
     // near 1, the phase computes; well below, it waits (fsync, the node, the relay).
     const cpuShare: Record<string, number> = {};
+    const profiles: Record<string, ProfileSummary> = {};
     const measured = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
       const cpu = process.cpuUsage();
       const started = performance.now();
-      const result = await run();
+      const { result, profile } = await maybeProfiled(`intake-${name}`, run);
+      if (profile) profiles[name] = profile;
       const used = process.cpuUsage(cpu);
       cpuShare[name] =
         Math.round(((used.user + used.system) / 1000 / (performance.now() - started)) * 100) / 100;
@@ -275,6 +278,7 @@ export async function benchIntake(options: {
       forgedIdPerSecond,
       forgedThroughQueuePerSecond: throughQueue,
       cpuShare,
+      ...(Object.keys(profiles).length > 0 ? { profiles } : {}),
       costs,
       goals: {
         duplicatesPerSecond: goal(duplicatesPerSecond, 50_000, '>= 50,000'),

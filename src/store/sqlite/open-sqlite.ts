@@ -73,7 +73,7 @@ export async function openSqliteStore(
     database.pragma(`busy_timeout = ${STATEMENT_BUSY_TIMEOUT_MS}`);
     // Every INTEGER comes back as a bigint: money beyond 2^53 msat must not be rounded.
     database.defaultSafeIntegers(true);
-    const runner = createSqliteRunner(database, db, { busyTimeoutMs: options.busyTimeoutMs });
+    const runner = createSqliteRunner(database, { busyTimeoutMs: options.busyTimeoutMs });
     const store = createEscrowStore(runner, { clock: options.clock, cipher: options.cipher });
     return {
       ...store,
