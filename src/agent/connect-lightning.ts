@@ -3,15 +3,11 @@
 // offers what the agent needs, and refuses with a message that names what is missing. Each backend's module is
 // loaded only when that backend is chosen (LND's gRPC client and the LDK WebAssembly are large), so importing this
 // module for LightningStartupError costs nothing.
-import { createHash } from 'node:crypto';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { PersonWalletKeys, PersonWalletName } from '../ldk/nwc-service/people-wallets.ts';
+import type { PersonWalletName } from '../ldk/nwc-service/people-wallets.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
-import type { Sandbox } from '../ldk/sandbox/sandbox.ts';
 import type { AgentConfig } from './config.ts';
-import { readOrCreateSecret } from './secret-files.ts';
 
 export interface ConnectedLightning {
   backend: HoldInvoiceBackend;
@@ -80,31 +76,19 @@ export async function connectLightning(
 ): Promise<ConnectedLightning> {
   const { backend, url } = config.lightning;
   if (backend === 'sandbox') {
-    const [{ Sandbox }, { startControlServer }] = await Promise.all([
-      import('../ldk/sandbox/sandbox.ts'),
-      import('../ldk/sandbox-control/control-server.ts'),
-    ]);
+    // On its own thread (src/agent/sandbox-thread.ts): LDK's work never holds the agent's event loop. `escrow-agent
+    // ln ...` reaches the payer and worker nodes through the control socket that thread opens in the folder.
+    const { startSandboxThread } = await import('./sandbox-thread.ts');
     const folder = join(config.dataDir, 'sandbox');
-    const sandbox = await Sandbox.start({ directory: folder, blockIntervalMs: 30_000 });
-    // `escrow-agent ln ...` reaches the payer and worker nodes through this socket while the agent runs.
-    const control = await startControlServer(sandbox, folder);
-    const walletRelays = options.walletRelays ?? [];
-    const wallets =
-      walletRelays.length > 0
-        ? await startBoardWallets(sandbox, folder, walletRelays, log).catch((error: Error) => {
-            log.warn({ err: error.message }, 'the sandbox wallets for the task board did not start');
-            return null;
-          })
-        : null;
+    const thread = await startSandboxThread(
+      { folder, blockIntervalMs: 30_000, walletRelays: options.walletRelays ?? [] },
+      log,
+    );
     return {
-      backend: sandbox.agent,
-      describe: `LDK sandbox in ${folder} (regtest, a block every 30 s)`,
-      wallets: wallets?.files ?? null,
-      async close() {
-        await wallets?.stop();
-        await control.close();
-        await sandbox.stop();
-      },
+      backend: thread.backend,
+      describe: thread.describe,
+      wallets: thread.wallets,
+      close: () => thread.close(),
     };
   }
   if (backend === 'nwc') {
@@ -146,50 +130,4 @@ export async function connectLightning(
     }
     throw error;
   }
-}
-
-/**
- * NIP-47 wallets over the sandbox's payer and worker nodes, for the task board page: their keys derive from one
- * secret file (<sandbox>/nwc-wallets.key, created once), so the connection URIs stay the same across starts; each
- * URI is written to <sandbox>/<name>.nwc with mode 0600. The URIs are never logged or printed: only the paths.
- */
-async function startBoardWallets(
-  sandbox: Sandbox,
-  folder: string,
-  relays: readonly string[],
-  log: Logger,
-): Promise<{ files: Record<PersonWalletName, string>; stop(): Promise<void> }> {
-  const { startPeopleWallets } = await import('../ldk/nwc-service/people-wallets.ts');
-  const { secret } = readOrCreateSecret(join(folder, 'nwc-wallets.key'), 'the sandbox wallets key');
-  const derive = (label: string) =>
-    new Uint8Array(
-      createHash('sha256').update(secret).update(`nostr-escrow sandbox wallet: ${label}`).digest(),
-    );
-  const keysOf = (name: PersonWalletName): PersonWalletKeys => ({
-    wallet: derive(`${name} service`),
-    client: derive(`${name} client`),
-  });
-  const child = log.child({ component: 'sandbox-wallets' });
-  const wallets = await startPeopleWallets({
-    nodes: { payer: sandbox.payer, worker: sandbox.worker },
-    relays,
-    keys: { payer: keysOf('payer'), worker: keysOf('worker') },
-    log: {
-      debug: () => {},
-      info: () => {},
-      warn: (fields, message) => child.warn(fields, message),
-      error: (fields, message) => child.error(fields, message),
-    },
-  });
-  const files = { payer: join(folder, 'payer.nwc'), worker: join(folder, 'worker.nwc') };
-  for (const name of ['payer', 'worker'] as const) writePrivateFile(files[name], `${wallets.uris[name]}\n`);
-  return { files, stop: () => wallets.stop() };
-}
-
-/** Written whole (a temporary file renamed over the old one), mode 0600 from the start. */
-function writePrivateFile(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
 }
