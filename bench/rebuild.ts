@@ -15,7 +15,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { finalizeEvent, getPublicKey, type NostrEvent } from 'nostr-tools/pure';
+import { getPublicKey, type NostrEvent } from 'nostr-tools/pure';
 import {
   exampleInvoice,
   exampleNodeKey,
@@ -25,6 +25,8 @@ import {
 } from '../scripts/examples/fixtures.ts';
 import { loadConfig } from '../src/agent/config.ts';
 import { runReconcile } from '../src/cli/commands/reconcile-from-nostr.ts';
+// Signed with libsecp256k1 in WebAssembly, as the agent signs (nostr-tools' pure JS took 6 minutes for 100,000).
+import { finalizeEvent, verifySchnorr } from '../src/crypto/schnorr.ts';
 import { requiredFinalCltv } from '../src/domain/deadlines.ts';
 import { decide } from '../src/domain/decide.ts';
 import { evolve } from '../src/domain/evolve.ts';
@@ -37,6 +39,7 @@ import { buildTransition } from '../src/protocol/build-transition.ts';
 import { describeTransition } from '../src/protocol/describe-transition.ts';
 import { parseAction } from '../src/protocol/parse-action.ts';
 import { parseTaskListing } from '../src/protocol/parse-task-listing.ts';
+import { useSchnorrVerifier } from '../src/protocol/verify-event.ts';
 import { connectRawClient, startTestRelay, type TestRelay } from '../test/fakes/relay.ts';
 
 const seed = (label: string) => new Uint8Array(Buffer.from(preimage(`bench rebuild ${label}`), 'hex'));
@@ -420,6 +423,7 @@ export async function benchRebuild(options: { lifecycles: number; loaded?: Loade
 
 const childAt = process.argv.indexOf('--reconcile-child');
 if (childAt > 0 && process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  useSchnorrVerifier(verifySchnorr); // as the command line's main() does
   await reconcileChild(JSON.parse(process.argv[childAt + 1]!) as Parameters<typeof reconcileChild>[0]);
   process.exit(0);
 }

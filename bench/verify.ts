@@ -24,7 +24,9 @@ import { npubEncode } from 'nostr-tools/nip19';
 import { loadConfig } from '../src/agent/config.ts';
 import { DEFAULT_LIMITS, runVerify } from '../src/cli/commands/verify.ts';
 import { fetchAll } from '../src/cli/relay-fetch.ts';
+import { verifySchnorr } from '../src/crypto/schnorr.ts';
 import { KINDS } from '../src/protocol/constants.ts';
+import { useSchnorrVerifier } from '../src/protocol/verify-event.ts';
 import { verifyTask } from '../src/protocol/verify-task.ts';
 import { BIN, cleanEnvironment, ensureBuiltCli, ROOT } from '../test/fakes/built-cli.ts';
 import { type LoadedRelay, loadRelay } from './rebuild.ts';
@@ -45,6 +47,7 @@ export interface VerifyBenchOptions {
 }
 
 export async function benchVerify(options: VerifyBenchOptions) {
+  useSchnorrVerifier(verifySchnorr); // runVerify runs in this process: verify as the command line's main() does
   const loaded = options.loaded ?? (await loadRelay(options.lifecycles));
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-verify-'));
   try {

@@ -9,7 +9,9 @@ import { DataFolderInUseError } from '../agent/data-folder-lock.ts';
 import { DatabaseOpenError } from '../agent/open-agent-store.ts';
 import { RelayListError } from '../agent/relay-list.ts';
 import { SecretFileError } from '../agent/secret-files.ts';
+import { verifySchnorr } from '../crypto/schnorr.ts';
 import { InternalError } from '../domain/errors.ts';
+import { useSchnorrVerifier } from '../protocol/verify-event.ts';
 import { CliError } from './cli-error.ts';
 import { checkDataFolder, requireExistingDatabase } from './data-folder.ts';
 import type { Command, Output } from './output.ts';
@@ -210,6 +212,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 export async function main(argv: string[], output: Output = consoleOutput()): Promise<number> {
+  // Every signature the commands check (verify, reconcile-from-nostr, the task client) with libsecp256k1 in
+  // WebAssembly: about 7 times the pure-JS default on one core (bench bounds).
+  useSchnorrVerifier(verifySchnorr);
   const ownParser = splitOwnOptions(argv);
   let parsed: ReturnType<typeof parseArguments>;
   try {

@@ -4,7 +4,8 @@
 //
 // The id is always nostr-tools' getEventHash (sha256 of the NIP-01 serialisation). The Schnorr check is a
 // parameter: pure JS (@noble/curves, what nostr-tools' pure verifyEvent runs) by default, which runs in the
-// browser pages; the agent passes the WebAssembly libsecp256k1 of src/crypto/schnorr.ts (Node only).
+// browser pages; the agent passes the WebAssembly libsecp256k1 of src/crypto/schnorr.ts (Node only), and the
+// command line installs it as the default for every check it makes (useSchnorrVerifier: verify, rebuilds, heads).
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { getEventHash } from 'nostr-tools/pure';
@@ -32,9 +33,21 @@ export const pureSchnorrVerifier: SchnorrVerifier = (sigHex, idHex, pubkeyHex) =
   }
 };
 
+let defaultVerifier: SchnorrVerifier = pureSchnorrVerifier;
+
+/**
+ * Makes `verifier` the default of every verifyEvent call that does not pass its own (the Node entry points install
+ * src/crypto/schnorr.ts's; the browser pages keep the pure one). Returns the one it replaced.
+ */
+export function useSchnorrVerifier(verifier: SchnorrVerifier): SchnorrVerifier {
+  const previous = defaultVerifier;
+  defaultVerifier = verifier;
+  return previous;
+}
+
 export function verifyEvent(
   event: NostrEvent,
-  verifySignature: SchnorrVerifier = pureSchnorrVerifier,
+  verifySignature: SchnorrVerifier = defaultVerifier,
 ): { ok: true } | IntakeFailure {
   // The fields alone, read once: nothing cached on the object (such as nostr-tools' "verified" flag) is used, and
   // an object changed since cannot pass on an earlier verdict.

@@ -6,6 +6,7 @@ import { bech32 } from '@scure/base';
 import { finalizeEvent } from 'nostr-tools/pure';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { verifySchnorr } from '../../src/crypto/schnorr.ts';
 import { LABEL_NAMESPACE, LIMITS } from '../../src/protocol/constants.ts';
 import type { IntakeFailure, IntakeReasonCode } from '../../src/protocol/reasons.ts';
 import {
@@ -19,7 +20,12 @@ import {
   relayHint,
   windowSecondsString,
 } from '../../src/protocol/schemas.ts';
-import { checkFreshness, verifyEvent } from '../../src/protocol/verify-event.ts';
+import {
+  checkFreshness,
+  pureSchnorrVerifier,
+  useSchnorrVerifier,
+  verifyEvent,
+} from '../../src/protocol/verify-event.ts';
 
 const NOW = 1_750_000_000;
 const SECRET = new Uint8Array(createHash('sha256').update('nostr-escrow test key: schemas').digest());
@@ -358,6 +364,37 @@ test('relay hints are empty or a websocket URL', () => {
     assert.ok(accepts(relayHint, good), good);
   for (const bad of ['https://relay.example.com', 'wss://', 'relay.example.com', 'wss://a b'])
     assert.not.ok(accepts(relayHint, bad), bad);
+});
+
+test('the default Schnorr check can be replaced (the command line installs libsecp256k1); both agree', () => {
+  const forged = { ...genuine, sig: flip(genuine.sig) };
+  const calls: string[] = [];
+  const previous = useSchnorrVerifier((sig, id, pubkey) => {
+    calls.push(id);
+    return verifySchnorr(sig, id, pubkey);
+  });
+  try {
+    assert.ok(verifyEvent(genuine).ok);
+    assert.not.ok(verifyEvent(forged).ok);
+    assert.equal(calls, [genuine.id, genuine.id], 'the installed check ran for both');
+    assert.ok(verifyEvent(genuine, pureSchnorrVerifier).ok, 'a verifier passed in still wins');
+    assert.is(calls.length, 2);
+  } finally {
+    useSchnorrVerifier(previous);
+  }
+  assert.is(previous, pureSchnorrVerifier, 'the portable default until something replaces it');
+  for (const [sig, id, pubkey] of [
+    [genuine.sig, genuine.id, genuine.pubkey],
+    [forged.sig, genuine.id, genuine.pubkey],
+    [genuine.sig.toUpperCase(), genuine.id, genuine.pubkey],
+    [genuine.sig, genuine.id, genuine.pubkey.slice(2)],
+  ] as const) {
+    assert.is(
+      verifySchnorr(sig, id, pubkey),
+      pureSchnorrVerifier(sig, id, pubkey),
+      `${sig.slice(0, 8)} ${pubkey.length}`,
+    );
+  }
 });
 
 test.run();
