@@ -59,7 +59,9 @@ export async function benchAgent(options: { lifecycles: number; burst?: number }
     withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles), extra),
   );
   // The same on the sandbox in the agent's own thread (as the tests run it), same run: what the thread changes.
-  const inAgentThread = await withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles));
+  const inAgentThread = await withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles), {
+    agent: { reconcileIntervalMs: undefined, outboxIntervalMs: undefined },
+  });
   // The same path again on an agent whose store, Lightning node and log are watched (tracing.ts): one approval's
   // steps with their times. The watchers only record and forward, so the figures of this run are comparable.
   const traced = await withSandboxThread((extra) =>
@@ -156,7 +158,12 @@ async function withSandboxThread<T>(run: (options: HarnessOptions) => Promise<T>
     },
   };
   try {
-    return await run({ agent: { lightning: thread.backend }, wallets });
+    // The product's own round and outbox intervals (15 s, 1 s), not the harness's quick test ones (300, 100 ms):
+    // a round every 300 ms over a thousand open offers is a load no agent runs under.
+    return await run({
+      agent: { lightning: thread.backend, reconcileIntervalMs: undefined, outboxIntervalMs: undefined },
+      wallets,
+    });
   } finally {
     await thread.close();
     rmSync(folder, { recursive: true, force: true });

@@ -5,12 +5,13 @@
 //   - sandbox: the defaults: the embedded relay, the LDK sandbox (three LDK nodes in WebAssembly), SQLite.
 //   - remoteBackend: lightning.backend = "nwc" against the sandbox's NIP-47 wallet service, which runs in this
 //     process (as bench/nwc.ts does) with a relay of its own; the agent runs no embedded relay and no LDK.
-//   - ldkOnly: Sandbox.start alone (the three nodes), the same way the sandbox backend starts them.
+//   - ldkOnly: the three LDK nodes alone, the same way the sandbox backend starts them (on their own worker thread,
+//     src/agent/sandbox-thread.ts).
 // Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB. Nothing here is asserted.
 //
 //   npx tsx bench/memory.ts   (or `npm run bench -- --only memory`)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,18 +99,21 @@ export async function benchMemory(options: { settleMs?: number } = {}) {
   ensureBuiltCli();
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-memory-'));
   try {
-    // The three LDK nodes alone, as connectLightning starts them (compiled, like the agent).
-    const sandboxModule = pathToFileURL(join(ROOT, 'dist', 'ldk', 'sandbox', 'sandbox.js')).href;
+    // The three LDK nodes alone, as connectLightning starts them: on a worker thread of their own (compiled, like the
+    // agent), with their control socket.
+    const threadModule = pathToFileURL(join(ROOT, 'dist', 'agent', 'sandbox-thread.js')).href;
+    // A file, not `node -e`: a worker thread inherits the process's flags, and --input-type refuses a file entry.
+    const ldkScript = join(dir, 'ldk-only.mjs');
+    writeFileSync(
+      ldkScript,
+      `const { startSandboxThread } = await import(${JSON.stringify(threadModule)});
+       const log = { warn() {}, error() {} };
+       const thread = await startSandboxThread({ folder: process.argv[2], blockIntervalMs: 30_000, walletRelays: [] }, log);
+       console.log('ready');
+       process.on('SIGINT', () => thread.close().then(() => process.exit(0)));\n`,
+    );
     const ldkOnly = await measureChild(
-      [
-        '--input-type=module',
-        '-e',
-        `const { Sandbox } = await import(${JSON.stringify(sandboxModule)});
-         const sandbox = await Sandbox.start({ directory: process.argv[1], blockIntervalMs: 30_000 });
-         console.log('ready');
-         process.on('SIGINT', () => sandbox.stop().then(() => process.exit(0)));`,
-        join(dir, 'ldk-only'),
-      ],
+      [ldkScript, join(dir, 'ldk-only')],
       cleanEnvironment(),
       /^ready$/m,
       settleMs,
