@@ -111,7 +111,11 @@ test('a round over 30 open offers lists the node’s holds twice and looks up no
   const cancelled = offered[3]!;
   await harness.sandbox.agent.cancel(cancelled.paymentHash);
   counted.calls.length = 0;
-  assert.equal(await harness.agent.effects.reconcileAll(), { tasks: 30, woken: 1 }, 'only the cancelled hold');
+  assert.equal(
+    await harness.agent.effects.reconcileAll(),
+    { tasks: 30, woken: 1 },
+    'only the cancelled hold',
+  );
   assert.is(counted.count('list'), 2);
   assert.equal(
     counted.calls.filter((call) => call.startsWith('lookup:')),

@@ -20,6 +20,17 @@ async function twoPaidTasks(databases: TestDatabases) {
   return { database, store, target, bystander };
 }
 
+/** Deletes a task's row (and its funding) but not its audit rows. Foreign keys stand in the way of a plain DELETE:
+ * an attacker with raw access gets around them. */
+async function deleteTaskRow(database: Awaited<ReturnType<TestDatabases['create']>>, taskId: string) {
+  const statement = `DELETE FROM fundings WHERE task_id = '${taskId}'; DELETE FROM tasks WHERE id = '${taskId}'`;
+  await database.execute(
+    database.dialect === 'postgres'
+      ? `SET session_replication_role = replica; ${statement}; SET session_replication_role = DEFAULT`
+      : `PRAGMA foreign_keys = OFF; ${statement}`,
+  );
+}
+
 /** The WHERE clause of one audit row. */
 const auditRow = (taskId: string, seq: number) => `task_id = '${taskId}' AND seq = ${seq}`;
 
@@ -128,17 +139,7 @@ export function registerAuditContract(test: Test, databases: TestDatabases): voi
     const store = await database.open();
     const hidden = taskStory('hidden');
     await writeStory(store, hidden, 'claimed');
-    // Foreign keys stand in the way of a plain DELETE: an attacker with raw access gets around them.
-    const withoutForeignKeys =
-      database.dialect === 'postgres'
-        ? (statement: string) =>
-            `SET session_replication_role = replica; ${statement}; SET session_replication_role = DEFAULT`
-        : (statement: string) => `PRAGMA foreign_keys = OFF; ${statement}`;
-    await database.execute(
-      withoutForeignKeys(
-        `DELETE FROM fundings WHERE task_id = '${hidden.id}'; DELETE FROM tasks WHERE id = '${hidden.id}'`,
-      ),
-    );
+    await deleteTaskRow(database, hidden.id);
     const report = await store.verifyAudit();
     assert.not.ok(report.ok);
     assert.is(report.tasksChecked, 0);
@@ -157,16 +158,7 @@ export function registerAuditContract(test: Test, databases: TestDatabases): voi
     for (const sliceTasks of [1, 2, 5]) assert.equal(await store.verifyAudit({ sliceTasks }), whole);
     // Hide the middle task (by id): with slices of two it lies between the first slice's last id and the second's.
     const hidden = byId[2]!;
-    const withoutForeignKeys =
-      database.dialect === 'postgres'
-        ? (statement: string) =>
-            `SET session_replication_role = replica; ${statement}; SET session_replication_role = DEFAULT`
-        : (statement: string) => `PRAGMA foreign_keys = OFF; ${statement}`;
-    await database.execute(
-      withoutForeignKeys(
-        `DELETE FROM fundings WHERE task_id = '${hidden.id}'; DELETE FROM tasks WHERE id = '${hidden.id}'`,
-      ),
-    );
+    await deleteTaskRow(database, hidden.id);
     await database.execute(`UPDATE audit SET created_at = created_at + 1 WHERE ${auditRow(byId[4]!.id, 2)}`);
     for (const sliceTasks of [1, 2, 3, 4, 500]) {
       const report = await store.verifyAudit({ sliceTasks });

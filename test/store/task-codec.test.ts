@@ -16,7 +16,9 @@ test('a paid task comes back equal, its nested money fields bigints', () => {
   assert.equal(decoded, paid);
   assert.is(typeof decoded.amountMsat, 'bigint');
   assert.is(typeof decoded.ledger.receivedMsat, 'bigint');
-  assert.ok(decoded.payouts.length > 0 && decoded.payouts.every((payout) => typeof payout.amountMsat === 'bigint'));
+  assert.ok(
+    decoded.payouts.length > 0 && decoded.payouts.every((payout) => typeof payout.amountMsat === 'bigint'),
+  );
 });
 
 test('events come back equal too', () => {
