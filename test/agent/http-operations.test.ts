@@ -238,6 +238,9 @@ test('a payout the recipient holds: payouts in flight, their age and the settled
   await harness.waitForState(listing.id, 'submitted');
   await harness.act(harness.poster, 'approve', listing.id);
   await harness.waitForState(listing.id, 'settled');
+  // The settled-unpaid gauge is set by reconcile rounds (none run on a timer here): one after the settle, always,
+  // even when the payout is already a second old at the first look.
+  await harness.agent.effects.reconcileAll();
   let held = await scrape();
   for (
     let tries = 0;
