@@ -1,4 +1,5 @@
 export type { RelayLogger } from './relay-logger.ts';
+export { type RelayThreadOptions, startRelayThread } from './relay-thread.ts';
 export {
   type EmbeddedRelay,
   type EmbeddedRelayOptions,

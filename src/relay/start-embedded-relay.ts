@@ -27,6 +27,8 @@ export interface EmbeddedRelayOptions {
   defaultLimit?: number;
   /** Upper bound on any filter's `limit`. */
   maxLimit?: number;
+  /** Called with the number of open connections whenever one opens or closes (relay-thread.ts keeps its count). */
+  onConnectionsChanged?: (count: number) => void;
 }
 
 export interface EmbeddedRelay {
@@ -99,6 +101,7 @@ export async function startEmbeddedRelay(options: EmbeddedRelayOptions): Promise
 
   sockets.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     relay.handleConnection(socket, request.socket.remoteAddress);
+    options.onConnectionsChanged?.(sockets.clients.size);
     socket.on('message', (data: RawData) => {
       const parsed = parseClientMessage(frameText(data));
       if (!parsed.ok) {
@@ -113,6 +116,8 @@ export async function startEmbeddedRelay(options: EmbeddedRelayOptions): Promise
     socket.on('close', () => {
       relay.handleDisconnect(socket);
       live.forget(socket);
+      // ws has already dropped the socket from sockets.clients (its own close listener comes first).
+      options.onConnectionsChanged?.(sockets.clients.size);
     });
   });
 

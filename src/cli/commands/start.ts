@@ -1,6 +1,7 @@
-// `escrow-agent start`: the running agent. On the embedded defaults it also runs, in this process, a relay on
-// 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest chain mined every 30 s), with SQLite in
-// ./data; lightning.backend = "nwc" or "lnd" uses a real node instead. Stops cleanly on SIGINT / SIGTERM.
+// `escrow-agent start`: the running agent. On the embedded defaults it also runs, in this process (each on a
+// worker thread of its own), a relay on 127.0.0.1:7777 and the LDK sandbox (three real LDK nodes on a regtest
+// chain mined every 30 s), with SQLite in ./data; lightning.backend = "nwc" or "lnd" uses a real node instead.
+// Stops cleanly on SIGINT / SIGTERM.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../../agent/config.ts';
@@ -28,12 +29,12 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     let embeddedUrl: string | null = null;
     if (embedded) {
       // Loaded only when configured: the relay server and its SQLite event store stay out of an agent without it.
-      const { startEmbeddedRelay } = await import('../../relay/index.ts');
-      const relay = await startEmbeddedRelay({
-        ...embedded,
-        dbPath: join(config.dataDir, 'relay.sqlite'),
-        logger: log.child({ component: 'relay' }),
-      }).catch((error: NodeJS.ErrnoException) => {
+      // It runs on a worker thread of its own: its signature checks and fsyncs stay off the agent's event loop.
+      const { startRelayThread } = await import('../../relay/index.ts');
+      const relay = await startRelayThread(
+        { ...embedded, dbPath: join(config.dataDir, 'relay.sqlite') },
+        log.child({ component: 'relay' }),
+      ).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE') {
           throw new CliError(
             `port ${embedded.port} is taken: stop what uses it, or set nostr.embedded_relay to another host:port (or "off")`,
