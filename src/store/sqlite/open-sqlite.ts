@@ -11,7 +11,7 @@ import { InternalError } from '../../domain/errors.ts';
 import { createEscrowStore } from '../escrow-store.ts';
 import type { EscrowStore } from '../port.ts';
 import type { PreimageCipher } from '../preimage-cipher.ts';
-import { createSqliteRunner } from './sqlite-transactions.ts';
+import { createSqliteRunner, type GroupCommitStats } from './sqlite-transactions.ts';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../drizzle/sqlite', import.meta.url));
 /** How long one statement inside a transaction may wait synchronously for a lock. Under WAL such waits are
@@ -28,6 +28,8 @@ export interface SqliteSettings {
 export interface SqliteEscrowStore extends EscrowStore {
   /** The connection's pragmas, as SQLite reports them. */
   settings(): SqliteSettings;
+  /** Write transactions and COMMITs since the store opened (group commit: sqlite-transactions.ts). */
+  groupStats(): GroupCommitStats;
 }
 
 function applyMigrations(db: ReturnType<typeof drizzle>): void {
@@ -77,6 +79,7 @@ export async function openSqliteStore(
     const store = createEscrowStore(runner, { clock: options.clock, cipher: options.cipher });
     return {
       ...store,
+      groupStats: () => runner.groupStats(),
       settings: () => ({
         journalMode: String(database.pragma('journal_mode', { simple: true })),
         synchronous: Number(database.pragma('synchronous', { simple: true })),

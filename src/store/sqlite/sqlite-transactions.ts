@@ -2,6 +2,7 @@
 // cannot await, so the store drives BEGIN / COMMIT / ROLLBACK itself, one transaction at a time (AsyncMutex).
 // Writers start with BEGIN IMMEDIATE: the write lock is taken before the first read, so a compare-and-set
 // read can never be overtaken by another process between its SELECT and its UPDATE.
+import { AsyncResource } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import type { SQL } from 'drizzle-orm';
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
@@ -83,13 +84,31 @@ function cachedStatements(database: Database.Database) {
   };
 }
 
+/** The most write transactions committed together (each in its own savepoint): bounds how long the first waits. */
+export const MAX_GROUP = 16;
+
+interface Writer {
+  fn: (session: SqlSession) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Write transactions run, and COMMITs (each an fsync under synchronous=FULL) done, since the store opened. */
+export interface GroupCommitStats {
+  transactions: number;
+  commits: number;
+}
+
 export function createSqliteRunner(
   database: Database.Database,
   { busyTimeoutMs }: { busyTimeoutMs: number },
-): TransactionRunner {
+): TransactionRunner & { groupStats(): GroupCommitStats } {
   const mutex = new AsyncMutex();
   const control = controlStatements(database);
   const prepared = cachedStatements(database);
+  const savepoint = database.prepare('SAVEPOINT member');
+  const release = database.prepare('RELEASE member');
+  const rollbackTo = database.prepare('ROLLBACK TO member');
   const session: SqlSession = {
     dialect: 'sqlite',
     rows: async (query) => {
@@ -101,34 +120,125 @@ export function createSqliteRunner(
       return statement.run(...params).changes;
     },
   };
+  const stats: GroupCommitStats = { transactions: 0, commits: 0 };
 
-  async function runOnce<T>(mode: TransactionMode, fn: (session: SqlSession) => Promise<T>): Promise<T> {
+  async function readOnce<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
     const tracked = guardSession(session);
     try {
       // A read transaction is a consistent snapshot (deferred BEGIN under WAL) that cannot write.
-      if (mode === 'write') await beginImmediate(control, busyTimeoutMs);
-      else {
-        control.queryOnly();
-        control.begin.run();
-      }
+      control.queryOnly();
+      control.begin.run();
       const result = await fn(tracked.session).finally(() => tracked.end());
       if (tracked.failure !== undefined) throw swallowedFailureError(tracked.failure, isSqliteConflict);
-      if (!database.inTransaction) {
-        throw new StoreError('TransactionAborted', 'SQLite rolled the transaction back by itself');
-      }
       control.commit.run();
       return result;
     } catch (error) {
       if (database.inTransaction) control.rollback.run();
       throw classifyError(error, isSqliteConflict);
     } finally {
-      if (mode === 'read') control.writable();
+      control.writable();
+    }
+  }
+
+  // Group commit. Write transactions that wait for the connection while another one runs join it: each runs in a
+  // savepoint of one BEGIN IMMEDIATE ... COMMIT, in the order they asked, each seeing what the ones before it wrote
+  // (so every compare-and-set reads the state it would have read one transaction at a time). A member that throws,
+  // or whose statement failed, is rolled back to its savepoint and rejected at once; the others go on. Every member
+  // that succeeded resolves only after the one COMMIT (one fsync for all of them), so nothing acts on a write that
+  // is not durable; if that COMMIT fails, or SQLite rolls the whole transaction back, all of them are rejected and
+  // nothing of theirs is written. No member waits for others to arrive: a group is only what already waits.
+  const writers: Writer[] = [];
+  let groupQueued = false;
+  let groupOpen = false;
+
+  function queueGroup() {
+    if (groupQueued || groupOpen || writers.length === 0) return;
+    groupQueued = true;
+    void mutex.runExclusive(runGroup);
+  }
+
+  async function runGroup(): Promise<void> {
+    groupQueued = false;
+    groupOpen = true;
+    const succeeded: Array<{ writer: Writer; result: unknown }> = [];
+    const failAll = (error: unknown) => {
+      for (const { writer } of succeeded.splice(0)) writer.reject(error);
+    };
+    try {
+      try {
+        await beginImmediate(control, busyTimeoutMs);
+      } catch (error) {
+        // The write lock did not come within busyTimeoutMs: every writer waiting now would wait as long.
+        const classified = classifyError(error, isSqliteConflict);
+        for (const writer of writers.splice(0)) writer.reject(classified);
+        return;
+      }
+      let wholeRolledBack = false;
+      for (let members = 0; members < MAX_GROUP && writers.length > 0 && !wholeRolledBack; members++) {
+        const writer = writers.shift() as Writer;
+        stats.transactions += 1;
+        const tracked = guardSession(session);
+        try {
+          savepoint.run();
+          const result = await writer.fn(tracked.session).finally(() => tracked.end());
+          if (tracked.failure !== undefined) throw swallowedFailureError(tracked.failure, isSqliteConflict);
+          if (!database.inTransaction) {
+            throw new StoreError('TransactionAborted', 'SQLite rolled the transaction back by itself');
+          }
+          release.run();
+          succeeded.push({ writer, result });
+        } catch (error) {
+          writer.reject(classifyError(error, isSqliteConflict));
+          if (database.inTransaction) {
+            rollbackTo.run();
+            release.run();
+          } else {
+            wholeRolledBack = true;
+            failAll(
+              new StoreError(
+                'TransactionAborted',
+                'SQLite rolled back a transaction committed together with this one; nothing was written',
+                { cause: error },
+              ),
+            );
+          }
+        }
+      }
+      if (!database.inTransaction) return;
+      try {
+        control.commit.run();
+        stats.commits += 1;
+      } catch (error) {
+        if (database.inTransaction) control.rollback.run();
+        failAll(classifyError(error, isSqliteConflict));
+        return;
+      }
+      for (const { writer, result } of succeeded.splice(0)) writer.resolve(result);
+    } catch (error) {
+      // Only a savepoint statement itself can get here: nothing of the group is committed.
+      if (database.inTransaction) control.rollback.run();
+      failAll(classifyError(error, isSqliteConflict));
+    } finally {
+      groupOpen = false;
+      queueGroup();
     }
   }
 
   return {
     dialect: 'sqlite',
-    run: (mode, fn) => mutex.runExclusive(() => runOnce(mode, fn)),
+    run: <T>(mode: TransactionMode, fn: (session: SqlSession) => Promise<T>) => {
+      if (mode === 'read') return mutex.runExclusive(() => readOnce(fn));
+      return new Promise<T>((resolve, reject) => {
+        // The caller's async context (the store's "inside a transaction" mark) goes with its function.
+        writers.push({
+          fn: AsyncResource.bind(fn),
+          resolve: resolve as (value: unknown) => void,
+          reject,
+        });
+        queueGroup();
+      });
+    },
+    groupStats: () => ({ ...stats }),
     // Waits for the running transaction, if any, to end.
     close: () =>
       mutex.runExclusive(async () => {
