@@ -1,5 +1,5 @@
-// The order in which inbound events reach the intake: one at a time (the store serialises writers anyway), in two
-// lanes. Actions (kind 1985 labels: claims, approvals, cancels, verdicts) go before new listings, so a burst of
+// The order in which inbound events reach the intake, in two lanes, up to `concurrency` at once (events about the
+// same task one at a time, in order). Actions (kind 1985 labels: claims, approvals, cancels, verdicts) go before new listings, so a burst of
 // listings (each a hold invoice to create and a transaction to commit) never keeps an approval waiting behind it.
 // The lane is read from the raw text before anything is verified: it is only a hint of order, never trusted for
 // anything else (a forged "action" is still dropped by the intake at its signature, as before). An action that
@@ -28,6 +28,8 @@ interface Waiting {
   event: unknown;
   relay: string;
   listingId: string | null;
+  /** What the event names (its id, the ids its e tags name): events sharing one never overlap. */
+  keys: string[];
   done: () => void;
   /** Undoes what `ahead` started for this event, once it was handled. */
   forget: () => void;
@@ -70,59 +72,96 @@ export function peekEvent(event: unknown): Peeked {
 
 const nothing = () => {};
 
+/** How far into each lane the queue looks for an event it may start (the rest waits its turn). */
+const LOOK_AHEAD = 64;
+
 /**
  * `ahead` is told of each event that has to wait (something is being handled already): it may start work for it
  * (preverify.ts checks its signature on another core) and returns what undoes that once the event was handled.
+ *
+ * `concurrency`: how many events may be in the intake at once (1: strictly one at a time). Events that name the
+ * same thing never overlap, and keep their order: the same id (copies from several relays), a listing and the
+ * actions that name it, two actions on the same task. So each task still sees its events one at a time, in order;
+ * only events about different tasks overlap, and their store writes then share a COMMIT (group commit on SQLite).
  */
 export function createIntakeQueue(
   handle: (event: unknown, relay: string) => Promise<void>,
-  options: { ahead?: (peeked: Peeked) => () => void } = {},
+  options: { ahead?: (peeked: Peeked) => () => void; concurrency?: number } = {},
 ): IntakeQueue {
+  const concurrency = Math.max(1, options.concurrency ?? 1);
   const actions: Waiting[] = [];
   const listings: Waiting[] = [];
   /** Ids of listings waiting in their lane (a count: the same listing may come from several relays). */
   const listingsWaiting = new Map<string, number>();
-  let working = false;
+  /** What the events in the intake name (ids, listing ids, e tags), counted. */
+  const busy = new Map<string, number>();
+  let running = 0;
 
-  async function work() {
-    if (working) return;
-    working = true;
-    try {
-      for (;;) {
-        const next = actions.shift() ?? listings.shift();
-        if (next === undefined) return;
-        if (next.listingId !== null) {
-          const left = (listingsWaiting.get(next.listingId) ?? 1) - 1;
-          if (left > 0) listingsWaiting.set(next.listingId, left);
-          else listingsWaiting.delete(next.listingId);
-        }
-        try {
-          await handle(next.event, next.relay);
-        } catch {
-          // `handle` reports its own failures; one event's failure never stops the ones behind it.
-        }
-        next.forget();
-        next.done();
+  const isFree = (keys: string[], passed: Set<string>) =>
+    keys.every((key) => !busy.has(key) && !passed.has(key));
+
+  /** The first event of a lane (within LOOK_AHEAD) that names nothing in the intake or ahead of it in its lane. */
+  function takeFrom(lane: Waiting[]): Waiting | undefined {
+    const passed = new Set<string>();
+    const end = Math.min(lane.length, LOOK_AHEAD);
+    for (let index = 0; index < end; index++) {
+      const candidate = lane[index] as Waiting;
+      if (isFree(candidate.keys, passed)) {
+        lane.splice(index, 1);
+        return candidate;
       }
-    } finally {
-      working = false;
+      for (const key of candidate.keys) passed.add(key);
     }
+    return undefined;
+  }
+
+  function pump() {
+    while (running < concurrency) {
+      const next = takeFrom(actions) ?? takeFrom(listings);
+      if (next === undefined) return;
+      if (next.listingId !== null) {
+        const left = (listingsWaiting.get(next.listingId) ?? 1) - 1;
+        if (left > 0) listingsWaiting.set(next.listingId, left);
+        else listingsWaiting.delete(next.listingId);
+      }
+      running += 1;
+      for (const key of next.keys) busy.set(key, (busy.get(key) ?? 0) + 1);
+      void run(next);
+    }
+  }
+
+  async function run(next: Waiting) {
+    try {
+      await handle(next.event, next.relay);
+    } catch {
+      // `handle` reports its own failures; one event's failure never stops the ones behind it.
+    }
+    for (const key of next.keys) {
+      const left = (busy.get(key) ?? 1) - 1;
+      if (left > 0) busy.set(key, left);
+      else busy.delete(key);
+    }
+    running -= 1;
+    next.forget();
+    next.done();
+    pump();
   }
 
   return {
     push(event, relay) {
       return new Promise<void>((resolve) => {
         const peeked = peekEvent(event);
-        const forget = working && options.ahead ? options.ahead(peeked) : nothing;
+        const forget = running > 0 && options.ahead ? options.ahead(peeked) : nothing;
+        const keys = [...new Set([...(peeked.id === null ? [] : [peeked.id]), ...peeked.refs])];
         const isAction = peeked.kind === KINDS.label && !peeked.refs.some((ref) => listingsWaiting.has(ref));
         if (isAction) {
-          actions.push({ event, relay, listingId: null, done: resolve, forget });
+          actions.push({ event, relay, listingId: null, keys, done: resolve, forget });
         } else {
           const listingId = peeked.kind === KINDS.listing ? peeked.id : null;
           if (listingId !== null) listingsWaiting.set(listingId, (listingsWaiting.get(listingId) ?? 0) + 1);
-          listings.push({ event, relay, listingId, done: resolve, forget });
+          listings.push({ event, relay, listingId, keys, done: resolve, forget });
         }
-        void work();
+        pump();
       });
     },
     waiting: () => ({ actions: actions.length, listings: listings.length }),

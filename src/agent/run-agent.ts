@@ -44,6 +44,9 @@ import { createPreverifier } from './preverify.ts';
 import { createRateGate } from './rate-gate.ts';
 import type { RelayEntry } from './relay-list.ts';
 
+/** Inbound events about different tasks handled at once by default (agent.intake_concurrency). */
+export const INTAKE_CONCURRENCY = 8;
+
 export interface RunAgentOptions {
   store: EscrowStore;
   lightning: HoldInvoiceBackend;
@@ -65,6 +68,12 @@ export interface RunAgentOptions {
    * 0 checks every signature on the main thread. Default: the cores but one, at most 4 (1 on 2 cores, 0 on 1).
    */
   verifyThreads?: number;
+  /**
+   * Inbound events in the intake at once (intake-queue.ts), only ever about different tasks: the events of one
+   * task, and copies of one event, still go one at a time in order. Their store writes share a COMMIT on SQLite.
+   * 1 handles every event alone. Default INTAKE_CONCURRENCY.
+   */
+  intakeConcurrency?: number;
   outboxIntervalMs?: number;
   /** Longest wait before re-sending an event to a relay that did not take it (default 300 s). */
   outboxMaxBackoffSeconds?: number;
@@ -255,7 +264,7 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
 
   const gate = createRateGate(rate);
   const inFlight = new Set<Promise<unknown>>();
-  // One inbound event at a time, actions before new listings (intake-queue.ts).
+  // Actions before new listings, several events about different tasks at once (intake-queue.ts).
   const verifyThreads = options.verifyThreads ?? Math.max(0, Math.min(4, availableParallelism() - 1));
   const preverifier =
     verifyThreads > 0 ? createPreverifier(createVerifyPool(verifyThreads), intakeMemoryOf(ctx).seen) : null;
@@ -286,10 +295,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await sleep(Math.min(2_000, 250 * 2 ** attempt));
     }
   }
-  const intake = createIntakeQueue(
-    intakeWhileStored,
-    preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {},
-  );
+  const intake = createIntakeQueue(intakeWhileStored, {
+    concurrency: options.intakeConcurrency ?? INTAKE_CONCURRENCY,
+    ...(preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {}),
+  });
   function handleInbound(event: unknown, relay: string): Promise<void> {
     const job = intake.push(event, relay);
     inFlight.add(job);

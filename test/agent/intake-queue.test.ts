@@ -167,4 +167,101 @@ test('peekEvent reads the event’s own kind, id and e tags, not look-alikes ins
   assert.equal(peekEvent(null), none);
 });
 
+/**
+ * A queue of `concurrency` whose handler holds each event until the test lets it go: what is in the intake at any
+ * moment is `inside`, and the most seen at once `most`.
+ */
+function heldQueue(concurrency: number) {
+  const inside: string[] = [];
+  const started: string[] = [];
+  const releases = new Map<string, () => void>();
+  let most = 0;
+  const queue = createIntakeQueue(
+    async (event) => {
+      const { content } = JSON.parse(event as string) as { content: string };
+      inside.push(content);
+      started.push(content);
+      most = Math.max(most, inside.length);
+      await new Promise<void>((resolve) => releases.set(content, resolve));
+      inside.splice(inside.indexOf(content), 1);
+    },
+    { concurrency },
+  );
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  /** Lets go of the event with this content (it must be inside). */
+  const finish = async (content: string) => {
+    const release = releases.get(content);
+    assert.ok(release, `"${content}" is in the intake (inside: ${inside.join(' | ')})`);
+    releases.delete(content);
+    release();
+    await settle();
+  };
+  return { queue, inside, started, finish, settle, most: () => most };
+}
+
+test('with concurrency, events about different tasks overlap, never more than the limit at once', async () => {
+  const { queue, inside, finish, settle, most } = heldQueue(3);
+  const events = Array.from({ length: 7 }, (_, index) => listing(`task ${index}`));
+  const done = events.map((event) => queue.push(JSON.stringify(event), 'wss://a'));
+  await settle();
+  assert.equal(inside, ['a task: task 0', 'a task: task 1', 'a task: task 2']);
+  await finish('a task: task 1');
+  assert.equal(inside, ['a task: task 0', 'a task: task 2', 'a task: task 3'], 'the next one starts');
+  while (inside.length > 0) await finish(inside[0] as string);
+  await Promise.all(done);
+  assert.is(most(), 3);
+});
+
+test('with concurrency, copies of one event, and the events of one task, go one at a time and in order', async () => {
+  const { queue, inside, started, finish, settle } = heldQueue(8);
+  const task = listing('the task');
+  const other = listing('another task');
+  const done = [
+    queue.push(JSON.stringify(task), 'wss://a'),
+    queue.push(JSON.stringify(task), 'wss://b'), // the same listing from a second relay
+    queue.push(JSON.stringify(action('claim', task.id, 'claim')), 'wss://a'),
+    queue.push(JSON.stringify(action('submit', task.id, 'submit')), 'wss://a'),
+    queue.push(JSON.stringify(other), 'wss://a'),
+    queue.push(JSON.stringify(action('approve', other.id, 'approve the other')), 'wss://a'),
+  ];
+  await settle();
+  assert.equal(inside, ['a task: the task', 'a task: another task'], 'one event of each task at a time');
+  await finish('a task: the task');
+  assert.equal(inside, ['a task: another task', 'a task: the task'], 'then the copy, still before the claim');
+  await finish('a task: another task');
+  assert.equal(inside, ['a task: the task', 'approve the other']);
+  await finish('a task: the task');
+  assert.equal(inside, ['approve the other', 'claim']);
+  await finish('claim');
+  assert.equal(inside, ['approve the other', 'submit'], 'the submit waited for the claim');
+  await finish('submit');
+  await finish('approve the other');
+  await Promise.all(done);
+  assert.equal(started, [
+    'a task: the task',
+    'a task: another task',
+    'a task: the task',
+    'approve the other',
+    'claim',
+    'submit',
+  ]);
+});
+
+test('with concurrency, an action on a listing being handled waits for it; actions on other tasks do not', async () => {
+  const { queue, inside, finish, settle } = heldQueue(4);
+  const busy = listing('in the intake');
+  const done = [queue.push(JSON.stringify(busy), 'wss://a')];
+  await settle();
+  done.push(queue.push(JSON.stringify(action('cancel', busy.id, 'cancel it')), 'wss://a'));
+  const elsewhere = listing('elsewhere');
+  done.push(queue.push(JSON.stringify(action('approve', elsewhere.id, 'approve elsewhere')), 'wss://a'));
+  await settle();
+  assert.equal(inside, ['a task: in the intake', 'approve elsewhere']);
+  await finish('a task: in the intake');
+  assert.equal(inside, ['approve elsewhere', 'cancel it']);
+  await finish('approve elsewhere');
+  await finish('cancel it');
+  await Promise.all(done);
+});
+
 test.run();
