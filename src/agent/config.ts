@@ -110,7 +110,7 @@ const configSchema = z
           .enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })
           .default('auto'),
         verify_threads: wholeNumber(0, 16).optional(),
-        intake_concurrency: wholeNumber(1, 64).optional(),
+        intake_concurrency: wholeNumber(1, 64).default(8), // runAgent's INTAKE_CONCURRENCY
       })
       .strict()
       .prefault({}),
@@ -215,8 +215,8 @@ export interface AgentConfig {
   logFormat: LogFormat;
   /** Worker threads that verify waiting events' signatures ahead (runAgent's verifyThreads); null: the default. */
   verifyThreads: number | null;
-  /** Inbound events handled at once, about different tasks (runAgent's intakeConcurrency); null: the default. */
-  intakeConcurrency: number | null;
+  /** Inbound events handled at once, only about different tasks (runAgent's intakeConcurrency). */
+  intakeConcurrency: number;
   databaseUrl: string;
   preimageKeyFile: string;
   relaysFile: string;
@@ -497,7 +497,7 @@ export function fromRaw(raw: unknown, source: string, cwd: string, origins?: Con
     logLevel: config.agent.log_level,
     logFormat: config.agent.log_format,
     verifyThreads: config.agent.verify_threads ?? null,
-    intakeConcurrency: config.agent.intake_concurrency ?? null,
+    intakeConcurrency: config.agent.intake_concurrency,
     databaseUrl: config.database.url
       ? resolveSqlite(config.database.url, base('database.url'))
       : `sqlite:${resolve(dataDir, 'escrow.db')}`,

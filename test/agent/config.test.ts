@@ -93,6 +93,17 @@ test('a relay budget out of range, or an event limit above the socket limit, is 
   assert.match(problems[0]!, /make max_frame_bytes the larger/);
 });
 
+test('agent.intake_concurrency: 8 by default, 1..64, anything else refused with the range', () => {
+  assert.is(fromRaw({}, 'x.toml', cwd).intakeConcurrency, 8);
+  assert.is(fromRaw({ agent: { intake_concurrency: 1 } }, 'x.toml', cwd).intakeConcurrency, 1);
+  for (const value of [0, 65, 2.5])
+    assert.match(
+      problemsOf({ agent: { intake_concurrency: value } }).join('\n'),
+      /^agent\.intake_concurrency: must be a whole number from 1 to 64/,
+      String(value),
+    );
+});
+
 test('values come from the TOML file, and the environment overrides them', () => {
   const file = join(cwd, 'custom.toml');
   writeFileSync(

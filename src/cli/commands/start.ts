@@ -72,7 +72,7 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
       relayTroubleSeconds: config.relayTroubleSeconds,
       headsEvery: config.headsEvery,
       ...(config.verifyThreads === null ? {} : { verifyThreads: config.verifyThreads }),
-      ...(config.intakeConcurrency === null ? {} : { intakeConcurrency: config.intakeConcurrency }),
+      intakeConcurrency: config.intakeConcurrency,
       readBack:
         config.readBack.intervalSeconds === 0
           ? false
