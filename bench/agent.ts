@@ -6,13 +6,15 @@
 // Both sections run the agent as `escrow-agent start` does, with the LDK sandbox on its own thread
 // (src/agent/sandbox-thread.ts); the latency section also measures the sandbox on the agent's thread, same run.
 //
-// The intake section feeds raw JSON text straight into intakeEvent of a running agent, one event at a time, as the
-// relay pool hands it over (src/agent/run-agent.ts handleInbound), on one agent in this order:
+// The intake section feeds raw JSON text straight into intakeEvent of a running agent, on one agent in this order:
 //   1. holdInvoicesPerSecond: the backend alone (the agent's LDK node), createHoldInvoice as the effect runner
 //      calls it (4 at a time), before any listing; the holds are cancelled afterwards.
 //   2. listingsPerSecond: new listings until each task is `offered` (intake, hold invoice, offer signed, committed).
 //   3. actionsPerSecond: distinct valid actions (the poster cancels each offered task), each answered with one
-//      signed agent event (`refunding`) in its own transaction; the effect runner cancels the holds meanwhile.
+//      signed agent event (`refunding`); the effect runner cancels the holds meanwhile.
+//   In 2 and 3, half of the events go one at a time (*OneAtATime: each intake awaited before the next), the other
+//   half as the relay pool hands them over in runAgent: pushed at once into an intake queue of the product's
+//   concurrency (events about different tasks overlap, and their writes share a COMMIT: transactionsPerCommit).
 //   4. duplicatesPerSecond: every one of those events again (dropped by id before any signature check), with the
 //      agent's own warm memory; duplicatesFromStorePerSecond with a cold memory (as right after a restart).
 //   5. forgedPerSecond: distinct events from many keys with a correct id and another event's signature, the
@@ -26,10 +28,11 @@ import { join } from 'node:path';
 import type { NostrEvent } from 'nostr-tools/pure';
 import pino, { type Logger } from 'pino';
 import WebSocket from 'ws';
-import { createIntakeMemory, intakeEvent } from '../src/agent/intake.ts';
+import { createIntakeMemory, intakeEvent, intakeMemoryOf } from '../src/agent/intake.ts';
 import { createIntakeQueue } from '../src/agent/intake-queue.ts';
 import { createPreverifier } from '../src/agent/preverify.ts';
 import { createRateGate } from '../src/agent/rate-gate.ts';
+import { INTAKE_CONCURRENCY } from '../src/agent/run-agent.ts';
 import { startSandboxThread } from '../src/agent/sandbox-thread.ts';
 import { finalizeEvent } from '../src/crypto/schnorr.ts';
 import { createVerifyPool } from '../src/crypto/verify-pool.ts';
@@ -42,6 +45,7 @@ import { KINDS } from '../src/protocol/constants.ts';
 import { parseEvent } from '../src/protocol/schemas.ts';
 import { parseStrictJson } from '../src/protocol/strict-json.ts';
 import type { EscrowStore } from '../src/store/index.ts';
+import type { SqliteEscrowStore } from '../src/store/sqlite/open-sqlite.ts';
 import { harnessPolicy, startHarness } from '../test/fakes/agent-harness.ts';
 import { connectNostrTools } from '../test/fakes/relay.ts';
 import { maybeProfiled, type ProfileSummary } from './profile.ts';
@@ -58,7 +62,8 @@ export async function benchAgent(options: { lifecycles: number; burst?: number }
   const approvalToPayment = await withSandboxThread((extra) =>
     withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles), extra),
   );
-  // The same on the sandbox in the agent's own thread (as the tests run it), same run: what the thread changes.
+  // The same with the sandbox and the relay in the agent's own thread (as the tests run them), same run: what the
+  // threads change.
   const inAgentThread = await withHarness((harness) => benchApprovalToPayment(harness, options.lifecycles), {
     agent: { reconcileIntervalMs: undefined, outboxIntervalMs: undefined },
   });
@@ -117,7 +122,7 @@ export async function benchAgent(options: { lifecycles: number; burst?: number }
           `p95 <= 2 x idle p95 (${idlePaidP95} ms)`,
         ),
       },
-      note: 'the sandbox on its own thread, as escrow-agent start runs it; sandboxInAgentThread: the same on the agent thread (as the tests run it), same run',
+      note: 'the sandbox and the relay each on its own thread, as escrow-agent start runs them; sandboxInAgentThread: the same with both on the agent thread (as the tests run them), same run',
     },
     traced: tracedFigures,
     oneApproval,
@@ -128,7 +133,8 @@ type HarnessOptions = NonNullable<Parameters<typeof startHarness>[0]>;
 
 /**
  * A sandbox on its own thread (as connectLightning starts it) for the agent, with the harness's payer and worker
- * being that sandbox's nodes, reached through its control socket (as `escrow-agent ln pay` / `ln invoice` do).
+ * being that sandbox's nodes, reached through its control socket (as `escrow-agent ln pay` / `ln invoice` do); the
+ * harness's relay on its own thread too, as `escrow-agent start` runs its embedded relay (src/relay/relay-thread.ts).
  */
 async function withSandboxThread<T>(run: (options: HarnessOptions) => Promise<T>): Promise<T> {
   const folder = mkdtempSync(join(tmpdir(), 'escrow-bench-thread-'));
@@ -163,6 +169,7 @@ async function withSandboxThread<T>(run: (options: HarnessOptions) => Promise<T>
     return await run({
       agent: { lightning: thread.backend, reconcileIntervalMs: undefined, outboxIntervalMs: undefined },
       wallets,
+      relayThreads: true,
     });
   } finally {
     await thread.close();
@@ -219,6 +226,43 @@ export async function benchIntake(options: {
         }
         return rate(raws.length, started);
       };
+      // As the relay pool hands events over in runAgent: pushed at once into an intake queue of the product's
+      // concurrency, the waiting ones' signatures checked ahead on the agent's worker threads.
+      const ahead = intakeMemoryOf(ctx).ahead;
+      const feedQueue = async (
+        raws: string[],
+        expect: (outcome: Awaited<ReturnType<typeof intakeEvent>>) => boolean,
+      ) => {
+        let wrong = 0;
+        const queue = createIntakeQueue(
+          async (event, relay) => {
+            if (!expect(await intakeEvent(ctx, gate, event, relay))) wrong += 1;
+          },
+          {
+            concurrency: INTAKE_CONCURRENCY,
+            ...(ahead ? { ahead: ({ id, pubkey, sig }) => ahead.ahead(id, pubkey, sig) } : {}),
+          },
+        );
+        const started = performance.now();
+        await Promise.all(raws.map((raw) => queue.push(raw, 'bench')));
+        const perSecond = rate(raws.length, started);
+        if (wrong > 0) throw new Error(`bench: ${wrong} events had an unexpected intake outcome`);
+        return perSecond;
+      };
+      /** Write transactions per COMMIT while `run` ran (group commit on SQLite). */
+      const groupStats = () => (harness.store as Partial<SqliteEscrowStore>).groupStats?.();
+      const perCommit: Record<string, number> = {};
+      const countingCommits = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+        const before = groupStats();
+        const result = await run();
+        const after = groupStats();
+        if (before && after && after.commits > before.commits)
+          perCommit[name] =
+            Math.round(
+              ((after.transactions - before.transactions) / (after.commits - before.commits)) * 100,
+            ) / 100;
+        return result;
+      };
       const count = options.events;
       // The process's CPU time over each phase's wall time (the relay and the LDK nodes run in this process too):
       // near 1, the phase computes; well below, it waits (fsync, the node, the relay).
@@ -258,17 +302,29 @@ export async function benchIntake(options: {
           posters[index % posters.length]!,
         ),
       );
-      const listingsStarted = performance.now();
-      const intakeOnlyPerSecond = await measured('listings', async () => {
-        await feed(
-          listings.map((event) => JSON.stringify(event)),
-          (outcome) => outcome.status === 'handled',
-        );
-        const perSecond = rate(count, listingsStarted);
+      // The first half one at a time (each intake awaited before the next), the second half as the relay pool
+      // hands them over (feedQueue); each half until all its tasks are offered.
+      const half = Math.floor(count / 2);
+      const isHandled = (outcome: { status: string }) => outcome.status === 'handled';
+      const listingsAlone = listings.slice(0, half).map((event) => JSON.stringify(event));
+      const listingsQueued = listings.slice(half).map((event) => JSON.stringify(event));
+      const aloneStarted = performance.now();
+      const intakeOneAtATimePerSecond = await measured('listingsOneAtATime', async () => {
+        const perSecond = await feed(listingsAlone, isHandled);
         await waitUntilNone(harness, 'posted');
         return perSecond;
       });
-      const listingsPerSecond = rate(count, listingsStarted);
+      const listingsOneAtATimePerSecond = rate(half, aloneStarted);
+      await harness.agent.settle();
+      const listingsStarted = performance.now();
+      const intakeOnlyPerSecond = await countingCommits('listings', () =>
+        measured('listings', async () => {
+          const perSecond = await feedQueue(listingsQueued, isHandled);
+          await waitUntilNone(harness, 'posted');
+          return perSecond;
+        }),
+      );
+      const listingsPerSecond = rate(count - half, listingsStarted);
       await harness.agent.settle();
 
       // 3. Valid actions, one signed agent event each.
@@ -285,11 +341,13 @@ export async function benchIntake(options: {
           posters[index % posters.length]!,
         ),
       );
-      const actionsPerSecond = await measured('actions', () =>
-        feed(
-          cancels.map((event) => JSON.stringify(event)),
-          (outcome) => outcome.status === 'handled',
-        ),
+      const cancelRaws = cancels.map((event) => JSON.stringify(event));
+      const actionsOneAtATimePerSecond = await countingCommits('actionsOneAtATime', () =>
+        measured('actionsOneAtATime', () => feed(cancelRaws.slice(0, half), isHandled)),
+      );
+      await harness.agent.settle();
+      const actionsPerSecond = await countingCommits('actions', () =>
+        measured('actions', () => feedQueue(cancelRaws.slice(half), isHandled)),
       );
       await harness.agent.settle();
 
@@ -342,9 +400,14 @@ export async function benchIntake(options: {
       return {
         events: count,
         holdInvoicesPerSecond,
+        intakeConcurrency: INTAKE_CONCURRENCY,
         listingsPerSecond,
         listingsIntakeOnlyPerSecond: intakeOnlyPerSecond,
+        listingsOneAtATimePerSecond,
+        listingsIntakeOnlyOneAtATimePerSecond: intakeOneAtATimePerSecond,
         actionsPerSecond,
+        actionsOneAtATimePerSecond,
+        transactionsPerCommit: perCommit,
         duplicatesPerSecond,
         duplicatesFromStorePerSecond,
         forgedPerSecond,
@@ -371,7 +434,7 @@ export async function benchIntake(options: {
             'the agent adds <= 10 %: >= 0.9 x holdInvoicesPerSecond',
           ),
         },
-        note: 'raw JSON text fed one event at a time into intakeEvent of a running agent (SQLite on disk, synchronous=FULL); listings until every task is offered; actions are poster cancels of offered tasks (one signed `refunding` event each, the effect runner cancelling holds meanwhile); duplicates are copies of every handled event; forgeries have a correct id and a signature made for another event, from many keys',
+        note: "raw JSON text fed into intakeEvent of a running agent (SQLite on disk, synchronous=FULL): half of the listings and actions one at a time (*OneAtATime), the other half pushed at once into an intake queue of the product's concurrency, as the relay pool hands them over (listingsPerSecond, actionsPerSecond); transactionsPerCommit is the group commit's write transactions per COMMIT in those phases; listings until every task is offered; actions are poster cancels of offered tasks (one signed `refunding` event each, the effect runner cancelling holds meanwhile); duplicates are copies of every handled event; forgeries have a correct id and a signature made for another event, from many keys",
       };
     }, extra),
   );

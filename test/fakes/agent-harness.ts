@@ -111,6 +111,8 @@ export async function startHarness(
     policy?: Partial<Policy>;
     agent?: Partial<RunAgentOptions>;
     relays?: number;
+    /** The harness's relays on worker threads of their own, as `escrow-agent start` runs its embedded relay. */
+    relayThreads?: boolean;
     /** More relays for the agent only (e.g. a hostile relay), after the harness's own; the clients never use them. */
     extraRelays?: Array<{ url: string; read?: boolean; write?: boolean }>;
     /** A database to use instead of a fresh SQLite file (e.g. a PostgreSQL test database). */
@@ -134,7 +136,8 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const relays: TestRelay[] = [];
-  for (let index = 0; index < (options.relays ?? 1); index++) relays.push(await startTestRelay());
+  for (let index = 0; index < (options.relays ?? 1); index++)
+    relays.push(await startTestRelay(options.relayThreads ? { thread: true } : {}));
   const relay = relays[0]!;
   const folder = await mkdtemp(join(tmpdir(), 'escrow-e2e-'));
   const sandbox = await Sandbox.start({ directory: join(folder, 'sandbox') });

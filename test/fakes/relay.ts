@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import type { Event } from 'nostr-tools/core';
 import { Relay, useWebSocketImplementation } from 'nostr-tools/relay';
 import { type RawData, WebSocket } from 'ws';
-import { type EmbeddedRelay, type EmbeddedRelayOptions, startEmbeddedRelay } from '../../src/relay/index.ts';
+import {
+  type EmbeddedRelay,
+  type EmbeddedRelayOptions,
+  startEmbeddedRelay,
+  startRelayThread,
+} from '../../src/relay/index.ts';
 
 export interface TestRelay {
   readonly url: string;
@@ -24,12 +29,24 @@ export interface TestRelay {
   stop(): Promise<void>;
 }
 
-export type TestRelayOptions = Omit<EmbeddedRelayOptions, 'dbPath' | 'host'>;
+export type TestRelayOptions = Omit<EmbeddedRelayOptions, 'dbPath' | 'host'> & {
+  /** On a worker thread of its own, as `escrow-agent start` runs it (startRelayThread; no `now` or logger then). */
+  thread?: boolean;
+};
 
 export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
   const directory = await mkdtemp(join(tmpdir(), 'escrow-relay-'));
   const dbPath = join(directory, 'relay.sqlite');
-  let relay = await startEmbeddedRelay({ ...options, dbPath });
+  const { thread, ...relayOptions } = options;
+  const start = (port?: number): Promise<EmbeddedRelay> => {
+    if (!thread)
+      return startEmbeddedRelay({ ...relayOptions, dbPath, ...(port === undefined ? {} : { port }) });
+    if (relayOptions.now || relayOptions.logger)
+      throw new Error('startTestRelay: a relay on a thread takes no `now` or logger');
+    const { now: _now, logger: _logger, onConnectionsChanged: _changed, ...plain } = relayOptions;
+    return startRelayThread({ ...plain, dbPath, ...(port === undefined ? {} : { port }) });
+  };
+  let relay = await start();
   return {
     get url() {
       return relay.url;
@@ -43,13 +60,13 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     },
     async restart() {
       await relay.stop();
-      relay = await startEmbeddedRelay({ ...options, dbPath, port: relay.port });
+      relay = await start(relay.port);
     },
     async halt() {
       await relay.stop();
     },
     async resume() {
-      relay = await startEmbeddedRelay({ ...options, dbPath, port: relay.port });
+      relay = await start(relay.port);
     },
     async stop() {
       await relay.stop();
