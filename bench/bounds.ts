@@ -25,7 +25,10 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { EventTemplate, NostrEvent } from 'nostr-tools/pure';
 import * as pure from 'nostr-tools/pure';
+import { libsecp256k1InvoiceCurve } from '../src/crypto/ecdsa.ts';
 import * as agentSchnorr from '../src/crypto/schnorr.ts';
+import { tryDecodeBolt11 } from '../src/ldk/bolt11/index.ts';
+import { nobleInvoiceCurve, useInvoiceCurve } from '../src/ldk/bolt11/signature.ts';
 import { KINDS, LABEL_NAMESPACE } from '../src/protocol/constants.ts';
 import { verifyEvent as portableVerifyEvent } from '../src/protocol/verify-event.ts';
 
@@ -249,6 +252,7 @@ export async function benchBounds(options: { events: number; rounds?: number }) 
   const idHashPerSecond = perSecond(work.events.length, () => {
     for (const event of work.events) pure.getEventHash(event);
   });
+  const invoiceDecodeMicroseconds = invoiceDecodes();
 
   const figures: Record<string, Figures & { version: string; how: string }> = {};
   for (const candidate of used) {
@@ -280,12 +284,40 @@ export async function benchBounds(options: { events: number; rounds?: number }) 
       sign: Math.round((agent.signPerSecond / baseline.signPerSecond) * 10) / 10,
     },
     idHashPerSecond,
+    invoiceDecodeMicroseconds,
     events: work.events.length,
     rounds: options.rounds ?? 3,
     candidates: figures,
     skipped,
     note: 'one core (this thread), whole events: id recomputed and compared, then the BIP-340 signature; verifySign = one event verified and one signed; each figure the median of interleaved rounds',
   };
+}
+
+/**
+ * One BOLT11 decode (the spec's valid examples, test/fixtures/bolt11-vectors.json), its payee key recovered by
+ * each invoice curve: the pure-JS default and libsecp256k1 (src/crypto/ecdsa.ts, what the agent installs). The
+ * agent decodes a payout invoice at submit and again before paying it.
+ */
+function invoiceDecodes(): { pureJs: number; libsecp256k1: number } {
+  const { valid } = JSON.parse(
+    readFileSync(new URL('../test/fixtures/bolt11-vectors.json', import.meta.url), 'utf8'),
+  ) as { valid: Array<{ invoice: string }> };
+  const invoices = valid.map((vector) => vector.invoice);
+  const perDecode = () => {
+    for (const invoice of invoices) tryDecodeBolt11(invoice); // warm-up
+    const rounds = 20;
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) for (const invoice of invoices) tryDecodeBolt11(invoice);
+    return Math.round(((performance.now() - started) * 1000) / (rounds * invoices.length));
+  };
+  const previous = useInvoiceCurve(nobleInvoiceCurve);
+  try {
+    const pureJs = perDecode();
+    useInvoiceCurve(libsecp256k1InvoiceCurve);
+    return { pureJs, libsecp256k1: perDecode() };
+  } finally {
+    useInvoiceCurve(previous);
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,14 +1,17 @@
 // Wires the running agent: store, Lightning node, relay pool, intake, effect runner (with the reconciler and the
 // guardian), outbox publisher, and the agent's own announcement. Returns a handle that stops it all.
+
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { libsecp256k1InvoiceCurve } from '../crypto/ecdsa.ts';
 import { createVerifyPool } from '../crypto/verify-pool.ts';
 import type { Policy } from '../domain/types.ts';
 import type { AgentContext } from '../engine/context.ts';
 import { createMetrics } from '../engine/metrics.ts';
 import { findStuckHolds } from '../engine/stuck-holds.ts';
 import { handleBlock } from '../handlers/block.ts';
+import { useInvoiceCurve } from '../ldk/bolt11/signature.ts';
 import { type AddressFetchOptions, fetchInvoiceFromAddress } from '../ldk/lightning-address.ts';
 import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
@@ -132,6 +135,9 @@ export interface RunningAgent {
 }
 
 export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> {
+  // Payout invoices are decoded at submit and again before paying: their payee key recovered with libsecp256k1
+  // (src/crypto/ecdsa.ts, same answers as the pure-JS default), not in 2 ms of this thread each.
+  useInvoiceCurve(libsecp256k1InvoiceCurve);
   const log = options.log ?? createLogger({ level: 'silent' });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const info = await options.lightning.getInfo();

@@ -32,6 +32,47 @@ export function signingHash(humanReadablePart: string, dataWords: readonly numbe
   return sha256(message);
 }
 
+/**
+ * The curve arithmetic the payee check needs: recovering a compressed key (null when none can be), and a low-S
+ * verification against a compressed key. Pure JS by default (@noble/curves: it runs in the browser pages too);
+ * the Node entry points install libsecp256k1's (src/crypto/ecdsa.ts), with the same answers.
+ */
+export interface InvoiceCurve {
+  recoverCompressed(compact: Uint8Array, recoveryId: number, hash: Uint8Array): Uint8Array | null;
+  verifyLowS(compact: Uint8Array, hash: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+export const nobleInvoiceCurve: InvoiceCurve = {
+  recoverCompressed(compact, recoveryId, hash) {
+    if (compact.length !== 64 || hash.length !== 32) return null;
+    try {
+      return secp256k1.Signature.fromBytes(compact, 'compact')
+        .addRecoveryBit(recoveryId)
+        .recoverPublicKey(hash)
+        .toBytes(true);
+    } catch {
+      return null;
+    }
+  },
+  verifyLowS(compact, hash, publicKey) {
+    if (compact.length !== 64 || hash.length !== 32 || publicKey.length !== 33) return false;
+    try {
+      return secp256k1.verify(compact, hash, publicKey, { prehash: false, lowS: true, format: 'compact' });
+    } catch {
+      return false;
+    }
+  },
+};
+
+let curve: InvoiceCurve = nobleInvoiceCurve;
+
+/** Makes `next` the curve of every invoice decoded from now on; returns the one it replaced. */
+export function useInvoiceCurve(next: InvoiceCurve): InvoiceCurve {
+  const previous = curve;
+  curve = next;
+  return previous;
+}
+
 export function parseSignature(bytes: Uint8Array): InvoiceSignature {
   const recoveryId = bytes[64]!;
   if (recoveryId > 3)
@@ -62,11 +103,7 @@ export function payeeNodeId(
     }
     let valid = false;
     try {
-      valid = secp256k1.verify(compact, hash, hexToBytes(payeeField), {
-        prehash: false,
-        lowS: true,
-        format: 'compact',
-      });
+      valid = curve.verifyLowS(compact, hash, hexToBytes(payeeField));
     } catch {
       valid = false;
     }
@@ -74,14 +111,10 @@ export function payeeNodeId(
       throw new Bolt11Error('SignatureMismatch', 'the signature does not match the payee (n) field');
     return payeeField;
   }
-  try {
-    const recoverable = secp256k1.Signature.fromBytes(compact, 'compact').addRecoveryBit(
-      signature.recoveryId,
-    );
-    return bytesToHex(recoverable.recoverPublicKey(hash).toBytes(true));
-  } catch {
+  const recovered = curve.recoverCompressed(compact, signature.recoveryId, hash);
+  if (recovered === null)
     throw new Bolt11Error('SignatureNotRecoverable', 'no public key can be recovered from the signature');
-  }
+  return bytesToHex(recovered);
 }
 
 /** Deterministic (RFC 6979) low-S signature, as the BOLT11 test vectors were made. */
