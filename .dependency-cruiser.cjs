@@ -98,7 +98,7 @@ module.exports = {
       name: 'crypto-is-a-leaf',
       severity: 'error',
       comment:
-        'src/crypto is the Node-side Schnorr (libsecp256k1 in WebAssembly, tiny-secp256k1): it imports nothing of ours. Browser code (src/protocol, src/web, src/board) never imports it: it keeps the pure-JS default.',
+        'src/crypto is the Node-side Schnorr and ECDSA (libsecp256k1 in WebAssembly, tiny-secp256k1): it imports nothing of ours. Browser code (src/protocol, src/web, src/board) never imports it: it keeps the pure-JS default.',
       from: { path: '^src/crypto/' },
       to: { path: '^src/', pathNot: '^src/crypto/' },
     },
@@ -106,7 +106,7 @@ module.exports = {
       name: 'libsecp256k1-through-src-crypto',
       severity: 'error',
       comment:
-        'tiny-secp256k1 is reached through src/crypto/schnorr.ts only (one place that checks its inputs).',
+        'tiny-secp256k1 is reached through src/crypto only (schnorr.ts for events, ecdsa.ts for invoice signatures: the places that check its inputs).',
       from: { path: '^src/', pathNot: '^src/crypto/' },
       to: { path: '^node_modules/tiny-secp256k1/' },
     },
