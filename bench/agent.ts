@@ -3,8 +3,10 @@
 // nodes, SQLite on disk (WAL, synchronous=FULL). Ratios and medians from one run; nothing here is asserted, and each
 // goal of issue #15 is printed next to its figure (`goals`).
 //
-// Both sections run the agent as `escrow-agent start` does, with the LDK sandbox on its own thread
-// (src/agent/sandbox-thread.ts); the latency section also measures the sandbox on the agent's thread, same run.
+// Both sections run the agent as `escrow-agent start` does, with the LDK sandbox and the relay each on its own
+// thread (src/agent/sandbox-thread.ts, src/relay/relay-thread.ts); the latency section also measures both on the
+// agent's thread, same run (sandboxInAgentThread). BENCH_RELAY_INLINE=1 runs the relay on the agent's thread in
+// both sections (to compare a run with the relay's thread against one without).
 //
 // The intake section feeds raw JSON text straight into intakeEvent of a running agent, on one agent in this order:
 //   1. holdInvoicesPerSecond: the backend alone (the agent's LDK node), createHoldInvoice as the effect runner
@@ -169,7 +171,7 @@ async function withSandboxThread<T>(run: (options: HarnessOptions) => Promise<T>
     return await run({
       agent: { lightning: thread.backend, reconcileIntervalMs: undefined, outboxIntervalMs: undefined },
       wallets,
-      relayThreads: true,
+      relayThreads: process.env.BENCH_RELAY_INLINE !== '1',
     });
   } finally {
     await thread.close();
