@@ -28,9 +28,10 @@ export async function startCommand(config: AgentConfig, output: Output): Promise
     let embeddedWarning: string | null = null;
     let embeddedUrl: string | null = null;
     if (embedded) {
-      // Loaded only when configured: the relay server and its SQLite event store stay out of an agent without it.
-      // It runs on a worker thread of its own: its signature checks and fsyncs stay off the agent's event loop.
-      const { startRelayThread } = await import('../../relay/index.ts');
+      // It runs on a worker thread of its own: its signature checks and fsyncs stay off the agent's event loop. The
+      // relay server, its libraries and its SQLite event store are loaded on that thread only (relay-thread.ts
+      // imports none of them here), and only when configured.
+      const { startRelayThread } = await import('../../relay/relay-thread.ts');
       const relay = await startRelayThread(
         { ...embedded, dbPath: join(config.dataDir, 'relay.sqlite') },
         log.child({ component: 'relay' }),
