@@ -17,6 +17,9 @@ export interface Peeked {
   refs: string[];
 }
 
+/** Which lane an event waited in: actions (kind 1985 labels) or listings (and anything else). */
+export type IntakeLane = 'action' | 'listing';
+
 export interface IntakeQueue {
   /** Resolves once the event went through the intake (or failed there: `handle` reports its own errors). */
   push(event: unknown, relay: string): Promise<void>;
@@ -28,6 +31,7 @@ interface Waiting {
   event: unknown;
   relay: string;
   listingId: string | null;
+  lane: IntakeLane;
   /** What the event names (its id, the ids its e tags name): events sharing one never overlap. */
   keys: string[];
   done: () => void;
@@ -85,7 +89,7 @@ const LOOK_AHEAD = 64;
  * only events about different tasks overlap, and their store writes then share a COMMIT (group commit on SQLite).
  */
 export function createIntakeQueue(
-  handle: (event: unknown, relay: string) => Promise<void>,
+  handle: (event: unknown, relay: string, lane: IntakeLane) => Promise<void>,
   options: { ahead?: (peeked: Peeked) => () => void; concurrency?: number } = {},
 ): IntakeQueue {
   const concurrency = Math.max(1, options.concurrency ?? 1);
@@ -132,7 +136,7 @@ export function createIntakeQueue(
 
   async function run(next: Waiting) {
     try {
-      await handle(next.event, next.relay);
+      await handle(next.event, next.relay, next.lane);
     } catch {
       // `handle` reports its own failures; one event's failure never stops the ones behind it.
     }
@@ -155,11 +159,11 @@ export function createIntakeQueue(
         const keys = [...new Set([...(peeked.id === null ? [] : [peeked.id]), ...peeked.refs])];
         const isAction = peeked.kind === KINDS.label && !peeked.refs.some((ref) => listingsWaiting.has(ref));
         if (isAction) {
-          actions.push({ event, relay, listingId: null, keys, done: resolve, forget });
+          actions.push({ event, relay, listingId: null, lane: 'action', keys, done: resolve, forget });
         } else {
           const listingId = peeked.kind === KINDS.listing ? peeked.id : null;
           if (listingId !== null) listingsWaiting.set(listingId, (listingsWaiting.get(listingId) ?? 0) + 1);
-          listings.push({ event, relay, listingId, keys, done: resolve, forget });
+          listings.push({ event, relay, listingId, lane: 'listing', keys, done: resolve, forget });
         }
         pump();
       });

@@ -17,7 +17,7 @@ import type { HoldInvoiceBackend } from '../ldk/port.ts';
 import { RelayPool } from '../nostr/relay-pool.ts';
 import { normalizeRelayUrl } from '../nostr/relay-url.ts';
 import { KINDS } from '../protocol/constants.ts';
-import type { EscrowStore } from '../store/index.ts';
+import { type EscrowStore, urgentWrites } from '../store/index.ts';
 import {
   announce,
   announcePolicy,
@@ -301,10 +301,17 @@ export async function runAgent(options: RunAgentOptions): Promise<RunningAgent> 
       await sleep(Math.min(2_000, 250 * 2 ** attempt));
     }
   }
-  const intake = createIntakeQueue(intakeWhileStored, {
-    concurrency: options.intakeConcurrency ?? INTAKE_CONCURRENCY,
-    ...(preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {}),
-  });
+  // An action's store writes go ahead of those of bulk work (new offers) waiting for the database.
+  const intake = createIntakeQueue(
+    (event, relay, lane) =>
+      lane === 'action'
+        ? urgentWrites(() => intakeWhileStored(event, relay))
+        : intakeWhileStored(event, relay),
+    {
+      concurrency: options.intakeConcurrency ?? INTAKE_CONCURRENCY,
+      ...(preverifier ? { ahead: ({ id, pubkey, sig }) => preverifier.ahead(id, pubkey, sig) } : {}),
+    },
+  );
   function handleInbound(event: unknown, relay: string): Promise<void> {
     const job = intake.push(event, relay);
     inFlight.add(job);

@@ -116,6 +116,17 @@ test('`ahead` is told of each event that waits, and what it started is undone on
   assert.equal(undone, [events[1]!.id, events[2]!.id]);
 });
 
+test('the handler is told the lane each event waited in (an action runs its writes as urgent in runAgent)', async () => {
+  const lanes: string[] = [];
+  const queue = createIntakeQueue(async (event, _relay, lane) => {
+    lanes.push(`${(JSON.parse(event as string) as { content: string }).content}: ${lane}`);
+  });
+  const task = listing('a task');
+  await queue.push(JSON.stringify(task), 'wss://a');
+  await queue.push(JSON.stringify(action('claim', task.id, 'a claim')), 'wss://a');
+  assert.equal(lanes, ['a task: a task: listing', 'a claim: action']);
+});
+
 test('a failing handler does not stop the queue', async () => {
   const seen: string[] = [];
   const queue = createIntakeQueue(async (event) => {

@@ -15,6 +15,7 @@ import * as assert from 'uvu/assert';
 import { InternalError } from '../../src/domain/errors.ts';
 import { createSqliteRunner, MAX_GROUP } from '../../src/store/sqlite/sqlite-transactions.ts';
 import { StoreError } from '../../src/store/store-error.ts';
+import { urgentWrites } from '../../src/store/write-priority.ts';
 import { openSqliteForTest } from '../fakes/store-databases.ts';
 import { rejection, withinSeconds } from './contract-helpers.ts';
 
@@ -177,6 +178,46 @@ test('writers arriving while a group runs join it; a read waits for the group an
   const names = (await read).map((row) => row.name);
   assert.equal(names, ['a', 'b', 'c'], 'the read ran after the whole group, never between its members');
   assert.equal(runner.groupStats(), { transactions: 2, commits: 1 });
+  await runner.close();
+});
+
+test('an urgent writer goes ahead of the waiting ones that are not, and its group commits right after it', async () => {
+  const { runner, committed } = freshRunner();
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const order: string[] = [];
+  const write = (name: string) => async (session: Parameters<Parameters<typeof runner.run>[1]>[0]) => {
+    order.push(name);
+    await session.run(insert(name));
+  };
+  const running = runner.run('write', async (session) => {
+    await write('offer 1')(session);
+    await gate;
+  });
+  await new Promise((resolve) => setImmediate(resolve)); // the group has started with offer 1
+  const waiting = [runner.run('write', write('offer 2')), runner.run('write', write('offer 3'))];
+  const approvals = [
+    urgentWrites(() => runner.run('write', write('approval'))),
+    urgentWrites(() => runner.run('write', write('settle'))),
+  ];
+  const atApproval = (approvals[0] as Promise<unknown>).then(() => committed());
+  const atSettle = (approvals[1] as Promise<unknown>).then(() => committed());
+  release();
+  await Promise.all([running, ...waiting, ...approvals]);
+  assert.equal(
+    order,
+    ['offer 1', 'approval', 'settle', 'offer 2', 'offer 3'],
+    'the urgent ones first, in order',
+  );
+  assert.equal(await atApproval, ['approval', 'offer 1'], 'its group: offer 1 (running) and the approval');
+  assert.equal(
+    await atSettle,
+    ['approval', 'offer 1', 'settle'],
+    'the next: the settle alone, before the offers',
+  );
+  assert.equal(runner.groupStats(), { transactions: 5, commits: 3 });
   await runner.close();
 });
 

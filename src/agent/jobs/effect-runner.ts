@@ -11,6 +11,7 @@ import { TASK_STATES, TERMINAL_STATES } from '../../domain/types.ts';
 import type { AgentContext } from '../../engine/context.ts';
 import { LeaseLost, runUnderLease } from '../../engine/lease-scope.ts';
 import { laneOf, WAKE_LANES, type WakeLane } from '../../engine/wake-lane.ts';
+import { urgentWrites } from '../../store/index.ts';
 import { advanceTask } from './advance-task.ts';
 import { createCustodyWatch } from './custody-watch.ts';
 import { type HoldSnapshot, restsWithListing, takeHoldSnapshot } from './hold-snapshot.ts';
@@ -121,13 +122,13 @@ export function startEffectRunner(
     laneOfQueued.set(taskId, lane);
   }
 
-  function next(): string | undefined {
+  function next(): { taskId: string; lane: WakeLane } | undefined {
     for (const lane of WAKE_LANES) {
       for (const taskId of lanes.get(lane) ?? []) {
         if (running.has(taskId)) continue;
         lanes.get(lane)?.delete(taskId);
         laneOfQueued.delete(taskId);
-        return taskId;
+        return { taskId, lane };
       }
     }
     return undefined;
@@ -135,11 +136,14 @@ export function startEffectRunner(
 
   function pump() {
     while (!stopped && running.size < concurrency) {
-      const taskId = next();
-      if (taskId === undefined) break;
+      const picked = next();
+      if (picked === undefined) break;
+      const { taskId } = picked;
       const snapshot = listed.get(taskId) ?? null;
       listed.delete(taskId);
-      const job = runOne(taskId, snapshot).finally(() => {
+      // Money moving: its store writes go ahead of those of offers waiting for the database (write-priority.ts).
+      const advance = () => runOne(taskId, snapshot);
+      const job = (picked.lane === 'money' ? urgentWrites(advance) : advance()).finally(() => {
         running.delete(taskId);
         const lane = again.get(taskId);
         if (lane !== undefined) {

@@ -4,7 +4,7 @@
 // once a quorum of relays said OK.
 
 import type { AgentContext } from '../../engine/context.ts';
-import type { OutboxDelivery, SignedEvent } from '../../store/index.ts';
+import { type OutboxDelivery, type SignedEvent, urgentWrites } from '../../store/index.ts';
 
 export interface Publisher {
   publish(
@@ -134,7 +134,10 @@ export function startOutboxPublisher(
         wanted = true;
         return Promise.all(earlier).then((counts) => counts.reduce((sum, count) => sum + count, 0));
       }
-      const current: Promise<number> = round(priority)
+      // A settlement's record (priority 0): its claim and answer commits go ahead of the offers' (write-priority.ts).
+      const current: Promise<number> = (
+        priority === 0 ? urgentWrites(() => round(priority)) : round(priority)
+      )
         .catch((error) => {
           getContext().log.warn({ err: error, priority }, 'outbox round failed');
           return 0;

@@ -10,6 +10,7 @@ import type { TransactionMode, TransactionRunner } from '../escrow-store.ts';
 import type { Row, SqlSession } from '../sql-session.ts';
 import { StoreError } from '../store-error.ts';
 import { classifyError, guardSession, swallowedFailureError } from '../transaction-outcome.ts';
+import { writesAreUrgent } from '../write-priority.ts';
 import { AsyncMutex } from './async-mutex.ts';
 
 export const isSqliteConflict = (code: string) =>
@@ -89,6 +90,8 @@ export const MAX_GROUP = 16;
 
 interface Writer {
   fn: (session: SqlSession) => Promise<unknown>;
+  /** Urgent writes (write-priority.ts) go ahead of the waiting writers that are not, and end their group. */
+  urgent: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -146,7 +149,9 @@ export function createSqliteRunner(
   // or whose statement failed, is rolled back to its savepoint and rejected at once; the others go on. Every member
   // that succeeded resolves only after the one COMMIT (one fsync for all of them), so nothing acts on a write that
   // is not durable; if that COMMIT fails, or SQLite rolls the whole transaction back, all of them are rejected and
-  // nothing of theirs is written. No member waits for others to arrive: a group is only what already waits.
+  // nothing of theirs is written. No member waits for others to arrive: a group is only what already waits. An
+  // urgent writer (write-priority.ts: an action, money moving) goes ahead of the waiting writers that are not, and its
+  // group commits right after it.
   const writers: Writer[] = [];
   let groupQueued = false;
   let groupOpen = false;
@@ -174,8 +179,14 @@ export function createSqliteRunner(
         return;
       }
       let wholeRolledBack = false;
-      for (let members = 0; members < MAX_GROUP && writers.length > 0 && !wholeRolledBack; members++) {
+      let urgentDone = false;
+      for (
+        let members = 0;
+        members < MAX_GROUP && writers.length > 0 && !wholeRolledBack && !urgentDone;
+        members++
+      ) {
         const writer = writers.shift() as Writer;
+        urgentDone = writer.urgent;
         stats.transactions += 1;
         const tracked = guardSession(session);
         try {
@@ -230,11 +241,16 @@ export function createSqliteRunner(
       if (mode === 'read') return mutex.runExclusive(() => readOnce(fn));
       return new Promise<T>((resolve, reject) => {
         // The caller's async context (the store's "inside a transaction" mark) goes with its function.
-        writers.push({
+        const writer: Writer = {
           fn: AsyncResource.bind(fn),
+          urgent: writesAreUrgent(),
           resolve: resolve as (value: unknown) => void,
           reject,
-        });
+        };
+        // An urgent writer goes behind the urgent ones already waiting, ahead of the others.
+        const ahead = writer.urgent ? writers.findIndex((waiting) => !waiting.urgent) : -1;
+        if (ahead === -1) writers.push(writer);
+        else writers.splice(ahead, 0, writer);
         queueGroup();
       });
     },
