@@ -78,6 +78,12 @@ const nothing = () => {};
 
 /** How far into each lane the queue looks for an event it may start (the rest waits its turn). */
 const LOOK_AHEAD = 64;
+/**
+ * The e tags of an event that count for its order (its first ones; an action names its task in one of its first
+ * few). Bounds what choosing the next event costs: at most LOOK_AHEAD x (1 + MAX_REFS) keys looked at, however many
+ * e tags a hostile relay's events carry.
+ */
+const MAX_REFS = 16;
 
 /**
  * `ahead` is told of each event that has to wait (something is being handled already): it may start work for it
@@ -156,7 +162,9 @@ export function createIntakeQueue(
       return new Promise<void>((resolve) => {
         const peeked = peekEvent(event);
         const forget = running > 0 && options.ahead ? options.ahead(peeked) : nothing;
-        const keys = [...new Set([...(peeked.id === null ? [] : [peeked.id]), ...peeked.refs])];
+        const keys = [
+          ...new Set([...(peeked.id === null ? [] : [peeked.id]), ...peeked.refs.slice(0, MAX_REFS)]),
+        ];
         const isAction = peeked.kind === KINDS.label && !peeked.refs.some((ref) => listingsWaiting.has(ref));
         if (isAction) {
           actions.push({ event, relay, listingId: null, lane: 'action', keys, done: resolve, forget });

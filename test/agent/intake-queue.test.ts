@@ -116,6 +116,33 @@ test('`ahead` is told of each event that waits, and what it started is undone on
   assert.equal(undone, [events[1]!.id, events[2]!.id]);
 });
 
+test('with concurrency, an action with hundreds of e tags still waits for the task its first one names', async () => {
+  const { queue, inside, finish, settle } = heldQueue(4);
+  const busy = listing('busy task');
+  const done = [queue.push(JSON.stringify(busy), 'wss://a')];
+  await settle();
+  const many = finalizeEvent(
+    {
+      kind: KINDS.label,
+      created_at: Math.floor(Date.now() / 1000),
+      tags: [
+        ['l', 'cancel', 'escrow'],
+        ['e', busy.id],
+        ...Array.from({ length: 300 }, (_, index) => ['e', index.toString(16).padStart(64, '0')]),
+      ],
+      content: 'many tags',
+    },
+    key,
+  );
+  done.push(queue.push(JSON.stringify(many), 'wss://hostile'));
+  await settle();
+  assert.equal(inside, ['a task: busy task'], 'the action waits for its task');
+  await finish('a task: busy task');
+  assert.equal(inside, ['many tags']);
+  await finish('many tags');
+  await Promise.all(done);
+});
+
 test('the handler is told the lane each event waited in (an action runs its writes as urgent in runAgent)', async () => {
   const lanes: string[] = [];
   const queue = createIntakeQueue(async (event, _relay, lane) => {
