@@ -7,11 +7,14 @@
 //     process (as bench/nwc.ts does) with a relay of its own; the agent runs no embedded relay and no LDK.
 //   - ldkOnly: the three LDK nodes alone, the same way the sandbox backend starts them (on their own worker thread,
 //     src/agent/sandbox-thread.ts).
-// Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB. Nothing here is asserted.
+// Then the same two after `lifecycles` paid lifecycles (default 1000, driven by the crash-torture harness without
+// kills): `afterLifecycles`, read when the driving is done.
+// Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB, after start and after the lifecycles. Nothing here is
+// asserted.
 //
-//   npx tsx bench/memory.ts   (or `npm run bench -- --only memory`)
+//   npx tsx bench/memory.ts [--lifecycles N]   (or `npm run bench -- --only memory`)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,11 +94,85 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * The agent's memory after `tasks` lifecycles: the crash-torture harness (scripts/torture/run.ts) without kills,
+ * `paid` lifecycles only (post, pay, claim, submit, approve, paid), 8 at a time, against one built `escrow-agent
+ * start` on SQLite: with `embedded`, the one-process set-up of `npm start` (embedded relay, LDK sandbox, the board's
+ * wallets paying and being paid through it); otherwise the agent on NWC against the harness's wallet process. The
+ * agent's RSS and peak are read from /proc when the harness says driving is done, before it stops the agent.
+ */
+function afterLifecycles(tasks: number, embedded: boolean) {
+  return new Promise<{ rssMb: number; peakRssMb: number; lifecycles: number; failed: number }>(
+    (resolve, reject) => {
+      const report = join(mkdtempSync(join(tmpdir(), 'escrow-bench-memory-report-')), 'report.json');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'scripts/torture/run.ts'),
+          ...['--kinds', 'paid', '--kill-rate', '0', '--kill-after-approval', '0'],
+          ...['--tasks', String(tasks), '--concurrency', '8', '--seed', '1500', '--report', report],
+          ...(embedded ? ['--embedded'] : []),
+        ],
+        { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let output = '';
+      let folder: string | null = null;
+      let memory: { rssMb: number; peakRssMb: number } | null = null;
+      const agentPid = (): number | null => {
+        for (const entry of readdirSync('/proc')) {
+          if (!/^\d+$/.test(entry)) continue;
+          try {
+            const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+            if (folder !== null && cmdline.includes(folder) && cmdline.includes('escrow-agent'))
+              return Number(entry);
+          } catch {
+            // ended meanwhile
+          }
+        }
+        return null;
+      };
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        const text = String(chunk);
+        output += text;
+        folder ??= /folder (\S+)/.exec(text)?.[1] ?? null;
+        if (memory === null && /driving done/.test(text)) {
+          const pid = agentPid();
+          if (pid !== null)
+            memory = { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')) };
+        }
+      });
+      child.on('close', (code) => {
+        let lifecycles = 0;
+        let failed = 0;
+        try {
+          const parsed = JSON.parse(readFileSync(report, 'utf8')) as {
+            lifecycles: { total: number; failed: number };
+          };
+          lifecycles = parsed.lifecycles.total;
+          failed = parsed.lifecycles.failed;
+        } catch {
+          // no report: said below
+        }
+        rmSync(join(report, '..'), { recursive: true, force: true });
+        if (memory === null || code !== 0)
+          reject(new Error(`bench: the lifecycles run ended with ${code}:\n${output.slice(-3000)}`));
+        else resolve({ ...memory, lifecycles, failed });
+      });
+    },
+  );
+}
+
 const START = ['bin/escrow-agent.js', 'start'];
 const BANNER_DONE = /^next:/m;
 
-export async function benchMemory(options: { settleMs?: number } = {}) {
+export async function benchMemory(options: { settleMs?: number; lifecycles?: number } = {}) {
   const settleMs = options.settleMs ?? 3000;
+  const lifecycles = options.lifecycles ?? 1000;
   ensureBuiltCli();
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-memory-'));
   try {
@@ -158,6 +235,9 @@ export async function benchMemory(options: { settleMs?: number } = {}) {
       await relay.stop();
     }
 
+    const sandboxAfter = await afterLifecycles(lifecycles, true);
+    const remoteAfter = await afterLifecycles(lifecycles, false);
+
     const goal = (figure: number, atMost: number, text: string) =>
       `${figure} MB (goal ${text} = ${Math.round(atMost)} MB: ${figure <= atMost ? 'met' : 'NOT met'})`;
     return {
@@ -172,9 +252,19 @@ export async function benchMemory(options: { settleMs?: number } = {}) {
         remoteBackend: remoteBackend.startSeconds,
         ldkOnly: ldkOnly.startSeconds,
       },
+      afterLifecycles: {
+        lifecycles,
+        rssMb: { sandbox: sandboxAfter.rssMb, remoteBackend: remoteAfter.rssMb },
+        peakRssMb: { sandbox: sandboxAfter.peakRssMb, remoteBackend: remoteAfter.peakRssMb },
+        completed: { sandbox: sandboxAfter.lifecycles, remoteBackend: remoteAfter.lifecycles },
+        failed: { sandbox: sandboxAfter.failed, remoteBackend: remoteAfter.failed },
+        note: 'the crash-torture harness without kills, paid lifecycles 8 at a time, against one built agent on SQLite (sandbox: the one-process set-up of npm start; remoteBackend: NWC against the harness wallet process); RSS read when the driving is done',
+      },
       goals: {
         remoteBackend: goal(remoteBackend.rssMb, 150, '<= 150'),
         sandbox: goal(sandbox.rssMb, ldkOnly.rssMb + 80, '<= ldkOnly + 80'),
+        remoteBackendAfterLifecycles: goal(remoteAfter.rssMb, 150, '<= 150'),
+        sandboxAfterLifecycles: goal(sandboxAfter.rssMb, ldkOnly.rssMb + 80, '<= ldkOnly + 80'),
       },
       note: `each a child process (node ${process.version}, the compiled CLI), RSS read from /proc ${settleMs / 1000} s after its start-up banner; remoteBackend is lightning.backend = "nwc" against the sandbox's NIP-47 service run by the bench`,
     };
@@ -184,6 +274,8 @@ export async function benchMemory(options: { settleMs?: number } = {}) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.log(JSON.stringify(await benchMemory(), null, 2));
+  const at = process.argv.indexOf('--lifecycles');
+  const lifecycles = at > 0 ? Number(process.argv[at + 1]) : undefined;
+  console.log(JSON.stringify(await benchMemory(lifecycles === undefined ? {} : { lifecycles }), null, 2));
   process.exit(0);
 }

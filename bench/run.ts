@@ -52,7 +52,9 @@ await section('intake', () =>
 await section('agent', () => benchAgent({ lifecycles: quick ? 5 : 30 }));
 // The key for the approval latencies (the agent section measures them).
 if (wanted('agent')) report.latency = (report.agent as { latency?: unknown }).latency;
-await section('memory', async () => (await import('./memory.ts')).benchMemory());
+await section('memory', async () =>
+  (await import('./memory.ts')).benchMemory({ lifecycles: quick ? 50 : 1000 }),
+);
 // scale.tasks100k (scale.tasks10k with --quick): the agent on a store of that many tasks against an empty one.
 await section('scale', async () => ({
   [quick ? 'tasks10k' : 'tasks100k']: await (await import('./scale.ts')).benchScale({
