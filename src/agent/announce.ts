@@ -23,38 +23,45 @@ export const AGENT_METADATA = {
   about: 'Escrows paid Nostr tasks with Lightning hold invoices',
 };
 
+/** Where the created_at of the agent's latest profile, relay list and announcement is kept (agent_settings). */
+const ANNOUNCED_AT = 'announced_at';
+
+/**
+ * The three are replaceable: relays keep the version with the latest created_at and, on a tie, the lower id (any
+ * of the two). So each new version is dated after the last one this agent (any process of it, any replica) queued,
+ * even within the same second or after a restart: created_at = max(now, last + 1), the last kept in the store and
+ * read in the same transaction that queues the new version.
+ */
+async function queueReplaceable(
+  ctx: AgentContext,
+  templates: (createdAt: number) => Parameters<typeof sign>[1][],
+): Promise<string[]> {
+  return ctx.store.transaction(async (tx) => {
+    const last = await tx.settings.get(ANNOUNCED_AT);
+    const createdAt = Math.max(ctx.now(), (typeof last === 'number' ? last : 0) + 1);
+    const events = templates(createdAt).map((template) => sign(ctx, template));
+    for (const event of events) await tx.outbox.enqueue(event, ctx.writeRelays(), null);
+    await tx.settings.set(ANNOUNCED_AT, createdAt);
+    return events.map((event) => event.id);
+  });
+}
+
 /** Kind 0, the NIP-65 relay list and the NIP-89 announcement carrying the policy, into the outbox; their ids. */
-export async function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {
-  const createdAt = ctx.now();
-  announcedAt.set(ctx, createdAt);
-  const templates = [
+export function announce(ctx: AgentContext, relays: RelayEntry[]): Promise<string[]> {
+  return queueReplaceable(ctx, (createdAt) => [
     buildProfile(AGENT_METADATA, createdAt),
     buildRelayList(
       relays.map((relay) => ({ url: relay.url, read: relay.read, write: relay.write })),
       createdAt,
     ),
     announcementTemplate(ctx, createdAt),
-  ];
-  const events = templates.map((template) => sign(ctx, template));
-  await ctx.store.transaction(async (tx) => {
-    for (const event of events) await tx.outbox.enqueue(event, ctx.writeRelays(), null);
-  });
-  return events.map((event) => event.id);
+  ]);
 }
 
-/** The created_at of each agent's latest announcement: a replaceable event's newer version must be dated later. */
-const announcedAt = new WeakMap<AgentContext, number>();
-
-/**
- * The announcement alone, queued again after the policy changed. It is replaceable: relays keep the one with the
- * latest created_at (the lower id on a tie), so a change within the same second is dated one second after the last.
- */
+/** The announcement alone, queued again after the policy changed (maintenance mode). */
 export async function announcePolicy(ctx: AgentContext): Promise<string> {
-  const createdAt = Math.max(ctx.now(), (announcedAt.get(ctx) ?? 0) + 1);
-  announcedAt.set(ctx, createdAt);
-  const event = sign(ctx, announcementTemplate(ctx, createdAt));
-  await ctx.store.transaction((tx) => tx.outbox.enqueue(event, ctx.writeRelays(), null));
-  return event.id;
+  const [id] = await queueReplaceable(ctx, (createdAt) => [announcementTemplate(ctx, createdAt)]);
+  return id as string;
 }
 
 function announcementTemplate(ctx: AgentContext, createdAt: number) {
