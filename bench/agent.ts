@@ -46,7 +46,7 @@ import { actionTemplate } from '../src/protocol/build-action.ts';
 import { KINDS } from '../src/protocol/constants.ts';
 import { parseEvent } from '../src/protocol/schemas.ts';
 import { parseStrictJson } from '../src/protocol/strict-json.ts';
-import type { EscrowStore } from '../src/store/index.ts';
+import { type EscrowStore, urgentWrites } from '../src/store/index.ts';
 import type { SqliteEscrowStore } from '../src/store/sqlite/open-sqlite.ts';
 import { harnessPolicy, startHarness } from '../test/fakes/agent-harness.ts';
 import { connectNostrTools } from '../test/fakes/relay.ts';
@@ -236,9 +236,11 @@ export async function benchIntake(options: {
         expect: (outcome: Awaited<ReturnType<typeof intakeEvent>>) => boolean,
       ) => {
         let wrong = 0;
+        // An action's writes urgent, as runAgent marks them.
         const queue = createIntakeQueue(
-          async (event, relay) => {
-            if (!expect(await intakeEvent(ctx, gate, event, relay))) wrong += 1;
+          async (event, relay, lane) => {
+            const intake = () => intakeEvent(ctx, gate, event, relay);
+            if (!expect(await (lane === 'action' ? urgentWrites(intake) : intake()))) wrong += 1;
           },
           {
             concurrency: INTAKE_CONCURRENCY,

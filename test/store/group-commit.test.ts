@@ -181,7 +181,7 @@ test('writers arriving while a group runs join it; a read waits for the group an
   await runner.close();
 });
 
-test('an urgent writer goes ahead of the waiting ones that are not, and its group commits right after it', async () => {
+test('urgent writers go ahead of the waiting ones that are not, and their group commits right after them', async () => {
   const { runner, committed } = freshRunner();
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => {
@@ -211,13 +211,25 @@ test('an urgent writer goes ahead of the waiting ones that are not, and its grou
     ['offer 1', 'approval', 'settle', 'offer 2', 'offer 3'],
     'the urgent ones first, in order',
   );
-  assert.equal(await atApproval, ['approval', 'offer 1'], 'its group: offer 1 (running) and the approval');
+  // The urgent ones waiting back to back share the group of offer 1 (running) and commit before the other offers.
   assert.equal(
-    await atSettle,
+    await atApproval,
     ['approval', 'offer 1', 'settle'],
-    'the next: the settle alone, before the offers',
+    'committed with offer 1, before the offers',
   );
-  assert.equal(runner.groupStats(), { transactions: 5, commits: 3 });
+  assert.equal(await atSettle, ['approval', 'offer 1', 'settle'], 'the same group');
+  assert.equal(runner.groupStats(), { transactions: 5, commits: 2 });
+  await runner.close();
+});
+
+test('urgent writers asked for together share one COMMIT, as any others do', async () => {
+  const { runner, committed } = freshRunner();
+  const names = Array.from({ length: 8 }, (_, index) => `action-${index}`);
+  await Promise.all(
+    names.map((name) => urgentWrites(() => runner.run('write', (session) => session.run(insert(name))))),
+  );
+  assert.equal(committed(), names);
+  assert.equal(runner.groupStats(), { transactions: 8, commits: 1 });
   await runner.close();
 });
 

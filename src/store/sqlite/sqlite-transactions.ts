@@ -151,7 +151,7 @@ export function createSqliteRunner(
   // is not durable; if that COMMIT fails, or SQLite rolls the whole transaction back, all of them are rejected and
   // nothing of theirs is written. No member waits for others to arrive: a group is only what already waits. An
   // urgent writer (write-priority.ts: an action, money moving) goes ahead of the waiting writers that are not, and its
-  // group commits right after it.
+  // group commits once no urgent writer waits right behind it.
   const writers: Writer[] = [];
   let groupQueued = false;
   let groupOpen = false;
@@ -186,7 +186,6 @@ export function createSqliteRunner(
         members++
       ) {
         const writer = writers.shift() as Writer;
-        urgentDone = writer.urgent;
         stats.transactions += 1;
         const tracked = guardSession(session);
         try {
@@ -214,6 +213,8 @@ export function createSqliteRunner(
             );
           }
         }
+        // Urgent writers share a group with the urgent ones waiting right behind them, never with the others.
+        urgentDone = writer.urgent && writers[0]?.urgent !== true;
       }
       if (!database.inTransaction) return;
       try {
