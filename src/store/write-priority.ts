@@ -2,9 +2,9 @@
 // settle that follows it, a payout, the relay record of a settlement) go before those of bulk work (new offers,
 // their outbox rounds) wherever writers wait for each other. On SQLite, write transactions wait in one queue and
 // commit in groups (sqlite-transactions.ts): an urgent one goes ahead of the waiting ones that are not, and its
-// group commits right after it, so it never waits for a group of offers to fill. The mark follows the async
-// context: everything a job awaits inside urgentWrites() is urgent. PostgreSQL commits each transaction alone and
-// ignores the mark.
+// group (shared with the urgent ones waiting right behind it) commits right after, so it never waits for offers.
+// The mark follows the async context: everything a job awaits inside urgentWrites() is urgent. PostgreSQL commits
+// each transaction alone and ignores the mark.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 const urgent = new AsyncLocalStorage<true>();
