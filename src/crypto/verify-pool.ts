@@ -28,12 +28,18 @@ export interface VerifyPool {
 const EXTENSION = extname(fileURLToPath(import.meta.url));
 const WORKER_URL = new URL(`./verify-worker${EXTENSION}`, import.meta.url);
 
+/**
+ * A worker's young generation is kept small (4 MB): its garbage is one batch's messages, dead at once, and V8's
+ * default (up to 48 MB a thread under load) would hold tens of MB a worker after a flood of signatures.
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 4 };
+
 /** A worker does not inherit tsx's loader: where the sources run as TypeScript, it registers tsx first. */
 function startWorker(): Worker {
-  if (EXTENSION !== '.ts') return new Worker(WORKER_URL);
+  if (EXTENSION !== '.ts') return new Worker(WORKER_URL, { resourceLimits: LIMITS });
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits: LIMITS });
 }
 
 export function createVerifyPool(size = Math.max(1, Math.min(4, cpus().length))): VerifyPool {
