@@ -18,6 +18,8 @@ export interface TortureOptions {
   kinds: LifecycleKind[];
   /** How long one step of a lifecycle may wait for the agent's answer. */
   stepTimeoutSeconds: number;
+  /** Seconds the agents run with nothing to do once the driving is done, before the checks (bench memory). */
+  idleSeconds: number;
   quick: boolean;
   embedded: boolean;
   report: string | null;
@@ -26,10 +28,11 @@ export interface TortureOptions {
 
 export const USAGE = `usage: npm run torture -- [--quick] [--tasks N] [--seed S] [--db sqlite|postgres] [--replicas R]
        [--kill-rate KILLS_PER_MINUTE] [--kill-after-approval 0..1] [--duration SECONDS] [--concurrency C]
-       [--step-timeout SECONDS] [--kinds KIND,...] [--embedded] [--report FILE] [--keep]
+       [--step-timeout SECONDS] [--idle SECONDS] [--kinds KIND,...] [--embedded] [--report FILE] [--keep]
   --quick      a few lifecycles (one of each kind) and a few kills: what npm test runs
   --kinds      only these kinds of lifecycle (${LIFECYCLE_KINDS.join(', ')})
   --embedded   the one-process set-up of \`npm start\` (relay, LDK sandbox and agent in one process), SQLite
+  --idle       leave the agents idle this many seconds once the driving is done, before the checks
   exit 0 every check passed, 1 a check failed, 2 bad input (docs/torture.md)`;
 
 export class OptionError extends Error {}
@@ -47,6 +50,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     '--duration',
     '--concurrency',
     '--step-timeout',
+    '--idle',
     '--kinds',
     '--report',
   ]);
@@ -98,6 +102,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     durationSeconds: whole('--duration', values.get('--duration'), 0, 0, 86_400),
     concurrency: whole('--concurrency', values.get('--concurrency'), quick ? 4 : 6, 1, 100),
     stepTimeoutSeconds: whole('--step-timeout', values.get('--step-timeout'), 120, 10, 3600),
+    idleSeconds: whole('--idle', values.get('--idle'), 0, 0, 3600),
     kinds: kindList(values.get('--kinds')),
     quick,
     embedded,

@@ -351,6 +351,10 @@ async function main(): Promise<number> {
   }
   const drivingSeconds = (Date.now() - drivingStarted) / 1000;
   say(`driving done: ${results.length} lifecycles, ${kills.length} kills; letting the nodes settle`);
+  if (options.idleSeconds > 0) {
+    await sleep(options.idleSeconds * 1000);
+    say(`idle done: ${options.idleSeconds} s with nothing driven`);
+  }
 
   // ------------------------------------------------------------------ checks
   // Nothing in flight any more: wait (bounded) for the last payouts and HTLCs to finish at the nodes.
