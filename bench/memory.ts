@@ -6,17 +6,20 @@
 //   - remoteBackend: lightning.backend = "nwc" against the sandbox's NIP-47 wallet service, which runs in this
 //     process (as bench/nwc.ts does) with a relay of its own; the agent runs no embedded relay and no LDK.
 //   - ldkOnly: the three LDK nodes alone, the same way the sandbox backend starts them (on their own worker thread,
-//     src/agent/sandbox-thread.ts).
-// Then the same two after `lifecycles` paid lifecycles (default 400, driven by the crash-torture harness without
-// kills): `afterLifecycles`, read when the driving is done. Not the 1,000 issue #15 names: the sandbox's payer has
-// one channel of 10 M sat and pays 2,000 to 40,000 sat a task (21,000 on average), so its outbound capacity ends
-// after about 470 lifecycles (a run of 1,000 stalled at 466 with 4,058 sat left).
+//     src/agent/sandbox-thread.ts), by bench/ldk-only.mjs.
+// Then the same three after `lifecycles` paid lifecycles (default 400, driven by the crash-torture harness without
+// kills): `afterLifecycles`, read when the driving is done (atEndOfLoadMb) and again after 60 s with nothing driven
+// (rssMb: what the agent keeps; V8 gives its nursery and old-space slack back only once allocation stays low). Not
+// the 1,000 issue #15 names: the sandbox's payer has one channel of 10 M sat and pays 2,000 to 40,000 sat a task
+// (21,000 on average), so its outbound capacity ends after about 470 lifecycles (a run of 1,000 stalled at 466 with
+// 4,058 sat left). ldkOnly's lifecycles are the node work alone (bench/ldk-only.mjs: hold invoice, paid, settled,
+// the worker paid), so the sandbox's goal after the lifecycles compares it with the nodes after the same payments.
 // Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB, after start and after the lifecycles. Nothing here is
 // asserted.
 //
 //   npx tsx bench/memory.ts [--lifecycles N]   (or `npm run bench -- --only memory`)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,36 +55,83 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Spawns, waits for `ready` on stdout, lets it settle, reads its memory, stops it (SIGINT, then SIGKILL). */
+/** How long the agent runs idle after the lifecycles before its memory is read again: V8 gives back its young
+ * generation and old-space slack only once allocation has been low for a while (about 30 to 55 s in trial runs). */
+const IDLE_SECONDS = 60;
+
+/** After the lifecycles: RSS at the end of the load, then RSS and peak after IDLE_SECONDS with nothing driven. */
+interface Driven {
+  atEndOfLoadMb: number;
+  rssMb: number;
+  peakRssMb: number;
+  lifecycles: number;
+  failed: number;
+}
+
+/**
+ * Spawns, waits for `ready` on stdout, lets it settle, reads its memory; with `drive`, then writes "drive N" to its
+ * stdin (bench/ldk-only.mjs), waits for "driven OK FAILED", reads its RSS, waits IDLE_SECONDS and reads it again.
+ * Stops it (SIGINT, then SIGKILL).
+ */
 async function measureChild(
   command: string[],
   env: NodeJS.ProcessEnv,
   ready: RegExp,
   settleMs: number,
-): Promise<ChildMemory> {
+  drive?: number,
+): Promise<ChildMemory & { driven?: Driven }> {
   const started = performance.now();
-  const child = spawn(process.execPath, command, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, command, {
+    cwd: ROOT,
+    env,
+    stdio: [drive === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   let output = '';
-  try {
-    const startSeconds = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bench: no start within 120 s:\n${output}`)), 120_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (ready.test(output)) {
-          clearTimeout(timer);
-          resolve(Math.round((performance.now() - started) / 100) / 10);
-        }
+  const seen = (pattern: RegExp, what: string, seconds: number) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`bench: no ${what} within ${seconds} s:\n${output}`)),
+        seconds * 1000,
+      );
+      const check = () => {
+        const match = pattern.exec(output);
+        if (!match) return;
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        resolve(match);
       };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
+      child.stdout?.on('data', check);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`bench: exited with ${code} before it started:\n${output}`));
+        reject(new Error(`bench: exited with ${code} before its ${what}:\n${output}`));
       });
+      check();
     });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  try {
+    await seen(ready, 'start', 120);
+    const startSeconds = Math.round((performance.now() - started) / 100) / 10;
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const pid = child.pid!;
-    return { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')), startSeconds };
+    const memory = { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')), startSeconds };
+    if (drive === undefined) return memory;
+    child.stdin?.write(`drive ${drive}\n`);
+    const [, ok, failed] = await seen(/^driven (\d+) (\d+)$/m, 'end of driving', 3600);
+    const atEndOfLoadMb = mb(statusKb(pid, 'VmRSS'));
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    const driven = {
+      atEndOfLoadMb,
+      rssMb: mb(statusKb(pid, 'VmRSS')),
+      peakRssMb: mb(statusKb(pid, 'VmHWM')),
+      lifecycles: Number(ok) + Number(failed),
+      failed: Number(failed),
+    };
+    return { ...memory, driven };
   } finally {
     await stop(child);
   }
@@ -101,72 +151,77 @@ async function stop(child: ChildProcess): Promise<void> {
  * `paid` lifecycles only (post, pay, claim, submit, approve, paid), 8 at a time, against one built `escrow-agent
  * start` on SQLite: with `embedded`, the one-process set-up of `npm start` (embedded relay, LDK sandbox, the board's
  * wallets paying and being paid through it); otherwise the agent on NWC against the harness's wallet process. The
- * agent's RSS and peak are read from /proc when the harness says driving is done, before it stops the agent.
+ * agent's RSS is read from /proc when the harness says driving is done, and its RSS and peak after IDLE_SECONDS
+ * with nothing driven, before the harness stops it.
  */
 function afterLifecycles(tasks: number, embedded: boolean) {
-  return new Promise<{ rssMb: number; peakRssMb: number; lifecycles: number; failed: number }>(
-    (resolve, reject) => {
-      const report = join(mkdtempSync(join(tmpdir(), 'escrow-bench-memory-report-')), 'report.json');
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          join(ROOT, 'scripts/torture/run.ts'),
-          ...['--kinds', 'paid', '--kill-rate', '0', '--kill-after-approval', '0'],
-          ...['--tasks', String(tasks), '--concurrency', '8', '--seed', '1500', '--report', report],
-          ...(embedded ? ['--embedded'] : []),
-        ],
-        { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let output = '';
-      let folder: string | null = null;
-      let memory: { rssMb: number; peakRssMb: number } | null = null;
-      const agentPid = (): number | null => {
-        for (const entry of readdirSync('/proc')) {
-          if (!/^\d+$/.test(entry)) continue;
-          try {
-            const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-            if (folder !== null && cmdline.includes(folder) && cmdline.includes('escrow-agent'))
-              return Number(entry);
-          } catch {
-            // ended meanwhile
-          }
-        }
-        return null;
-      };
-      child.stdout.on('data', (chunk) => {
-        output += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        const text = String(chunk);
-        output += text;
-        folder ??= /folder (\S+)/.exec(text)?.[1] ?? null;
-        if (memory === null && /driving done/.test(text)) {
-          const pid = agentPid();
-          if (pid !== null)
-            memory = { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')) };
-        }
-      });
-      child.on('close', (code) => {
-        let lifecycles = 0;
-        let failed = 0;
+  return new Promise<Driven>((resolve, reject) => {
+    const report = join(mkdtempSync(join(tmpdir(), 'escrow-bench-memory-report-')), 'report.json');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'scripts/torture/run.ts'),
+        ...['--kinds', 'paid', '--kill-rate', '0', '--kill-after-approval', '0'],
+        ...['--tasks', String(tasks), '--concurrency', '8', '--seed', '1500', '--report', report],
+        ...['--idle', String(IDLE_SECONDS)],
+        ...(embedded ? ['--embedded'] : []),
+      ],
+      { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    let folder: string | null = null;
+    let atEndOfLoadMb: number | null = null;
+    let memory: { rssMb: number; peakRssMb: number } | null = null;
+    const agentPid = (): number | null => {
+      for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
         try {
-          const parsed = JSON.parse(readFileSync(report, 'utf8')) as {
-            lifecycles: { total: number; failed: number };
-          };
-          lifecycles = parsed.lifecycles.total;
-          failed = parsed.lifecycles.failed;
+          const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+          if (folder !== null && cmdline.includes(folder) && cmdline.includes('escrow-agent'))
+            return Number(entry);
         } catch {
-          // no report: said below
+          // ended meanwhile
         }
-        rmSync(join(report, '..'), { recursive: true, force: true });
-        if (memory === null || code !== 0)
-          reject(new Error(`bench: the lifecycles run ended with ${code}:\n${output.slice(-3000)}`));
-        else resolve({ ...memory, lifecycles, failed });
-      });
-    },
-  );
+      }
+      return null;
+    };
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      const text = String(chunk);
+      output += text;
+      folder ??= /folder (\S+)/.exec(text)?.[1] ?? null;
+      if (atEndOfLoadMb === null && /driving done/.test(text)) {
+        const pid = agentPid();
+        if (pid !== null) atEndOfLoadMb = mb(statusKb(pid, 'VmRSS'));
+      }
+      if (memory === null && /idle done/.test(text)) {
+        const pid = agentPid();
+        if (pid !== null)
+          memory = { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')) };
+      }
+    });
+    child.on('close', (code) => {
+      let lifecycles = 0;
+      let failed = 0;
+      try {
+        const parsed = JSON.parse(readFileSync(report, 'utf8')) as {
+          lifecycles: { total: number; failed: number };
+        };
+        lifecycles = parsed.lifecycles.total;
+        failed = parsed.lifecycles.failed;
+      } catch {
+        // no report: said below
+      }
+      rmSync(join(report, '..'), { recursive: true, force: true });
+      if (memory === null || atEndOfLoadMb === null || code !== 0)
+        reject(new Error(`bench: the lifecycles run ended with ${code}:\n${output.slice(-3000)}`));
+      else resolve({ ...memory, atEndOfLoadMb, lifecycles, failed });
+    });
+  });
 }
 
 const START = ['bin/escrow-agent.js', 'start'];
@@ -178,25 +233,17 @@ export async function benchMemory(options: { settleMs?: number; lifecycles?: num
   ensureBuiltCli();
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-memory-'));
   try {
-    // The three LDK nodes alone, as connectLightning starts them: on a worker thread of their own (compiled, like the
-    // agent), with their control socket.
-    const threadModule = pathToFileURL(join(ROOT, 'dist', 'agent', 'sandbox-thread.js')).href;
-    // A file, not `node -e`: a worker thread inherits the process's flags, and --input-type refuses a file entry.
-    const ldkScript = join(dir, 'ldk-only.mjs');
-    writeFileSync(
-      ldkScript,
-      `const { startSandboxThread } = await import(${JSON.stringify(threadModule)});
-       const log = { warn() {}, error() {} };
-       const thread = await startSandboxThread({ folder: process.argv[2], blockIntervalMs: 30_000, walletRelays: [] }, log);
-       console.log('ready');
-       process.on('SIGINT', () => thread.close().then(() => process.exit(0)));\n`,
-    );
+    // The three LDK nodes alone, as connectLightning starts them (bench/ldk-only.mjs): after start, then after the
+    // node work of the same number of paid lifecycles, so the sandbox's goal after the lifecycles compares like with
+    // like.
     const ldkOnly = await measureChild(
-      [ldkScript, join(dir, 'ldk-only')],
+      [join(ROOT, 'bench', 'ldk-only.mjs'), join(dir, 'ldk-only')],
       cleanEnvironment(),
       /^ready$/m,
       settleMs,
+      lifecycles,
     );
+    const ldkOnlyAfter = ldkOnly.driven!;
 
     // The defaults: embedded relay + sandbox (on a free port, listed as the agent's relay).
     const port = await freePort();
@@ -256,17 +303,34 @@ export async function benchMemory(options: { settleMs?: number; lifecycles?: num
       },
       afterLifecycles: {
         lifecycles,
-        rssMb: { sandbox: sandboxAfter.rssMb, remoteBackend: remoteAfter.rssMb },
-        peakRssMb: { sandbox: sandboxAfter.peakRssMb, remoteBackend: remoteAfter.peakRssMb },
-        completed: { sandbox: sandboxAfter.lifecycles, remoteBackend: remoteAfter.lifecycles },
-        failed: { sandbox: sandboxAfter.failed, remoteBackend: remoteAfter.failed },
-        note: 'the crash-torture harness without kills, paid lifecycles 8 at a time, against one built agent on SQLite (sandbox: the one-process set-up of npm start; remoteBackend: NWC against the harness wallet process); RSS read when the driving is done',
+        rssMb: { sandbox: sandboxAfter.rssMb, remoteBackend: remoteAfter.rssMb, ldkOnly: ldkOnlyAfter.rssMb },
+        atEndOfLoadMb: {
+          sandbox: sandboxAfter.atEndOfLoadMb,
+          remoteBackend: remoteAfter.atEndOfLoadMb,
+          ldkOnly: ldkOnlyAfter.atEndOfLoadMb,
+        },
+        peakRssMb: {
+          sandbox: sandboxAfter.peakRssMb,
+          remoteBackend: remoteAfter.peakRssMb,
+          ldkOnly: ldkOnlyAfter.peakRssMb,
+        },
+        completed: {
+          sandbox: sandboxAfter.lifecycles,
+          remoteBackend: remoteAfter.lifecycles,
+          ldkOnly: ldkOnlyAfter.lifecycles,
+        },
+        failed: {
+          sandbox: sandboxAfter.failed,
+          remoteBackend: remoteAfter.failed,
+          ldkOnly: ldkOnlyAfter.failed,
+        },
+        note: `the crash-torture harness without kills, paid lifecycles 8 at a time, against one built agent on SQLite (sandbox: the one-process set-up of npm start; remoteBackend: NWC against the harness wallet process; ldkOnly: the same node work at the three LDK nodes alone, bench/ldk-only.mjs); RSS read when the driving is done (atEndOfLoadMb) and ${IDLE_SECONDS} s later with nothing driven (rssMb)`,
       },
       goals: {
         remoteBackend: goal(remoteBackend.rssMb, 150, '<= 150'),
         sandbox: goal(sandbox.rssMb, ldkOnly.rssMb + 80, '<= ldkOnly + 80'),
-        remoteBackendAfterLifecycles: goal(remoteAfter.rssMb, 150, '<= 150'),
-        sandboxAfterLifecycles: goal(sandboxAfter.rssMb, ldkOnly.rssMb + 80, '<= ldkOnly + 80'),
+        remoteBackendAfterLifecycles: `${goal(remoteAfter.rssMb, 150, '<= 150')}; at the end of the load ${remoteAfter.atEndOfLoadMb} MB`,
+        sandboxAfterLifecycles: `${goal(sandboxAfter.rssMb, ldkOnlyAfter.rssMb + 80, '<= ldkOnly after the same lifecycles + 80')}; at the end of the load ${sandboxAfter.atEndOfLoadMb} MB against ldkOnly ${ldkOnlyAfter.atEndOfLoadMb} MB`,
       },
       note: `each a child process (node ${process.version}, the compiled CLI), RSS read from /proc ${settleMs / 1000} s after its start-up banner; remoteBackend is lightning.backend = "nwc" against the sandbox's NIP-47 service run by the bench`,
     };
