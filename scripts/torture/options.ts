@@ -20,6 +20,8 @@ export interface TortureOptions {
   stepTimeoutSeconds: number;
   /** Seconds the agents run with nothing to do once the driving is done, before the checks (bench memory). */
   idleSeconds: number;
+  /** Each task's amount is drawn from this range, in sat (both ends included). */
+  amountsSat: { min: number; max: number };
   quick: boolean;
   embedded: boolean;
   report: string | null;
@@ -28,11 +30,13 @@ export interface TortureOptions {
 
 export const USAGE = `usage: npm run torture -- [--quick] [--tasks N] [--seed S] [--db sqlite|postgres] [--replicas R]
        [--kill-rate KILLS_PER_MINUTE] [--kill-after-approval 0..1] [--duration SECONDS] [--concurrency C]
-       [--step-timeout SECONDS] [--idle SECONDS] [--kinds KIND,...] [--embedded] [--report FILE] [--keep]
+       [--step-timeout SECONDS] [--idle SECONDS] [--amounts MIN-MAX] [--kinds KIND,...] [--embedded]
+       [--report FILE] [--keep]
   --quick      a few lifecycles (one of each kind) and a few kills: what npm test runs
   --kinds      only these kinds of lifecycle (${LIFECYCLE_KINDS.join(', ')})
   --embedded   the one-process set-up of \`npm start\` (relay, LDK sandbox and agent in one process), SQLite
   --idle       leave the agents idle this many seconds once the driving is done, before the checks
+  --amounts    each task's amount in sat, drawn from MIN to MAX (default 2000-40000)
   exit 0 every check passed, 1 a check failed, 2 bad input (docs/torture.md)`;
 
 export class OptionError extends Error {}
@@ -51,6 +55,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     '--concurrency',
     '--step-timeout',
     '--idle',
+    '--amounts',
     '--kinds',
     '--report',
   ]);
@@ -103,6 +108,7 @@ export function parseOptions(argv: readonly string[]): TortureOptions {
     concurrency: whole('--concurrency', values.get('--concurrency'), quick ? 4 : 6, 1, 100),
     stepTimeoutSeconds: whole('--step-timeout', values.get('--step-timeout'), 120, 10, 3600),
     idleSeconds: whole('--idle', values.get('--idle'), 0, 0, 3600),
+    amountsSat: amountRange(values.get('--amounts')),
     kinds: kindList(values.get('--kinds')),
     quick,
     embedded,
@@ -130,6 +136,20 @@ function fraction(
   if (!/^\d+(\.\d+)?$/.test(text) || value < min || value > max)
     throw new OptionError(`${name} takes a number from ${min} to ${max}, not ${JSON.stringify(text)}`);
   return value;
+}
+
+/** The most one task may hold in the sandbox: its payer's channel is 10,000,000 sat. */
+const MAX_AMOUNT_SAT = 1_000_000;
+
+function amountRange(text: string | undefined): { min: number; max: number } {
+  if (text === undefined) return { min: 2_000, max: 40_000 };
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  const [min, max] = match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  if (!match || min < 10 || min > max || max > MAX_AMOUNT_SAT)
+    throw new OptionError(
+      `--amounts takes MIN-MAX in sat, 10 <= MIN <= MAX <= ${MAX_AMOUNT_SAT} (for example 2000-8000), not ${JSON.stringify(text)}`,
+    );
+  return { min, max };
 }
 
 function kindList(text: string | undefined): LifecycleKind[] {

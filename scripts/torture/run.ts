@@ -325,7 +325,7 @@ async function main(): Promise<number> {
     while (next < kinds.length && Date.now() < deadline) {
       const index = next++;
       const kind = kinds[index]!;
-      const amountMsat = BigInt(random.int(2_000, 40_000)) * 1000n;
+      const amountMsat = BigInt(random.int(options.amountsSat.min, options.amountsSat.max)) * 1000n;
       const result = await runLifecycle(context, index, kind, amountMsat);
       results.push(result);
       say(
