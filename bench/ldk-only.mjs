@@ -5,10 +5,10 @@
 //
 //   node bench/ldk-only.mjs FOLDER
 //
-// Prints "ready" once the nodes run. A line "drive N" on stdin runs N paid lifecycles at the nodes alone, 8 at a
-// time, with the node work of the agent's paid lifecycle: the agent node makes a hold invoice, the payer node pays
-// it, the agent settles it once held and pays an invoice of the worker node (the amount less 1 sat + 1 %), amounts
-// 2,000 to 40,000 sat; then it prints "driven OK FAILED". SIGINT stops the nodes.
+// Prints "ready" once the nodes run. A line "drive N MIN MAX" on stdin runs N paid lifecycles at the nodes alone,
+// 8 at a time, with the node work of the agent's paid lifecycle: the agent node makes a hold invoice of MIN to MAX
+// sat, the payer node pays it, the agent settles it once held and pays an invoice of the worker node (the amount
+// less 1 sat + 1 %); then it prints "driven OK FAILED". SIGINT stops the nodes.
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,10 +40,10 @@ node.subscribe((event) => {
 const whenHeld = (hash) =>
   held.has(hash) ? Promise.resolve() : new Promise((resolve) => waiting.set(hash, resolve));
 
-async function lifecycle() {
+async function lifecycle(minSat, maxSat) {
   const preimage = randomBytes(32);
   const paymentHash = createHash('sha256').update(preimage).digest('hex');
-  const amountMsat = BigInt(randomInt(2_000, 40_001)) * 1000n;
+  const amountMsat = BigInt(randomInt(minSat, maxSat + 1)) * 1000n;
   const hold = await node.createHoldInvoice({
     paymentHash,
     amountMsat,
@@ -70,7 +70,7 @@ async function lifecycle() {
   if (paid.status !== 'succeeded') throw new Error(`payout ${paid.status}`);
 }
 
-async function drive(count) {
+async function drive(count, minSat, maxSat) {
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -78,7 +78,7 @@ async function drive(count) {
     while (next < count) {
       next += 1;
       try {
-        await lifecycle();
+        await lifecycle(minSat, maxSat);
         ok += 1;
       } catch (error) {
         failed += 1;
@@ -92,7 +92,7 @@ async function drive(count) {
 
 console.log('ready');
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const match = /^drive (\d+)$/.exec(line.trim());
-  if (match) drive(Number(match[1])).catch((error) => console.error(error.message));
+  const match = /^drive (\d+) (\d+) (\d+)$/.exec(line.trim());
+  if (match) drive(...match.slice(1).map(Number)).catch((error) => console.error(error.message));
 });
 process.on('SIGINT', () => thread.close().then(() => process.exit(0)));

@@ -7,12 +7,11 @@
 //     process (as bench/nwc.ts does) with a relay of its own; the agent runs no embedded relay and no LDK.
 //   - ldkOnly: the three LDK nodes alone, the same way the sandbox backend starts them (on their own worker thread,
 //     src/agent/sandbox-thread.ts), by bench/ldk-only.mjs.
-// Then the same three after `lifecycles` paid lifecycles (default 400, driven by the crash-torture harness without
+// Then the same three after `lifecycles` paid lifecycles (default 1,000, driven by the crash-torture harness without
 // kills): `afterLifecycles`, read when the driving is done (atEndOfLoadMb) and again after 60 s with nothing driven
-// (rssMb: what the agent keeps; V8 gives its nursery and old-space slack back only once allocation stays low). Not
-// the 1,000 issue #15 names: the sandbox's payer has one channel of 10 M sat and pays 2,000 to 40,000 sat a task
-// (21,000 on average), so its outbound capacity ends after about 470 lifecycles (a run of 1,000 stalled at 466 with
-// 4,058 sat left). ldkOnly's lifecycles are the node work alone (bench/ldk-only.mjs: hold invoice, paid, settled,
+// (rssMb: what the agent keeps; V8 gives its nursery and old-space slack back only once allocation stays low). The
+// amounts are 2,000 to 8,000 sat (the torture's --amounts), not its default 2,000 to 40,000: the sandbox's payer has
+// one channel of 10 M sat, which those pay out after about 470 lifecycles (a run of 1,000 stalled at 466). ldkOnly's lifecycles are the node work alone (bench/ldk-only.mjs: hold invoice, paid, settled,
 // the worker paid), so the sandbox's goal after the lifecycles compares it with the nodes after the same payments.
 // Goals: remoteBackend <= 150 MB; sandbox <= ldkOnly + 80 MB, after start and after the lifecycles. Nothing here is
 // asserted.
@@ -59,6 +58,9 @@ function freePort(): Promise<number> {
  * generation and old-space slack only once allocation has been low for a while (about 30 to 55 s in trial runs). */
 const IDLE_SECONDS = 60;
 
+/** Each lifecycle's amount, in sat: the sandbox payer's 10 M sat channel pays 1,000 of these (about 5 M sat). */
+const AMOUNTS_SAT = '2000-8000';
+
 /** After the lifecycles: RSS at the end of the load, then RSS and peak after IDLE_SECONDS with nothing driven. */
 interface Driven {
   atEndOfLoadMb: number;
@@ -69,7 +71,7 @@ interface Driven {
 }
 
 /**
- * Spawns, waits for `ready` on stdout, lets it settle, reads its memory; with `drive`, then writes "drive N" to its
+ * Spawns, waits for `ready` on stdout, lets it settle, reads its memory; with `drive`, then writes "drive N MIN MAX" to its
  * stdin (bench/ldk-only.mjs), waits for "driven OK FAILED", reads its RSS, waits IDLE_SECONDS and reads it again.
  * Stops it (SIGINT, then SIGKILL).
  */
@@ -120,7 +122,7 @@ async function measureChild(
     const pid = child.pid!;
     const memory = { rssMb: mb(statusKb(pid, 'VmRSS')), peakRssMb: mb(statusKb(pid, 'VmHWM')), startSeconds };
     if (drive === undefined) return memory;
-    child.stdin?.write(`drive ${drive}\n`);
+    child.stdin?.write(`drive ${drive} ${AMOUNTS_SAT.replace('-', ' ')}\n`);
     const [, ok, failed] = await seen(/^driven (\d+) (\d+)$/m, 'end of driving', 3600);
     const atEndOfLoadMb = mb(statusKb(pid, 'VmRSS'));
     await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
@@ -165,7 +167,7 @@ function afterLifecycles(tasks: number, embedded: boolean) {
         join(ROOT, 'scripts/torture/run.ts'),
         ...['--kinds', 'paid', '--kill-rate', '0', '--kill-after-approval', '0'],
         ...['--tasks', String(tasks), '--concurrency', '8', '--seed', '1500', '--report', report],
-        ...['--idle', String(IDLE_SECONDS)],
+        ...['--idle', String(IDLE_SECONDS), '--amounts', AMOUNTS_SAT],
         ...(embedded ? ['--embedded'] : []),
       ],
       { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -229,7 +231,7 @@ const BANNER_DONE = /^next:/m;
 
 export async function benchMemory(options: { settleMs?: number; lifecycles?: number } = {}) {
   const settleMs = options.settleMs ?? 3000;
-  const lifecycles = options.lifecycles ?? 400;
+  const lifecycles = options.lifecycles ?? 1000;
   ensureBuiltCli();
   const dir = mkdtempSync(join(tmpdir(), 'escrow-bench-memory-'));
   try {
