@@ -71,9 +71,9 @@ interface Driven {
 }
 
 /**
- * Spawns, waits for `ready` on stdout, lets it settle, reads its memory; with `drive`, then writes "drive N MIN MAX" to its
- * stdin (bench/ldk-only.mjs), waits for "driven OK FAILED", reads its RSS, waits IDLE_SECONDS and reads it again.
- * Stops it (SIGINT, then SIGKILL).
+ * Spawns, waits for `ready` in its output, lets it settle, reads its memory; with `drive`, then writes
+ * "drive N MIN MAX" to its stdin (bench/ldk-only.mjs), waits for "driven OK FAILED", reads its RSS, waits
+ * IDLE_SECONDS and reads it again. Stops it (SIGINT, then SIGKILL).
  */
 async function measureChild(
   command: string[],
@@ -95,18 +95,23 @@ async function measureChild(
         () => reject(new Error(`bench: no ${what} within ${seconds} s:\n${output}`)),
         seconds * 1000,
       );
+      const exited = (code: number | null) => {
+        clearTimeout(timer);
+        reject(new Error(`bench: exited with ${code} before its ${what}:\n${output}`));
+      };
       const check = () => {
         const match = pattern.exec(output);
         if (!match) return;
         clearTimeout(timer);
         child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+        child.off('exit', exited);
         resolve(match);
       };
+      // Both streams: the banner's lines may come on either. Registered after the listeners that collect `output`.
       child.stdout?.on('data', check);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bench: exited with ${code} before its ${what}:\n${output}`));
-      });
+      child.stderr?.on('data', check);
+      child.once('exit', exited);
       check();
     });
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -138,7 +138,7 @@ function fraction(
   return value;
 }
 
-/** The most one task may hold in the sandbox: its payer's channel is 10,000,000 sat. */
+/** The largest --amounts: a tenth of the sandbox payer's one 10,000,000 sat channel. */
 const MAX_AMOUNT_SAT = 1_000_000;
 
 function amountRange(text: string | undefined): { min: number; max: number } {
